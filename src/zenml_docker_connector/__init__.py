@@ -1,0 +1,25 @@
+"""zenml-docker-connector: a Docker/OCI registry service connector for ZenML that really works.
+
+Importing the package activates the connector (see `activation`); it imports nothing from
+ZenML itself, so it is cheap and safe to import from ZenML's start-up hook.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from zenml_docker_connector.activation import activate
+
+__version__ = "0.1.0"
+__all__ = ["DockerServiceConnector", "__version__", "activate"]
+
+activate()
+
+
+def __getattr__(name: str) -> Any:
+    # Lazy, so `import zenml_docker_connector` never imports ZenML.
+    if name == "DockerServiceConnector":
+        from zenml_docker_connector.connector import DockerServiceConnector
+
+        return DockerServiceConnector
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,151 @@
+"""Make our connector ZenML's `docker` connector type, without any user code.
+
+Three doors lead here, and all of them may be taken in one process:
+- ZenML >= 0.94.1 runs the `zenml.init_hooks` entry point `activate` first thing in
+  `zenml/__init__.py`;
+- older ZenML has no hooks, so the wheel ships a `.pth` start-up line calling `activate`;
+- `import zenml_docker_connector` calls it too.
+
+`activate` must never raise, must not import ZenML (the hook runs while `zenml` is half
+imported; importing its docker connector there is a circular import) and must cost almost
+nothing. So it only arranges that, once ZenML's service connector registry module is loaded,
+`ServiceConnectorRegistry.register_builtin_service_connectors` is wrapped: after ZenML
+registered its built-ins, ours is registered for type `docker` with `overwrite=True`, under
+the registry's lock. The work happens once per process, whichever door ran first.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import threading
+from types import ModuleType
+from typing import Any
+
+REGISTRY_MODULE = "zenml.service_connectors.service_connector_registry"
+DISABLE_ENV = "ZENML_DOCKER_CONNECTOR_DISABLE"
+"""Set to 1/true to leave ZenML's built-in connector in place (benchmarks compare the two)."""
+
+_MARKER = "_zenml_docker_connector_wrapped"
+_state_lock = threading.Lock()
+_activated = False
+last_error: BaseException | None = None
+"""The exception a failed activation swallowed, for `zenml-docker` diagnostics."""
+
+
+def activate() -> None:
+    """Arrange for our connector to serve type `docker`; idempotent and never raises."""
+    global _activated, last_error
+    try:
+        if os.environ.get(DISABLE_ENV, "").strip().lower() in ("1", "true", "yes"):
+            return
+        with _state_lock:
+            if _activated:
+                return
+            _activated = True
+        module = sys.modules.get(REGISTRY_MODULE)
+        if module is not None and hasattr(module, "ServiceConnectorRegistry"):
+            _wrap_registry(module)
+        else:
+            sys.meta_path.insert(0, _RegistryModuleFinder())
+    except Exception as error:  # noqa: BLE001 - a start-up hook must never break `import zenml`
+        last_error = error
+
+
+def is_active() -> bool:
+    """True once activation was arranged in this process."""
+    return _activated
+
+
+class _RegistryModuleFinder:
+    """Meta path finder that only reacts to ZenML's registry module and wraps its loader."""
+
+    def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> Any:
+        if fullname != REGISTRY_MODULE:
+            return None
+        for finder in sys.meta_path:
+            if finder is self or not hasattr(finder, "find_spec"):
+                continue
+            spec = finder.find_spec(fullname, path, target)
+            if spec is not None:
+                break
+        else:
+            return None
+        if spec.loader is not None and hasattr(spec.loader, "exec_module"):
+            spec.loader = _PatchingLoader(spec.loader)  # type: ignore[assignment]
+        self._remove()
+        return spec
+
+    def _remove(self) -> None:
+        with contextlib.suppress(ValueError):
+            sys.meta_path.remove(self)
+
+
+class _PatchingLoader:
+    """Delegates to the real loader, then wraps the registry class of the fresh module."""
+
+    def __init__(self, loader: Any) -> None:
+        self._loader = loader
+
+    def create_module(self, spec: Any) -> ModuleType | None:
+        result: ModuleType | None = self._loader.create_module(spec)
+        return result
+
+    def exec_module(self, module: ModuleType) -> None:
+        self._loader.exec_module(module)
+        global last_error
+        try:
+            _wrap_registry(module)
+        except Exception as error:  # noqa: BLE001 - never break ZenML's own import
+            last_error = error
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._loader, name)
+
+
+def _wrap_registry(module: ModuleType) -> None:
+    registry_class = module.ServiceConnectorRegistry
+    original = registry_class.register_builtin_service_connectors
+    if getattr(original, _MARKER, False):
+        return
+
+    def register_builtin_service_connectors(self: Any) -> None:
+        original(self)
+        _register_safely(self)
+
+    setattr(register_builtin_service_connectors, _MARKER, True)
+    register_builtin_service_connectors.__doc__ = original.__doc__
+    registry_class.register_builtin_service_connectors = register_builtin_service_connectors
+    registry = getattr(module, "service_connector_registry", None)
+    if registry is not None and getattr(registry, "initialized", False):
+        _register_safely(registry)
+
+
+def _register_safely(registry: Any) -> None:
+    """Register ours; on failure keep ZenML's built-in and say why once, without a traceback."""
+    global last_error
+    try:
+        register_with(registry)
+    except Exception as error:  # noqa: BLE001 - ZenML must keep working with its built-in
+        if last_error is None:
+            import logging
+
+            logging.getLogger(__name__).warning(
+                "zenml-docker-connector could not replace ZenML's docker connector (%s: %s); "
+                "ZenML's built-in one is used. Check that the installed ZenML is supported.",
+                type(error).__name__,
+                error,
+            )
+        last_error = error
+
+
+def register_with(registry: Any) -> None:
+    """Register our connector in `registry` (once), replacing ZenML's built-in `docker` type."""
+    with registry.lock:
+        if getattr(registry, "_zenml_docker_connector_registered", False):
+            return
+        from zenml_docker_connector.connector import DockerServiceConnector
+
+        registry.register_service_connector_type(DockerServiceConnector.get_type(), overwrite=True)
+        registry._zenml_docker_connector_registered = True

@@ -1,0 +1,24 @@
+"""`zenml-docker`: what ZenML's own CLI has no room for (diagnostics, logout)."""
+
+from __future__ import annotations
+
+import click
+
+from zenml_docker_connector import __version__
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="zenml-docker")
+def main() -> None:
+    """Tools for ZenML `docker` service connectors served by zenml-docker-connector."""
+
+
+def _register_commands() -> None:
+    from zenml_docker_connector.commands.doctor import doctor
+    from zenml_docker_connector.commands.logout import logout
+
+    main.add_command(doctor)
+    main.add_command(logout)
+
+
+_register_commands()

@@ -1,0 +1,150 @@
+"""ZenML glue: the `docker` service connector, delegating every real job to its own module.
+
+It subclasses ZenML's built-in `DockerServiceConnector` because container registries test
+`isinstance` against that class and the AWS/GCP/Azure connectors build it; `_TYPE` is
+redeclared so that `get_type()` returns our spec instead of the parent's cached one.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import click
+from zenml.exceptions import AuthorizationException
+from zenml.models import ServiceConnectorTypeModel
+from zenml.service_connectors.docker_service_connector import (
+    DockerServiceConnector as BuiltinDockerServiceConnector,
+)
+
+from zenml_docker_connector import spec
+from zenml_docker_connector.errors import (
+    CredentialSourceError,
+    DockerConnectorError,
+    RegistryError,
+)
+from zenml_docker_connector.references import (
+    DOCKER_HUB,
+    RegistryReference,
+    parse_registry_reference,
+)
+
+
+class DockerServiceConnector(BuiltinDockerServiceConnector):
+    """Docker/OCI registry connector that verifies, connects and logs in for real."""
+
+    config: spec.DockerConnectorConfiguration
+    _TYPE: ClassVar[ServiceConnectorTypeModel | None] = None
+
+    @classmethod
+    def _get_connector_type(cls) -> ServiceConnectorTypeModel:
+        return spec.build_connector_type()
+
+    # --- what the connector points at -------------------------------------------------
+
+    def registry_reference(self) -> RegistryReference:
+        """The registry from the `registry` field, Docker Hub when it is empty."""
+        return parse_registry_reference(self.config.registry or DOCKER_HUB)
+
+    def credentials(self) -> tuple[str, str]:
+        return (
+            self.config.username.get_secret_value(),
+            self.config.password.get_secret_value(),
+        )
+
+    @classmethod
+    def _parse_resource_id(cls, resource_id: str) -> str:
+        return parse_registry_reference(resource_id).resource_id
+
+    def _canonical_resource_id(self, resource_type: str, resource_id: str) -> str:
+        return self._parse_resource_id(resource_id)
+
+    def _get_default_resource_id(self, resource_type: str) -> str:
+        return self.registry_reference().resource_id
+
+    # --- ZenML hooks ------------------------------------------------------------------
+
+    def _verify(
+        self,
+        resource_type: str | None = None,
+        resource_id: str | None = None,
+    ) -> list[str]:
+        from zenml_docker_connector.verification import verify_registry_access
+
+        reference = self.registry_reference()
+        username, password = self.credentials()
+        try:
+            verify_registry_access(reference, username, password, insecure=self.config.insecure)
+        except RegistryError as error:
+            # ZenML reports only AuthorizationException messages to the user; every registry
+            # failure carries an actionable, secret-free message, so it travels that way.
+            raise AuthorizationException(str(error)) from None
+        return [reference.resource_id]
+
+    def _connect_to_resource(self, **kwargs: Any) -> Any:
+        from zenml_docker_connector.docker_client import authenticated_docker_client
+
+        username, password = self.credentials()
+        try:
+            return authenticated_docker_client(self.registry_reference(), username, password)
+        except RegistryError as error:
+            raise AuthorizationException(str(error)) from None
+        except DockerConnectorError as error:
+            raise RuntimeError(str(error)) from None
+
+    def _configure_local_client(self, **kwargs: Any) -> None:
+        from zenml_docker_connector.local_login import login_local_clients
+
+        username, password = self.credentials()
+        try:
+            result = login_local_clients(self.registry_reference(), username, password)
+        except DockerConnectorError as error:
+            raise RuntimeError(str(error)) from None
+        if result.plaintext_path is not None:
+            click.echo(plaintext_warning(str(result.plaintext_path)), err=True)
+
+    @classmethod
+    def _auto_configure(
+        cls,
+        auth_method: str | None = None,
+        resource_type: str | None = None,
+        resource_id: str | None = None,
+        **kwargs: Any,
+    ) -> DockerServiceConnector:
+        from zenml_docker_connector.credential_sources import find_local_credentials
+
+        wanted = resource_id or kwargs.get("registry")
+        reference = parse_registry_reference(wanted) if wanted else None
+        try:
+            found = find_local_credentials(reference)
+        except CredentialSourceError as error:
+            raise AuthorizationException(str(error)) from None
+        return cls(
+            auth_method=spec.PASSWORD_AUTH_METHOD,
+            resource_type=spec.RESOURCE_TYPE,
+            resource_id=found.reference.resource_id,
+            config=spec.DockerConnectorConfiguration(
+                username=found.username,
+                password=found.password,
+                registry=registry_field_value(found.reference),
+            ),
+        )
+
+
+def registry_field_value(reference: RegistryReference) -> str | None:
+    """What to store in the `registry` field so that it parses back to the same registry."""
+    if reference.is_docker_hub:
+        return None
+    if reference.scheme_explicit:
+        return f"{reference.scheme}://{reference.netloc}"
+    return reference.netloc
+
+
+def plaintext_warning(path: str) -> str:
+    """The docker CLI's warning, with the real path, when credentials land in a plain file."""
+    return (
+        f"WARNING! Your password will be stored unencrypted in {path}.\n"
+        'Configure a credential helper to remove this warning: set "credsStore" (or a '
+        '"credHelpers" entry for this registry) in that file to a docker-credential-* '
+        "helper, then run `zenml service-connector login` again. See\n"
+        "https://docs.docker.com/engine/reference/commandline/login/#credentials-store"
+    )

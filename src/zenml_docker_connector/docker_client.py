@@ -1,0 +1,128 @@
+"""Pre-authenticated `docker.DockerClient`s whose credentials win over the user's own stores.
+
+docker-py asks a credential helper (`credsStore` / `credHelpers` in the user's config.json)
+before it looks at credentials given to `login()` (docker/docker-py#3281), so a client
+"logged in" with the connector's credentials may still push with whatever the helper holds,
+or fail when the helper is broken. `ConnectorFirstAuthConfig` keeps docker-py's lookup for
+every other registry and skips the helpers for the connector's registry only.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import docker
+from docker import auth as docker_auth
+from docker.errors import APIError, DockerException
+
+from zenml_docker_connector.errors import (
+    CredentialsRejectedError,
+    DockerDaemonUnavailableError,
+    RegistryError,
+    redact,
+)
+from zenml_docker_connector.references import RegistryReference
+
+
+class ConnectorFirstAuthConfig(docker_auth.AuthConfig):  # type: ignore[misc]
+    """docker-py's AuthConfig, with credential helpers bypassed for the given registries."""
+
+    def __init__(
+        self, base: dict[str, Any], registries: frozenset[str], credstore_env: Any
+    ) -> None:
+        super().__init__(dict(base), credstore_env)
+        self._connector_registries = registries
+
+    def _is_connector_registry(self, registry: str | None) -> bool:
+        return _index_name(registry) in self._connector_registries
+
+    def get_credential_store(self, registry: str | None) -> str | None:
+        if self._is_connector_registry(registry):
+            return None
+        store: str | None = super().get_credential_store(registry)
+        return store
+
+    def get_all_credentials(self) -> dict[str, Any]:
+        credentials: dict[str, Any] = super().get_all_credentials()
+        # Builds read this map; re-apply our logins over whatever the helpers listed.
+        for key, entry in self.auths.items():
+            if self._is_connector_registry(key):
+                credentials[key] = entry
+                credentials[docker_auth.convert_to_hostname(key)] = entry
+        return credentials
+
+
+def _index_name(registry: str | None) -> str:
+    name: str = docker_auth.resolve_index_name(registry) if registry else docker_auth.INDEX_NAME
+    return name
+
+
+def authenticated_docker_client(
+    reference: RegistryReference,
+    username: str,
+    password: str,
+    **client_kwargs: Any,
+) -> docker.DockerClient:
+    """A DockerClient for the local daemon, logged in to `reference` with these credentials."""
+    client = _client_from_environment(client_kwargs)
+    api = client.api
+    api._auth_configs = ConnectorFirstAuthConfig(
+        api._auth_configs or {},
+        frozenset({_index_name(reference.login_server)}),
+        api.credstore_env,
+    )
+    try:
+        client.login(
+            username=username,
+            password=password,
+            registry=reference.login_server,
+            reauth=True,
+        )
+    except APIError as error:
+        client.close()
+        raise _login_error(reference, username, password, error) from None
+    except DockerException as error:
+        client.close()
+        raise _daemon_error(str(redact(str(error), [password], [username]))) from None
+    return client
+
+
+def _client_from_environment(client_kwargs: dict[str, Any]) -> docker.DockerClient:
+    try:
+        client = docker.DockerClient.from_env(**client_kwargs)
+        client.ping()
+    except DockerException as error:
+        raise _daemon_error(str(error)) from None
+    return client
+
+
+def _daemon_error(detail: str) -> DockerDaemonUnavailableError:
+    where = os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock (the default)"
+    return DockerDaemonUnavailableError(
+        f"No Docker daemon answered at {where}, so no Docker client can be handed out "
+        f"({detail.splitlines()[0] if detail else 'no answer'}). Start Docker, or point "
+        "DOCKER_HOST at a running daemon (e.g. DOCKER_HOST=unix:///run/user/1000/docker.sock). "
+        "Verifying the connector does not need a daemon: `zenml service-connector verify`."
+    )
+
+
+def _login_error(
+    reference: RegistryReference, username: str, password: str, error: APIError
+) -> RegistryError:
+    explanation = redact(str(error.explanation or error), [password], [username])
+    status = error.status_code
+    rejected = status == 401 or "unauthorized" in explanation.lower() or "401" in explanation
+    if rejected:
+        return CredentialsRejectedError(
+            reference.resource_id,
+            f"Registry {reference.resource_id} rejected the credentials of user '{username}' "
+            "when the Docker daemon logged in. Check the password or token stored in the "
+            "connector (`zenml service-connector update`), then retry.",
+        )
+    return RegistryError(
+        reference.resource_id,
+        f"The Docker daemon could not log in to registry {reference.resource_id} as "
+        f"'{username}': {explanation}. If the registry uses a private CA, the daemon needs it "
+        f"in /etc/docker/certs.d/{reference.netloc}/ca.crt.",
+    )

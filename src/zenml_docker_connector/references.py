@@ -1,0 +1,238 @@
+"""Registry references: the one place that turns what users type into a registry address.
+
+Users name registries in many shapes (`docker.io`, `https://index.docker.io/v1/`,
+`localhost:5000/ns/repo`, `[::1]:5000`, a container registry `uri`, ...). Everything
+else in the package works on the parsed `RegistryReference`, so that the resource id
+ZenML matches, the URL we talk to and the key we store credentials under never disagree.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import dataclass
+
+DOCKER_HUB = "docker.io"
+DOCKER_HUB_API_HOST = "registry-1.docker.io"
+DOCKER_HUB_CONFIG_KEY = "https://index.docker.io/v1/"
+DOCKER_HUB_ALIASES = frozenset(
+    {"docker.io", "index.docker.io", "registry-1.docker.io", "registry.hub.docker.com"}
+)
+
+ACCEPTED_FORMATS = (
+    "Docker Hub: docker.io or https://index.docker.io/v1/[<repository>]; "
+    "other registries: [http[s]://]host[:port][/<repository>] where host is a DNS name, "
+    "an IPv4 address or a bracketed IPv6 address such as [::1]"
+)
+
+_SCHEME = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*)://")
+_HOST_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+_PATH_COMPONENT = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$")
+_MAX_HOSTNAME = 253
+
+
+@dataclass(frozen=True)
+class RegistryReference:
+    """A parsed registry address, with the repository part if one was given."""
+
+    host: str
+    """Lower-case host name, IPv4 address or bracketed IPv6 address; `docker.io` for Docker Hub."""
+    port: int | None
+    scheme: str
+    """`https`, or `http` when the user wrote `http://` or the host is a loopback address."""
+    scheme_explicit: bool
+    repository: str | None
+    """`ns/repo` when the reference named one (Docker Hub single names get `library/`)."""
+
+    @property
+    def is_docker_hub(self) -> bool:
+        return self.host == DOCKER_HUB
+
+    @property
+    def is_loopback(self) -> bool:
+        return is_loopback_host(self.host)
+
+    @property
+    def netloc(self) -> str:
+        """`host[:port]`, the form the docker CLI and ZenML use for a registry."""
+        return self.host if self.port is None else f"{self.host}:{self.port}"
+
+    @property
+    def resource_id(self) -> str:
+        """The canonical `docker-registry` resource id ZenML compares."""
+        return self.netloc
+
+    @property
+    def api_url(self) -> str:
+        """Base URL of the registry's HTTP API (no trailing slash)."""
+        if self.is_docker_hub:
+            return f"https://{DOCKER_HUB_API_HOST}"
+        return f"{self.scheme}://{self.netloc}"
+
+    @property
+    def config_key(self) -> str:
+        """The key the docker CLI stores this registry's credentials under in config.json."""
+        return DOCKER_HUB_CONFIG_KEY if self.is_docker_hub else self.netloc
+
+    @property
+    def login_server(self) -> str:
+        """The server address to hand to `docker login` / docker-py `login()`."""
+        return DOCKER_HUB_CONFIG_KEY if self.is_docker_hub else self.netloc
+
+    @property
+    def podman_key(self) -> str:
+        """The key podman/containers `auth.json` uses for this registry."""
+        return DOCKER_HUB if self.is_docker_hub else self.netloc
+
+    def same_registry(self, other: RegistryReference) -> bool:
+        return self.resource_id == other.resource_id
+
+    def __str__(self) -> str:
+        return self.resource_id
+
+
+def is_loopback_host(host: str) -> bool:
+    """True for `localhost` and loopback IPs: registries Docker itself treats as insecure."""
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def parse_registry_reference(value: str) -> RegistryReference:
+    """Parse a registry reference; raise `ValueError` naming the input and accepted formats."""
+    if not isinstance(value, str):
+        raise _invalid(repr(value), "it is not a string")
+    text = value.strip()
+    if not text:
+        raise _invalid(value, "it is empty")
+    if any(ord(ch) < 0x20 or ord(ch) == 0x7F or ch.isspace() for ch in text):
+        raise _invalid(value, "it contains whitespace or control characters")
+
+    scheme = None
+    match = _SCHEME.match(text)
+    if match:
+        scheme = match.group("scheme").lower()
+        if scheme not in ("http", "https"):
+            raise _invalid(value, f"the scheme {scheme}:// is not http:// or https://")
+        text = text[match.end() :]
+    for marker in ("?", "#"):
+        if marker in text:
+            raise _invalid(value, f"it contains '{marker}', which a registry address cannot have")
+
+    authority, _, path = text.partition("/")
+    if not authority:
+        raise _invalid(value, "it names no host")
+    if "@" in authority:
+        raise _invalid(
+            value, "it contains user information (user@host); pass credentials separately"
+        )
+
+    if scheme is None and path and not _looks_like_host(authority):
+        # Docker's own rule: `team/app` (no dot, colon or localhost) is a Docker Hub repository.
+        host, port = DOCKER_HUB, None
+        path = text
+    else:
+        host, port = _parse_authority(value, authority)
+
+    if host in DOCKER_HUB_ALIASES:
+        host = DOCKER_HUB
+        if port is not None:
+            raise _invalid(value, "Docker Hub is not addressed with a port")
+    repository = _parse_repository(value, path, docker_hub=host == DOCKER_HUB)
+
+    if host == DOCKER_HUB:
+        effective_scheme, explicit = "https", scheme is not None
+        if scheme == "http":
+            raise _invalid(value, "Docker Hub is only served over https://")
+    elif scheme is not None:
+        effective_scheme, explicit = scheme, True
+    else:
+        effective_scheme = "http" if is_loopback_host(host) else "https"
+        explicit = False
+    return RegistryReference(
+        host=host,
+        port=port,
+        scheme=effective_scheme,
+        scheme_explicit=explicit,
+        repository=repository,
+    )
+
+
+def _looks_like_host(component: str) -> bool:
+    return (
+        "." in component
+        or ":" in component
+        or component.startswith("[")
+        or (component.lower() == "localhost")
+    )
+
+
+def _parse_authority(value: str, authority: str) -> tuple[str, int | None]:
+    if authority.startswith("["):
+        closing = authority.find("]")
+        if closing < 0:
+            raise _invalid(value, "an IPv6 address is missing its closing ']'")
+        literal = authority[1:closing]
+        try:
+            address = ipaddress.IPv6Address(literal)
+        except ValueError:
+            raise _invalid(value, f"'{literal}' is not an IPv6 address") from None
+        host = f"[{address.compressed}]"
+        rest = authority[closing + 1 :]
+        if rest and not rest.startswith(":"):
+            raise _invalid(value, "unexpected text after the IPv6 address")
+        port_text = rest[1:] if rest else None
+    else:
+        if authority.count(":") > 1:
+            raise _invalid(value, "IPv6 addresses must be written in brackets, e.g. [::1]:5000")
+        host_text, sep, port_part = authority.partition(":")
+        port_text = port_part if sep else None
+        host = _parse_host(value, host_text.lower())
+    port = None if port_text is None else _parse_port(value, port_text)
+    return host, port
+
+
+def _parse_host(value: str, host: str) -> str:
+    if not host:
+        raise _invalid(value, "it names no host")
+    if re.fullmatch(r"[0-9.]+", host):
+        try:
+            return str(ipaddress.IPv4Address(host))
+        except ValueError:
+            raise _invalid(value, f"'{host}' is not a valid IPv4 address") from None
+    if len(host) > _MAX_HOSTNAME or not all(_HOST_LABEL.match(label) for label in host.split(".")):
+        raise _invalid(value, f"'{host}' is not a valid host name")
+    return host
+
+
+def _parse_port(value: str, port_text: str) -> int:
+    if not port_text.isdigit() or not 1 <= int(port_text) <= 65535:
+        raise _invalid(value, f"port '{port_text}' is not a number from 1 to 65535")
+    return int(port_text)
+
+
+def _parse_repository(value: str, path: str, *, docker_hub: bool) -> str | None:
+    components = [part for part in path.split("/") if part]
+    if docker_hub and components[:1] == ["v1"]:
+        components = components[1:]
+    if not components:
+        return None
+    for part in components:
+        if not _PATH_COMPONENT.match(part):
+            raise _invalid(
+                value,
+                f"the repository part '{part}' is not a valid repository name "
+                "(lower-case letters, digits and . _ - separators; no tag or digest)",
+            )
+    if docker_hub and len(components) == 1:
+        components.insert(0, "library")
+    return "/".join(components)
+
+
+def _invalid(value: str, why: str) -> ValueError:
+    return ValueError(
+        f"Invalid Docker registry reference {value!r}: {why}. Accepted formats: {ACCEPTED_FORMATS}."
+    )

@@ -1,0 +1,102 @@
+"""The `docker` connector type as ZenML shows it: name, auth method, fields, resource type.
+
+Names, field names and titles follow ZenML's reference page (they are what users and stack
+components already know); the descriptions say what this implementation does differently.
+"""
+
+from __future__ import annotations
+
+from pydantic import Field, field_validator
+from zenml.constants import DOCKER_REGISTRY_RESOURCE_TYPE
+from zenml.models import AuthenticationMethodModel, ResourceTypeModel, ServiceConnectorTypeModel
+from zenml.service_connectors.docker_service_connector import DockerConfiguration
+
+from zenml_docker_connector.references import parse_registry_reference
+
+CONNECTOR_TYPE = "docker"
+PASSWORD_AUTH_METHOD = "password"
+RESOURCE_TYPE: str = DOCKER_REGISTRY_RESOURCE_TYPE
+LOGO_URL = "https://public-flavor-logos.s3.eu-central-1.amazonaws.com/container_registry/docker.png"
+
+
+class DockerConnectorConfiguration(DockerConfiguration):
+    """ZenML's Docker fields (`username`, `password`, `registry`) plus TLS opt-out.
+
+    The extra field is optional with a safe default, so a ZenML server that still runs the
+    built-in connector ignores it instead of rejecting the connector.
+    """
+
+    insecure: bool = Field(
+        default=False,
+        title="Skip TLS certificate verification for this registry (test registries only).",
+    )
+
+    @field_validator("registry")
+    @classmethod
+    def _registry_must_parse(cls, value: str | None) -> str | None:
+        """Reject junk when the connector is created, not at its first use."""
+        if value is not None and value.strip():
+            parse_registry_reference(value)
+            return value.strip()
+        return None
+
+
+CONNECTOR_DESCRIPTION = """
+Authenticates to a Docker or OCI container registry with a username and a password or
+access token (zenml-docker-connector implementation).
+
+Credentials are checked against the registry itself through the OCI distribution API
+(Basic and Bearer-token registries, no Docker daemon needed, so verification also works on
+a ZenML server). Linked stack components get a Docker client that is already logged in.
+`zenml service-connector login` writes the credentials where the docker CLI (and podman)
+look, through your credential helper when you use one. `--auto-configure` reuses what
+`docker login`, `podman login` or a credential helper already stored.
+"""
+
+AUTH_METHOD_DESCRIPTION = """
+A username with a password or, preferably, an access token. The registry is asked to accept
+them before the connector is saved or used.
+"""
+
+RESOURCE_TYPE_DESCRIPTION = """
+One Docker/OCI container registry. Name it in any of these forms (a repository path after
+the registry is accepted and ignored when matching):
+
+- Docker Hub: docker.io, index.docker.io or https://index.docker.io/v1/[<repository>]
+- other registries: [http[s]://]host[:port][/<repository>], e.g. ghcr.io,
+  registry.example.com:5000/team or [::1]:5000
+
+Without a scheme the connector uses https, except for loopback hosts (localhost, 127.x,
+[::1]), which Docker itself treats as plain-HTTP registries.
+"""
+
+
+def build_connector_type() -> ServiceConnectorTypeModel:
+    """A fresh spec object: ZenML attaches the connector class to the object it is given."""
+    return ServiceConnectorTypeModel(
+        name="Docker Service Connector",
+        connector_type=CONNECTOR_TYPE,
+        description=CONNECTOR_DESCRIPTION,
+        logo_url=LOGO_URL,
+        emoji=":whale:",
+        supports_auto_configuration=True,
+        auth_methods=[
+            AuthenticationMethodModel(
+                name="Docker username and password/token",
+                auth_method=PASSWORD_AUTH_METHOD,
+                description=AUTH_METHOD_DESCRIPTION,
+                config_class=DockerConnectorConfiguration,
+            ),
+        ],
+        resource_types=[
+            ResourceTypeModel(
+                name="Docker/OCI container registry",
+                resource_type=RESOURCE_TYPE,
+                description=RESOURCE_TYPE_DESCRIPTION,
+                auth_methods=[PASSWORD_AUTH_METHOD],
+                supports_instances=False,
+                logo_url=LOGO_URL,
+                emoji=":whale:",
+            ),
+        ],
+    )
