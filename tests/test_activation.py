@@ -1,0 +1,107 @@
+"""Activation: installed wheel → our class serves `docker`, by each door, exactly once.
+
+Each case runs a fresh interpreter (activation is per process). `python -S` skips the `.pth`
+start-up line so that each door can be opened on its own; ZenML's hook door is closed by
+emptying the `zenml.init_hooks` group, as on a ZenML release that predates hooks.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import sysconfig
+from importlib.metadata import entry_points
+from pathlib import Path
+
+import pytest
+
+SITE = sysconfig.get_paths()["purelib"]
+OURS = "zenml_docker_connector.connector.DockerServiceConnector"
+BUILTIN = "zenml.service_connectors.docker_service_connector.DockerServiceConnector"
+
+PRELUDE = f"""
+import sys, site
+site.addsitedir({SITE!r}) if {{pth}} else sys.path.append({SITE!r})
+if {{no_hooks}}:
+    import importlib.metadata as md
+    _real = md.entry_points
+    class _NoHooks:
+        def __init__(self, eps): self.eps = eps
+        def select(self, **kw):
+            if kw.get("group") == "zenml.init_hooks":
+                return md.EntryPoints([])
+            return self.eps.select(**kw)
+        def __iter__(self): return iter(self.eps)
+        def __getattr__(self, name): return getattr(self.eps, name)
+    def _entry_points(**kw):
+        if kw.get("group") == "zenml.init_hooks":
+            return md.EntryPoints([])
+        return _real(**kw) if kw else _NoHooks(_real())
+    md.entry_points = _entry_points
+"""
+
+REPORT = """
+from zenml.service_connectors.service_connector_registry import service_connector_registry as r
+cls = r.get_service_connector_type("docker").connector_class
+print(cls.__module__ + "." + cls.__name__)
+finders = [f for f in sys.meta_path if type(f).__name__ == "_RegistryModuleFinder"]
+print("finders", len(finders))
+"""
+
+
+def run(body: str, *, pth: bool, no_hooks: bool) -> list[str]:
+    code = PRELUDE.format(pth=pth, no_hooks=no_hooks) + body
+    result = subprocess.run(
+        [sys.executable, "-S", "-c", code], capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result.stdout.split("\n")
+
+
+def test_wheel_declares_the_hook_and_ships_the_pth() -> None:
+    hooks = [ep.value for ep in entry_points(group="zenml.init_hooks")]
+    assert "zenml_docker_connector.activation:activate" in hooks
+    assert (Path(SITE) / "zenml_docker_connector_activate.pth").is_file()
+
+
+@pytest.mark.parametrize(
+    ("pth", "no_hooks"),
+    [(False, False), (True, True), (True, False)],
+    ids=["init-hook-only", "pth-only (pre-0.94.1 ZenML)", "both"],
+)
+def test_each_door_activates_once(pth: bool, no_hooks: bool) -> None:
+    lines = run("import zenml\n" + REPORT, pth=pth, no_hooks=no_hooks)
+    assert lines[0] == OURS
+    assert lines[1] == "finders 0"
+
+
+def test_no_door_leaves_the_builtin_until_the_package_is_imported() -> None:
+    body = "import zenml\n" + REPORT + "import zenml_docker_connector\n" + REPORT
+    lines = run(body, pth=False, no_hooks=True)
+    assert lines[0] == BUILTIN
+    assert lines[2] == OURS
+
+
+def test_hook_imports_nothing_heavy() -> None:
+    body = (
+        "import zenml\n"
+        "heavy = [m for m in ('zenml.service_connectors.docker_service_connector',"
+        " 'zenml_docker_connector.connector', 'docker', 'requests') if m in sys.modules]\n"
+        "print(heavy)\n"
+    )
+    lines = run(body, pth=True, no_hooks=False)
+    assert "zenml.service_connectors.docker_service_connector" not in lines[0]
+    assert "zenml_docker_connector.connector" not in lines[0]
+
+
+def test_activate_is_idempotent_and_never_raises() -> None:
+    body = (
+        "import zenml_docker_connector.activation as a\n"
+        "for _ in range(3): a.activate()\n"
+        "sys.modules['zenml.service_connectors.service_connector_registry'] = object()\n"
+        "a._activated = False\n"
+        "a.activate()\n"
+        "print('ok', a.last_error is None)\n"
+    )
+    lines = run(body, pth=False, no_hooks=True)
+    assert lines[0].startswith("ok")

@@ -1,0 +1,83 @@
+"""Starts and tracks the session's services so one teardown stops them all."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from testbed.certs import Issued, issue_server_cert, make_ca, make_signing_cert
+from testbed.registry import Kind, Registry, start_registry
+from testbed.token_server import TokenServer
+
+
+@dataclass
+class Testbed:
+    """Registries (and token servers) under `root`; certificates are made on first use."""
+
+    root: Path
+    registry_binary: str
+    htpasswd_binary: str | None = None
+    registries: list[Registry] = field(default_factory=list)
+    token_servers: list[TokenServer] = field(default_factory=list)
+    _ca: Issued | None = None
+    _server_cert: Issued | None = None
+    _signer: Issued | None = None
+
+    __test__ = False  # not a test class, despite the name
+
+    @property
+    def ca(self) -> Issued:
+        if self._ca is None:
+            self._ca = make_ca(self.root / "pki")
+        return self._ca
+
+    @property
+    def server_cert(self) -> Issued:
+        if self._server_cert is None:
+            self._server_cert = issue_server_cert(self.ca, self.root / "pki")
+        return self._server_cert
+
+    @property
+    def signer(self) -> Issued:
+        if self._signer is None:
+            self._signer = make_signing_cert(self.root / "pki")
+        return self._signer
+
+    def token_server(self, service: str = "testbed-registry") -> TokenServer:
+        """A new, started token server signing with the shared signer."""
+        server = TokenServer(self.signer, service=service).start()
+        self.token_servers.append(server)
+        return server
+
+    def registry(
+        self,
+        kind: Kind,
+        *,
+        token_server: TokenServer | None = None,
+        username: str = "testbed",
+        password: str | None = None,
+    ) -> Registry:
+        """Start another registry of `kind`; a token registry gets its own token server
+        unless one is given."""
+        if kind == "token" and token_server is None:
+            token_server = self.token_server()
+        tls = kind == "tls"
+        registry = start_registry(
+            kind,
+            self.root / f"{kind}-{len(self.registries)}",
+            registry_binary=self.registry_binary,
+            htpasswd_binary=self.htpasswd_binary,
+            server_cert=self.server_cert if tls else None,
+            ca_cert_path=self.ca.cert_path if tls else None,
+            token_server=token_server,
+            username=username,
+            password=password,
+        )
+        self.registries.append(registry)
+        return registry
+
+    def stop(self) -> None:
+        for registry in self.registries:
+            registry.stop()
+        for server in self.token_servers:
+            server.stop()
