@@ -99,6 +99,8 @@ class DockerServiceConnector(BuiltinDockerServiceConnector):
             result = login_local_clients(self.registry_reference(), username, password)
         except DockerConnectorError as error:
             raise RuntimeError(str(error)) from None
+        for note in result.notes:
+            click.echo(note, err=True)
         if result.plaintext_path is not None:
             click.echo(plaintext_warning(str(result.plaintext_path)), err=True)
 

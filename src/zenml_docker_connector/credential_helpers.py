@@ -6,8 +6,9 @@ forever), it lets the helper's stderr through to the user's terminal unfiltered 
 report it, and garbage output surfaces as a bare `JSONDecodeError`/`KeyError`. This module runs
 the helper in its own process group with a bounded wait, kills the whole group on timeout (a
 shell-script helper's children would otherwise keep the pipes open), and turns every failure
-into a `CredentialSourceError` that names the helper and where it was configured. Only `get`
-and `list` are implemented: discovery never stores or erases anything.
+into a `CredentialSourceError` that names the helper and where it was configured. `get` and
+`list` serve discovery; `store` and `erase` serve local login/logout (the secret travels on
+the helper's stdin only, never on its command line).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import signal
 import subprocess
 from dataclasses import dataclass, field
 
-from .errors import REDACTED, CredentialSourceError
+from .errors import REDACTED, CredentialSourceError, redact
 
 HELPER_PREFIX = "docker-credential-"
 TOKEN_USERNAME = "<token>"
@@ -127,7 +128,29 @@ class CredentialHelper:
             raise self._shape_error("its list of registries", "a JSON object of URL: username")
         return {key: value if isinstance(value, str) else "" for key, value in data.items()}
 
-    def _run(self, action: str, stdin: str, *, what: str) -> _Completed:
+    def store(self, server_url: str, username: str, secret: str) -> None:
+        """Store credentials for `server_url` (`store` action, JSON with the secret on stdin)."""
+        payload = json.dumps({"ServerURL": server_url, "Username": username, "Secret": secret})
+        task = f"store credentials for {server_url}"
+        result = self._run("store", payload, what=task, task=task)
+        if result.returncode != 0:
+            error = self._exit_error(result, task, asked="when asked to")
+            raise CredentialSourceError(redact(str(error), [secret], [username])) from None
+
+    def erase(self, server_url: str) -> bool:
+        """Erase credentials for `server_url`; False when the helper had none for it."""
+        task = f"erase credentials for {server_url}"
+        result = self._run("erase", server_url, what=task, task=task)
+        if result.returncode == 0:
+            return True
+        if _NOT_FOUND in result.stdout.lower() or _NOT_FOUND in result.stderr.lower():
+            return False
+        raise self._exit_error(result, task, asked="when asked to")
+
+    def _run(self, action: str, stdin: str, *, what: str, task: str | None = None) -> _Completed:
+        """Run the helper; `what` (a noun: get/list) or `task` (a verb phrase) is for messages."""
+        cannot = f"so {what} cannot be read" if task is None else f"so it cannot {task}"
+        asked = f"asked for {what}" if task is None else f"asked to {task}"
         if (
             not self.suffix
             or any(ch in self.suffix for ch in "/\\")
@@ -142,9 +165,8 @@ class CredentialHelper:
         executable = shutil.which(self.program)
         if executable is None:
             raise CredentialSourceError(
-                f"The {self.description} is not installed or not on PATH, so {what} cannot be "
-                f"read. Install {self.program}, or fix or remove that setting "
-                f"({self.origin})."
+                f"The {self.description} is not installed or not on PATH, {cannot}. "
+                f"Install {self.program}, or fix or remove that setting ({self.origin})."
             )
         try:
             process = subprocess.Popen(
@@ -164,8 +186,8 @@ class CredentialHelper:
         except subprocess.TimeoutExpired:
             _kill_group(process)
             raise CredentialSourceError(
-                f"The {self.description} did not answer within {self.timeout:g} s while asked "
-                f"for {what}; it was stopped. If it waits for a keychain unlock or a passphrase, "
+                f"The {self.description} did not answer within {self.timeout:g} s while "
+                f"{asked}; it was stopped. If it waits for a keychain unlock or a passphrase, "
                 f"unlock it first or raise {TIMEOUT_ENV_VAR}; otherwise fix or replace the helper."
             ) from None
         return _Completed(
@@ -192,11 +214,13 @@ class CredentialHelper:
             f"(expected {expected}). Update or fix the helper, or remove that setting."
         )
 
-    def _exit_error(self, result: _Completed, what: str) -> CredentialSourceError:
+    def _exit_error(
+        self, result: _Completed, what: str, *, asked: str = "when asked for"
+    ) -> CredentialSourceError:
         output = scrub_output(result.stderr) or scrub_output(result.stdout) or "no output"
         return CredentialSourceError(
-            f"The {self.description} failed with exit status {result.returncode} when asked "
-            f"for {what}: {output}. Fix the helper (e.g. unlock its keychain) or fix or "
+            f"The {self.description} failed with exit status {result.returncode} {asked} "
+            f"{what}: {output}. Fix the helper (e.g. unlock its keychain) or fix or "
             "remove that setting."
         )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import secrets
 import shutil
 import subprocess
@@ -218,6 +219,9 @@ def start_registry(
                 stdout=stdout,
                 stderr=stderr,
                 cwd=directory,
+                # distribution reads REGISTRY_* variables as configuration overrides
+                # (REGISTRY_AUTH_FILE, set for podman, would reconfigure its auth).
+                env={k: v for k, v in os.environ.items() if not k.startswith("REGISTRY_")},
                 preexec_fn=die_with_parent,
             )
         url = f"{scheme}://{LOOPBACK}:{port}"

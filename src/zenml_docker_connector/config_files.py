@@ -1,0 +1,216 @@
+"""Safe read-modify-write of JSON client config files (docker config.json, containers auth.json).
+
+These files belong to the user and to other tools: the docker CLI, podman and credential
+helpers write them too, and they hold settings we know nothing about. So every update here
+holds an exclusive lock (a `flock` on a sibling `<name>.lock` file, which also works across
+processes, plus a per-file thread lock), re-reads the file under that lock, changes only what
+the caller changes, and replaces the file atomically (temporary file in the same directory,
+fsync, mode 0600, `os.replace`). A file that is not a JSON object is refused and left exactly
+as it was; a symlinked file is followed, so the link keeps pointing at its (updated) target.
+Key order and every other key and value survive the round trip.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import fcntl
+import json
+import os
+import stat
+import tempfile
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+
+from .errors import LocalConfigError
+
+T = TypeVar("T")
+
+FILE_MODE = 0o600
+DIRECTORY_MODE = 0o700
+LOCK_SUFFIX = ".lock"
+
+_thread_locks: dict[str, threading.Lock] = {}
+_thread_locks_guard = threading.Lock()
+
+
+def update_json_file(
+    path: Path | str,
+    mutate: Callable[[dict[str, Any]], T],
+    *,
+    create_mode: int = FILE_MODE,
+    what: str = "config file",
+    create_missing: bool = True,
+) -> T:
+    """Apply `mutate` to the JSON object in `path` under an exclusive lock, atomically.
+
+    `mutate` edits the dict in place and returns a result, which is passed back. If it raises,
+    nothing is written. If the content is unchanged afterwards, the file is not rewritten (and
+    not created when it did not exist). `what` names the file in error messages ("docker config
+    file"). With `create_missing=False` a missing file is neither created nor locked (nor its
+    directory made): `mutate` sees {} and its changes are dropped — for removals. Raises
+    `LocalConfigError` for unreadable, corrupt or unwritable files.
+    """
+    target = _resolve(Path(path), what)
+    if not create_missing and not os.path.lexists(target):
+        return mutate({})
+    with _locked(target, what):
+        data = _read_object(target, what)
+        original = copy.deepcopy(data)
+        result = mutate(data)
+        if _serialised(data) != _serialised(original):
+            _write_atomically(target, data, create_mode, what)
+        return result
+
+
+def read_json_object(path: Path | str, *, what: str = "config file") -> dict[str, Any]:
+    """The JSON object in `path` ({} when missing), refusing corrupt content like updates do."""
+    return _read_object(_resolve(Path(path), what), what)
+
+
+def _serialised(data: dict[str, Any]) -> str:
+    """Order-sensitive comparison form: reordering keys counts as a change."""
+    return json.dumps(data, ensure_ascii=False)
+
+
+def _resolve(path: Path, what: str) -> Path:
+    """The real file behind `path` (following symlinks), so that we replace the target."""
+    try:
+        return Path(os.path.realpath(os.path.expanduser(path), strict=False))
+    except OSError as error:  # a symlink loop
+        raise LocalConfigError(
+            f"The {what} {path} cannot be resolved ({error.strerror or error}). Fix the "
+            "symbolic link, or point the environment at another file."
+        ) from None
+
+
+@contextlib.contextmanager
+def _locked(target: Path, what: str) -> Iterator[None]:
+    key = str(target)
+    with _thread_locks_guard:
+        thread_lock = _thread_locks.setdefault(key, threading.Lock())
+    with thread_lock:
+        _ensure_directory(target.parent, what)
+        lock_path = target.with_name(target.name + LOCK_SUFFIX)
+        try:
+            descriptor = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, FILE_MODE)
+        except OSError as error:
+            raise _os_error(f"The lock file {lock_path} for the {what} {target}", error) from None
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(descriptor)  # closing releases the flock
+
+
+def _ensure_directory(directory: Path, what: str) -> None:
+    """Create missing directories with mode 0700 (the ones we did not create stay as they are)."""
+    missing = []
+    current = directory
+    while not current.exists():
+        missing.append(current)
+        if current.parent == current:
+            break
+        current = current.parent
+    for created in reversed(missing):
+        try:
+            created.mkdir(mode=DIRECTORY_MODE)
+        except FileExistsError:
+            continue  # another process was faster
+        except OSError as error:
+            raise _os_error(f"The directory {created} for the {what}", error) from None
+        os.chmod(created, DIRECTORY_MODE)  # mkdir's mode is reduced by the umask
+
+
+def _read_object(target: Path, what: str) -> dict[str, Any]:
+    try:
+        raw = target.read_bytes()
+    except FileNotFoundError:
+        return {}
+    except IsADirectoryError:
+        raise LocalConfigError(
+            f"The {what} {target} is a directory, not a file, so it was not changed. Remove or "
+            "rename it, or point the environment at the right file, then retry."
+        ) from None
+    except OSError as error:
+        raise _os_error(f"The {what} {target}", error) from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise _corrupt(target, what, "it is not UTF-8 text") from None
+    if not text.strip():
+        return {}
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise _corrupt(
+            target,
+            what,
+            f"it is not valid JSON ({error.msg} at line {error.lineno} column {error.colno})",
+        ) from None
+    if not isinstance(data, dict):
+        raise _corrupt(target, what, "it holds JSON that is not an object")
+    return data
+
+
+def _write_atomically(target: Path, data: dict[str, Any], mode: int, what: str) -> None:
+    payload = (json.dumps(data, indent="\t", ensure_ascii=False) + "\n").encode("utf-8")
+    owner = _owner(target)
+    try:
+        descriptor, temporary = tempfile.mkstemp(
+            prefix=f".{target.name}.", suffix=".tmp", dir=target.parent
+        )
+    except OSError as error:
+        raise _os_error(f"The directory {target.parent} of the {what} {target}", error) from None
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            os.fchmod(handle.fileno(), mode)
+            if owner is not None:
+                # Keep a file that root updates on a user's behalf (sudo) owned by that user.
+                with contextlib.suppress(OSError):
+                    os.fchown(handle.fileno(), *owner)
+            handle.write(payload)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, target)
+    except OSError as error:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise _os_error(f"The {what} {target}", error) from None
+    _fsync_directory(target.parent)
+
+
+def _owner(target: Path) -> tuple[int, int] | None:
+    try:
+        info = target.stat()
+    except OSError:
+        return None
+    if not stat.S_ISREG(info.st_mode) or (info.st_uid, info.st_gid) == (os.geteuid(), os.getegid()):
+        return None
+    return info.st_uid, info.st_gid
+
+
+def _fsync_directory(directory: Path) -> None:
+    with contextlib.suppress(OSError):
+        descriptor = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            os.fsync(descriptor)
+        finally:
+            os.close(descriptor)
+
+
+def _corrupt(target: Path, what: str, problem: str) -> LocalConfigError:
+    return LocalConfigError(
+        f"The {what} {target} was left unchanged because {problem}. Fix it by hand, or move it "
+        "away (it may hold other settings and logins you want to keep), then retry."
+    )
+
+
+def _os_error(subject: str, error: OSError) -> LocalConfigError:
+    reason = error.strerror or type(error).__name__
+    return LocalConfigError(
+        f"{subject} cannot be read or written ({reason}); nothing was changed. Fix its "
+        "permissions or ownership, or point the environment at a writable location, then retry."
+    )
