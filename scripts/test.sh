@@ -34,5 +34,6 @@ echo "== ruff"
 echo "== mypy --strict"
 "$venv/bin/python" -m mypy --strict src
 echo "== pytest"
-export PATH="$PWD/$venv/bin:$PATH"
+venv_bin="$(cd "$venv/bin" && pwd)"
+export PATH="$venv_bin:$PATH"
 exec "$venv/bin/python" -m pytest "$@"

@@ -19,4 +19,4 @@ os.environ["ZENML_LOGGING_COLORS_DISABLED"] = "true"
 os.environ.setdefault("ZENML_LOGGING_VERBOSITY", "WARN")
 os.environ.pop("ZENML_STORE_URL", None)
 
-pytest_plugins = ["testbed.fixtures", "zenml_fixtures"]
+pytest_plugins = ["testbed.fixtures", "zenml_fixtures", "zenml_server_fixture"]

@@ -87,8 +87,8 @@ def test_auto_configure_from_each_source(
 
     result = _register(zen, f"auto-{source}", registry.host)
     assert result.returncode == 0, output_of(result)
-    assert "Successfully registered service connector `auto-" in result.stdout
-    assert registry.host in result.stdout
+    assert "Successfully registered service connector `auto-" in output_of(result)
+    assert registry.host in output_of(result)
     assert_no_secret([output_of(result)], registry.password)
 
 
@@ -111,4 +111,4 @@ def test_stale_local_credentials_are_reported_not_registered(
     assert "rejected" in output_of(result) and user in output_of(result)
     assert_no_secret([output_of(result)], stale)
     listed = zenml_subprocess.run("service-connector", "list")
-    assert "auto-stale" not in listed.stdout
+    assert "auto-stale" not in output_of(listed)

@@ -60,19 +60,19 @@ def test_cli_register_describe_verify_and_push(
 
     listed = zen.run("service-connector", "list-types", "--type", "docker")
     outputs.append(output_of(listed))
-    assert listed.returncode == 0 and "docker-registry" in listed.stdout and "✅" in listed.stdout
+    assert listed.returncode == 0 and "docker-registry" in output_of(listed) and "✅" in output_of(listed)
 
     # Interactive registration, prompts as in the reference page; no daemon needed to verify.
     zen.env["DOCKER_HOST"] = "unix:///nonexistent/docker.sock"
-    answers = f"hub\n\ndocker\ny\n{token_registry.username}\n{password}\n{token_registry.url}\n\n"
-    registered = zen.run("service-connector", "register", "-in", input=answers)
+    answers = f"\n\ndocker\n\ny\n{token_registry.username}\n{password}\n{token_registry.url}\n\n"
+    registered = zen.run("service-connector", "register", "hub", "-in", input=answers)
     outputs.append(output_of(registered))
     assert registered.returncode == 0, output_of(registered)
     assert (
         "[registry] Registry server URL. Omit to use DockerHub. {string, optional}:"
-        in registered.stdout
+        in output_of(registered)
     )
-    assert "Successfully registered service connector `hub`" in registered.stdout
+    assert "Successfully registered service connector `hub`" in output_of(registered)
 
     wrong = zen.run(
         "service-connector",
@@ -90,12 +90,12 @@ def test_cli_register_describe_verify_and_push(
 
     described = zen.run("service-connector", "describe", "hub")
     outputs.append(output_of(described))
-    assert described.returncode == 0 and "docker-registry" in described.stdout
+    assert described.returncode == 0 and "docker-registry" in output_of(described)
 
     verified = zen.run("service-connector", "verify", "hub")
     outputs.append(output_of(verified))
     assert verified.returncode == 0, output_of(verified)
-    assert token_registry.host in verified.stdout
+    assert token_registry.host in output_of(verified)
 
     # A stack component linked to the connector pushes with its credentials.
     zen.env["DOCKER_HOST"] = dockerd.host

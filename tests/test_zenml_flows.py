@@ -92,8 +92,6 @@ def test_wrong_password_registers_nothing(
 def test_verify_notices_a_password_changed_in_the_registry(
     htpasswd_registry: Any, unique_name: str, no_docker_daemon: None
 ) -> None:
-    from zenml_docker_connector.auth_cache import clear_cache
-
     user, old = f"u{unique_name[-6:]}", "first-Password-1"
     htpasswd_registry.add_user(user, old)
     _client().create_service_connector(
@@ -103,11 +101,14 @@ def test_verify_notices_a_password_changed_in_the_registry(
         configuration={"username": user, "password": old, "registry": htpasswd_registry.url},
     )
     htpasswd_registry.set_password(user, "second-Password-2")
-    clear_cache()  # a new process would start cold; the cache TTL is covered elsewhere
-    verified = _client().verify_service_connector(unique_name)
-    assert verified.error is not None
-    assert "rejected" in verified.error and htpasswd_registry.host in verified.error
-    assert_no_secret([verified.error], old)
+    # No cache clearing: an explicit verify must ask the registry even within the cache TTL.
+    from zenml.exceptions import AuthorizationException
+
+    with pytest.raises(AuthorizationException) as caught:
+        _client().verify_service_connector(unique_name)
+    message = str(caught.value)
+    assert "rejected" in message and htpasswd_registry.host in message
+    assert_no_secret([message], old)
 
 
 def test_interactive_register_prints_the_reference_prompts(
@@ -115,18 +116,18 @@ def test_interactive_register_prints_the_reference_prompts(
 ) -> None:
     answers = "\n".join(
         [
-            unique_name,  # name
+            "",  # name: the one given on the command line
             "",  # description
             "docker",  # type
-            "y",  # only auth method
+            "",  # auto-configuration? [y/N]: no
+            "y",  # the only auth method
             htpasswd_registry.username,
             htpasswd_registry.password,
             htpasswd_registry.url,
-            "",  # insecure
-            "",
+            "",  # insecure: default
         ]
     )
-    result = zen("service-connector", "register", "-in", input=answers + "\n")
+    result = zen("service-connector", "register", unique_name, "-in", input=answers + "\n")
     out = output_of(result)
     assert result.exit_code == 0, out
     for line in (

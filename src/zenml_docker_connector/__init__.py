@@ -6,9 +6,11 @@ ZenML itself, so it is cheap and safe to import from ZenML's start-up hook.
 
 from __future__ import annotations
 
-from typing import Any
-
 from zenml_docker_connector.activation import activate
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 __version__ = "0.1.0"
 __all__ = ["DockerServiceConnector", "__version__", "activate"]

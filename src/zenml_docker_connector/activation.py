@@ -16,19 +16,23 @@ the registry's lock. The work happens once per process, whichever door ran first
 
 from __future__ import annotations
 
-import contextlib
+# Only modules every interpreter has loaded already: the `.pth` line runs this at each start
+# of Python in the environment, ZenML or not (typing/threading/contextlib cost ~15 ms there).
+import _thread
 import os
 import sys
-import threading
-from types import ModuleType
-from typing import Any
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from types import ModuleType
+    from typing import Any
 
 REGISTRY_MODULE = "zenml.service_connectors.service_connector_registry"
 DISABLE_ENV = "ZENML_DOCKER_CONNECTOR_DISABLE"
 """Set to 1/true to leave ZenML's built-in connector in place (benchmarks compare the two)."""
 
 _MARKER = "_zenml_docker_connector_wrapped"
-_state_lock = threading.Lock()
+_state_lock = _thread.allocate_lock()
 _activated = False
 last_error: BaseException | None = None
 """The exception a failed activation swallowed, for `zenml-docker` diagnostics."""
@@ -78,7 +82,7 @@ class _RegistryModuleFinder:
         return spec
 
     def _remove(self) -> None:
-        with contextlib.suppress(ValueError):
+        if self in sys.meta_path:
             sys.meta_path.remove(self)
 
 

@@ -7,6 +7,7 @@ redeclared so that `get_type()` returns our spec instead of the parent's cached 
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from typing import Any, ClassVar
 
 import click
@@ -27,6 +28,10 @@ from zenml_docker_connector.references import (
     RegistryReference,
     parse_registry_reference,
 )
+
+
+_explicit_check: ContextVar[bool] = ContextVar("zenml_docker_explicit_check", default=False)
+"""True while ZenML's public `verify()` runs: register and verify must ask the registry."""
 
 
 class DockerServiceConnector(BuiltinDockerServiceConnector):
@@ -63,6 +68,19 @@ class DockerServiceConnector(BuiltinDockerServiceConnector):
 
     # --- ZenML hooks ------------------------------------------------------------------
 
+    def verify(self, *args: Any, **kwargs: Any) -> Any:
+        """An explicit check (register, verify, a server's verify endpoint) is never cached.
+
+        `connect()`, `get_connector_client()` and `configure_local_client()` call `_verify`
+        directly, up to three times per flow; those share one cached exchange. A long-running
+        ZenML server must still notice a password changed in the registry at `verify`.
+        """
+        token = _explicit_check.set(True)
+        try:
+            return super().verify(*args, **kwargs)
+        finally:
+            _explicit_check.reset(token)
+
     def _verify(
         self,
         resource_type: str | None = None,
@@ -73,7 +91,13 @@ class DockerServiceConnector(BuiltinDockerServiceConnector):
         reference = self.registry_reference()
         username, password = self.credentials()
         try:
-            verify_registry_access(reference, username, password, insecure=self.config.insecure)
+            verify_registry_access(
+                reference,
+                username,
+                password,
+                insecure=self.config.insecure,
+                use_cache=not _explicit_check.get(),
+            )
         except RegistryError as error:
             # ZenML reports only AuthorizationException messages to the user; every registry
             # failure carries an actionable, secret-free message, so it travels that way.

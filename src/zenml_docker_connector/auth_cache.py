@@ -1,0 +1,136 @@
+"""Per-process memory of registry challenges, bearer tokens and verification verdicts.
+
+ZenML calls `_verify` up to three times for one `get_connector_client()` + `connect()`; this
+cache makes that one authentication exchange. Entries are keyed by an HMAC-SHA256 (with a
+random per-process key) of the registry and credentials, so no secret is kept in clear as a
+key and fingerprints mean nothing outside this process.
+
+Lifetimes (why): a verdict ("these credentials worked") lives `VERDICT_TTL` = 60 s, the
+default lifetime of a registry token, so a password changed in the registry is noticed within
+a minute by a long-running process (a ZenML server) and at once by a new one. Tokens live
+until they expire minus a margin, but never longer than `VERDICT_TTL` after the credentials
+were checked. Challenges (what a registry asks for) change only when the registry is
+reconfigured; they live `CHALLENGE_TTL` = 10 min and are dropped when an answer contradicts
+them. Failures are never cached.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Generic, TypeVar
+
+VERDICT_TTL = 60.0
+CHALLENGE_TTL = 600.0
+TOKEN_MARGIN = 10.0
+MAX_ENTRIES = 512
+
+T = TypeVar("T")
+
+
+class TTLStore(Generic[T]):
+    """A small thread-safe map whose entries expire; the oldest go first when full."""
+
+    def __init__(self, clock: Callable[[], float], max_entries: int = MAX_ENTRIES) -> None:
+        self._clock = clock
+        self._max = max_entries
+        self._entries: OrderedDict[str, tuple[float, T]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> T | None:
+        with self._lock:
+            found = self._entries.get(key)
+            if found is None:
+                return None
+            expires, value = found
+            if self._clock() >= expires:
+                del self._entries[key]
+                return None
+            return value
+
+    def remaining(self, key: str) -> float:
+        """Seconds until `key` expires (0 when absent)."""
+        with self._lock:
+            found = self._entries.get(key)
+            return max(0.0, found[0] - self._clock()) if found else 0.0
+
+    def put(self, key: str, value: T, ttl: float) -> None:
+        if ttl <= 0:
+            return
+        with self._lock:
+            self._entries[key] = (self._clock() + ttl, value)
+            self._entries.move_to_end(key)
+            while len(self._entries) > self._max:
+                self._entries.popitem(last=False)
+
+    def discard(self, key: str) -> None:
+        with self._lock:
+            self._entries.pop(key, None)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._entries)
+
+
+class AuthCache:
+    """Challenges, tokens and verdicts, with a per-key lock to coalesce concurrent checks."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self.clock = clock
+        self._key = secrets.token_bytes(32)
+        self.challenges: TTLStore[object] = TTLStore(clock)
+        self.tokens: TTLStore[object] = TTLStore(clock)
+        self.verdicts: TTLStore[object] = TTLStore(clock)
+        self._locks: dict[str, threading.Lock] = {}
+        self._locks_guard = threading.Lock()
+
+    def fingerprint(self, *parts: object) -> str:
+        """Keyed hash of `parts` (strings, numbers, None, bools): safe to keep and log."""
+        mac = hmac.new(self._key, digestmod=hashlib.sha256)
+        for part in parts:
+            encoded = repr(part).encode("utf-8", "surrogatepass")
+            mac.update(len(encoded).to_bytes(8, "big"))
+            mac.update(encoded)
+        return mac.hexdigest()
+
+    def lock(self, key: str) -> threading.Lock:
+        """The lock for one fingerprint: concurrent identical checks wait for the first."""
+        with self._locks_guard:
+            found = self._locks.get(key)
+            if found is None:
+                if len(self._locks) > MAX_ENTRIES:
+                    self._locks = {k: v for k, v in self._locks.items() if v.locked()}
+                found = self._locks[key] = threading.Lock()
+            return found
+
+    def clear(self) -> None:
+        self.challenges.clear()
+        self.tokens.clear()
+        self.verdicts.clear()
+
+
+_default = AuthCache()
+
+
+def default_cache() -> AuthCache:
+    """The process-wide cache the connector uses."""
+    return _default
+
+
+def clear_cache() -> None:
+    """Forget every challenge, token and verdict (tests; `zenml-docker doctor`)."""
+    _default.clear()
+
+
+def token_ttl(remaining: float) -> float:
+    """How long to keep a token that has `remaining` seconds of validity."""
+    return max(0.0, min(remaining - TOKEN_MARGIN, VERDICT_TTL))

@@ -1,0 +1,239 @@
+"""Parse `WWW-Authenticate` headers (RFC 7235) into challenges.
+
+Registries differ in how they write challenges: quoted and unquoted parameter values,
+several challenges in one header or in several headers, a realm and nothing else (Google
+Artifact Registry), odd casing of the scheme. A hand-written tokenizer copes with all of
+them and turns anything unparseable into `ChallengeParseError` (a `ValueError`) that the
+registry client reports as "not a registry", never a crash.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+MAX_HEADER_LENGTH = 16 * 1024
+"""Longer headers are junk (or an attack); real challenges are a few hundred bytes."""
+
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_TOKEN68 = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
+_WS = " \t"
+
+
+class ChallengeParseError(ValueError):
+    """A `WWW-Authenticate` header that does not follow the challenge grammar."""
+
+
+@dataclass(frozen=True)
+class Challenge:
+    """One authentication challenge: a lower-cased scheme and its parameters."""
+
+    scheme: str
+    """Lower-case (`basic`, `bearer`, ...): scheme names are case-insensitive."""
+    params: Mapping[str, str] = field(default_factory=dict)
+    """Parameter names lower-cased; values unquoted and unescaped; first occurrence wins."""
+    token68: str | None = None
+
+    @property
+    def realm(self) -> str | None:
+        return self.params.get("realm")
+
+    @property
+    def service(self) -> str | None:
+        return self.params.get("service")
+
+    @property
+    def scope(self) -> str | None:
+        return self.params.get("scope")
+
+    def describe(self) -> str:
+        """Human-readable form for reports (challenges never carry secrets)."""
+        shown = ", ".join(f'{name}="{value}"' for name, value in self.params.items())
+        name = self.scheme.capitalize()
+        return f"{name} {shown}" if shown else name
+
+
+def parse_www_authenticate(headers: str | Iterable[str]) -> list[Challenge]:
+    """Every challenge in one header value or in several; raises `ChallengeParseError`."""
+    values = [headers] if isinstance(headers, str) else list(headers)
+    challenges: list[Challenge] = []
+    for value in values:
+        challenges.extend(_Parser(value).parse())
+    return challenges
+
+
+def parse_each(headers: Iterable[str]) -> tuple[list[Challenge], list[str]]:
+    """Lenient variant: challenges from every header that parses, and the parse errors.
+
+    One malformed header among several (a proxy adding its own, say) must not hide a
+    well-formed Bearer or Basic challenge in another.
+    """
+    challenges: list[Challenge] = []
+    problems: list[str] = []
+    for value in headers:
+        try:
+            challenges.extend(_Parser(value).parse())
+        except ChallengeParseError as error:
+            problems.append(str(error))
+    return challenges, problems
+
+
+class _Parser:
+    """Recursive-descent parser over one header value."""
+
+    def __init__(self, text: str) -> None:
+        if not isinstance(text, str):
+            raise ChallengeParseError(f"WWW-Authenticate value is not text: {type(text).__name__}")
+        if len(text) > MAX_HEADER_LENGTH:
+            raise ChallengeParseError(
+                f"WWW-Authenticate header is {len(text)} characters long (limit "
+                f"{MAX_HEADER_LENGTH})"
+            )
+        if any((ord(ch) < 0x20 and ch != "\t") or ord(ch) == 0x7F for ch in text):
+            raise ChallengeParseError("WWW-Authenticate header contains control characters")
+        self.text = text
+        self.pos = 0
+
+    # -- scanning helpers ------------------------------------------------------------
+    def _skip_ws(self) -> None:
+        while self.pos < len(self.text) and self.text[self.pos] in _WS:
+            self.pos += 1
+
+    def _at_end(self) -> bool:
+        return self.pos >= len(self.text)
+
+    def _peek(self) -> str:
+        return self.text[self.pos] if self.pos < len(self.text) else ""
+
+    def _skip_commas(self) -> None:
+        """RFC 7230 list syntax allows empty elements: `a, , b`."""
+        while True:
+            self._skip_ws()
+            if self._peek() != ",":
+                return
+            self.pos += 1
+
+    def _token(self) -> str | None:
+        match = _TOKEN.match(self.text, self.pos)
+        if match is None:
+            return None
+        self.pos = match.end()
+        return match.group()
+
+    def _fail(self, what: str) -> ChallengeParseError:
+        snippet = self.text[max(0, self.pos - 20) : self.pos + 20]
+        return ChallengeParseError(
+            f"malformed WWW-Authenticate header: {what} at position {self.pos} (near {snippet!r})"
+        )
+
+    # -- grammar -----------------------------------------------------------------------
+    def parse(self) -> list[Challenge]:
+        challenges: list[Challenge] = []
+        self._skip_commas()
+        while not self._at_end():
+            challenges.append(self._challenge())
+            self._skip_commas()
+        if not challenges:
+            raise ChallengeParseError("empty WWW-Authenticate header")
+        return challenges
+
+    def _challenge(self) -> Challenge:
+        scheme = self._token()
+        if scheme is None:
+            raise self._fail("expected an authentication scheme")
+        if not self._at_end() and self._peek() not in _WS + ",":
+            raise self._fail(f"unexpected character {self._peek()!r} after scheme {scheme!r}")
+        self._skip_ws()
+        token68 = self._token68()
+        if token68 is not None:
+            return Challenge(scheme.lower(), {}, token68)
+        params: dict[str, str] = {}
+        while True:
+            self._skip_ws()
+            if self._at_end() or self._starts_new_challenge():
+                break
+            if self._peek() == ",":
+                self.pos += 1
+                continue
+            name, value = self._param()
+            params.setdefault(name, value)
+        return Challenge(scheme.lower(), params)
+
+    def _token68(self) -> str | None:
+        """`Scheme abc==`: a token68 is followed only by the end or a comma."""
+        match = _TOKEN68.match(self.text, self.pos)
+        if match is None:
+            return None
+        after = match.end()
+        while after < len(self.text) and self.text[after] in _WS:
+            after += 1
+        if after < len(self.text) and self.text[after] != ",":
+            return None
+        self.pos = match.end()
+        return match.group()
+
+    def _starts_new_challenge(self) -> bool:
+        """After a comma, `token SP` (not `token =`) begins the next challenge."""
+        saved = self.pos
+        try:
+            token = self._token()
+            if token is None:
+                return False
+            if self._at_end():
+                return True
+            if self._peek() == ",":
+                return True
+            self._skip_ws()
+            return self._peek() != "="
+        finally:
+            self.pos = saved
+
+    def _param(self) -> tuple[str, str]:
+        name = self._token()
+        if name is None:
+            raise self._fail("expected a parameter name")
+        self._skip_ws()
+        if self._peek() != "=":
+            raise self._fail(f"expected '=' after parameter {name!r}")
+        self.pos += 1
+        self._skip_ws()
+        if self._peek() == '"':
+            value = self._quoted()
+        else:
+            unquoted = self._token()
+            if unquoted is None:
+                raise self._fail(f"expected a value for parameter {name!r}")
+            value = unquoted
+        self._skip_ws()
+        if not self._at_end() and self._peek() != ",":
+            raise self._fail(f"unexpected text after parameter {name!r}")
+        return name.lower(), value
+
+    def _quoted(self) -> str:
+        self.pos += 1  # opening quote
+        chars: list[str] = []
+        while self.pos < len(self.text):
+            ch = self.text[self.pos]
+            if ch == "\\":
+                if self.pos + 1 >= len(self.text):
+                    break
+                chars.append(self.text[self.pos + 1])
+                self.pos += 2
+                continue
+            if ch == '"':
+                self.pos += 1
+                return "".join(chars)
+            chars.append(ch)
+            self.pos += 1
+        raise self._fail("unterminated quoted string")
+
+
+def select_challenge(challenges: Iterable[Challenge]) -> Challenge | None:
+    """The challenge to answer: Bearer beats Basic (as in Docker); others are unsupported."""
+    found = list(challenges)
+    for wanted in ("bearer", "basic"):
+        for challenge in found:
+            if challenge.scheme == wanted:
+                return challenge
+    return None

@@ -1,0 +1,277 @@
+"""Public entry point: do these credentials work on this registry? (No Docker daemon needed.)
+
+`verify_registry_access` runs the OCI distribution auth flow (`registry_client`) once per
+registry + credentials + question within `auth_cache.VERDICT_TTL` (60 s): ZenML's base class
+calls `_verify` up to three times for one `get_connector_client()` + `connect()`, and that
+must cost one authentication exchange. A new process, `clear_cache()`, `use_cache=False` or
+the TTL running out makes the next call ask the registry again, so a password changed in
+the registry is noticed. `use_cache=False` is meant for explicit checks (ZenML's public
+`verify()`, which register and a server's verify endpoint call): it never reads a cached
+verdict, challenge or token, but its fresh success is remembered for the calls that follow.
+
+Decisions where the protocol leaves room:
+- 200 on `GET /v2/`: the registry needs no credentials; that is a valid (anonymous) result,
+  reported as such, and the credentials are not checked.
+- A loopback registry named without a scheme is tried over http first; if the port speaks
+  TLS (Go's "Client sent an HTTP request to an HTTPS server"), once more over https, with
+  certificate verification as usual.
+- The username `<token>` (what credential helpers return) or `identity_token=True` means
+  the password is an identity token: it is sent as an OAuth2 `refresh_token` grant.
+- A repository is checked only when passed explicitly (`repository=`), never inferred
+  from the registry reference: a Docker Hub namespace in a container registry URI would
+  otherwise be read as `library/<namespace>`.
+- Push access is known from a JWT's `access` claim; on Basic registries and with opaque
+  tokens it cannot be tested without writing, and is reported as "not checkable" rather
+  than failing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from zenml_docker_connector.auth_cache import (
+    TOKEN_MARGIN,
+    VERDICT_TTL,
+    AuthCache,
+    clear_cache,
+    default_cache,
+)
+from zenml_docker_connector.errors import AccessDeniedError, RegistryError
+from zenml_docker_connector.references import RegistryReference
+from zenml_docker_connector.registry_client import AuthOutcome, RegistryClient, ScopeCheck
+from zenml_docker_connector.transport import Timeouts, resolve_tls
+
+__all__ = [
+    "ScopeCheck",
+    "Timeouts",
+    "VerificationReport",
+    "clear_cache",
+    "verify_registry_access",
+]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class VerificationReport:
+    """What a verification found out; holds no secret (the username is not one)."""
+
+    registry: str
+    """Canonical resource id (`host[:port]`, `docker.io`)."""
+    url: str
+    """The `/v2/` URL that answered."""
+    scheme: str
+    tls: str
+    """How the connection was protected: "plain HTTP (...)", "TLS, system CAs (...)", ..."""
+    auth_scheme: str
+    """`none`, `basic` or `bearer`."""
+    realm: str | None
+    service: str | None
+    username: str | None
+    anonymous: bool
+    scopes: tuple[ScopeCheck, ...]
+    """Per requested scope: which actions were granted."""
+    notes: tuple[str, ...]
+    registry_requests: int
+    token_requests: int
+    elapsed_seconds: float
+    cached: bool
+    """True when this answer came from the per-process cache (no request made)."""
+    token_method: str | None = None
+    token_lifetime: float | None = None
+
+    @property
+    def granted(self) -> dict[str, tuple[str, ...]]:
+        """Scope -> granted actions."""
+        return {check.scope: check.granted for check in self.scopes}
+
+    def summary(self) -> str:
+        """One line for a user."""
+        if self.anonymous and self.auth_scheme == "none":
+            verdict = "reachable; it needs no credentials (the configured ones were not checked)"
+        elif self.anonymous:
+            verdict = "reachable; anonymous access works (no credentials configured)"
+        else:
+            verdict = f"credentials of user '{self.username}' accepted"
+        return f"Registry {self.registry}: {verdict} ({self._auth_text()}, {self.scheme})."
+
+    def _auth_text(self) -> str:
+        if self.auth_scheme == "basic":
+            return "Basic auth"
+        if self.auth_scheme == "bearer":
+            return "bearer token"
+        return "no auth"
+
+    def lines(self) -> list[str]:
+        """A readable, secret-free report, one fact per line."""
+        lines = [
+            f"Registry:        {self.registry}",
+            f"API endpoint:    {self.url}",
+            f"Transport:       {self.tls}",
+        ]
+        if self.auth_scheme == "none":
+            lines.append("Authentication:  none required (GET /v2/ answered 200)")
+        elif self.auth_scheme == "basic":
+            lines.append("Authentication:  Basic")
+        else:
+            lines.append("Authentication:  Bearer token")
+            lines.append(f"Token realm:     {self.realm}")
+            lines.append(f"Token service:   {self.service or '(none)'}")
+            if self.token_method:
+                lifetime = f", valid {self.token_lifetime:g} s" if self.token_lifetime else ""
+                lines.append(f"Token request:   {self.token_method}{lifetime}")
+        if self.username:
+            lines.append(f"User:            {self.username}")
+        lines.append(f"Result:          {self.summary()}")
+        for check in self.scopes:
+            lines.append(f"Access:          {check.describe()}")
+        for note in self.notes:
+            lines.append(f"Note:            {note}")
+        if self.cached:
+            lines.append("Round trips:     none (cached result from an earlier check)")
+        else:
+            lines.append(
+                f"Round trips:     {self.registry_requests} to the registry, "
+                f"{self.token_requests} to the token service, {self.elapsed_seconds:.3f} s"
+            )
+        return lines
+
+
+def report_from(
+    reference: RegistryReference,
+    username: str | None,
+    outcome: AuthOutcome,
+    client: RegistryClient,
+) -> VerificationReport:
+    return VerificationReport(
+        registry=reference.resource_id,
+        url=outcome.url,
+        scheme=outcome.scheme,
+        tls=outcome.transport,
+        auth_scheme=outcome.auth_scheme,
+        realm=outcome.realm,
+        service=outcome.service,
+        username=username or None,
+        anonymous=outcome.anonymous,
+        scopes=outcome.scopes,
+        notes=outcome.notes,
+        registry_requests=client.counter.registry,
+        token_requests=client.counter.token,
+        elapsed_seconds=client.counter.elapsed,
+        cached=False,
+        token_method=outcome.token_method,
+        token_lifetime=outcome.token_lifetime,
+    )
+
+
+def verify_registry_access(
+    reference: RegistryReference,
+    username: str | None,
+    password: str | None,
+    *,
+    repository: str | None = None,
+    push: bool = False,
+    insecure: bool = False,
+    identity_token: bool = False,
+    timeouts: Timeouts | None = None,
+    use_cache: bool = True,
+    require_access: bool = True,
+    cache: AuthCache | None = None,
+    cert_dirs: Sequence[Path] | None = None,
+) -> VerificationReport:
+    """Check the credentials (and, with `repository`, pull/push access) against the registry.
+
+    Raises `CredentialsRejectedError`, `AccessDeniedError` (only if `require_access`),
+    `RegistryUnreachableError`, `RegistryTLSError`, `NotARegistryError`,
+    `InsecureTransportError` or `TokenServiceError`, each with a message naming the registry
+    and what to try; none carries a secret.
+    """
+    cache = cache if cache is not None else default_cache()
+    started = time.monotonic()
+    # The trust configuration is part of the question: a CA added or removed since the last
+    # check must not be answered from the cache.
+    tls_key = resolve_tls(
+        reference.resource_id,
+        reference.netloc,
+        insecure=insecure,
+        cert_dirs=cert_dirs,
+    ).cache_key()
+    key = cache.fingerprint(
+        "verdict",
+        reference.api_url,
+        reference.scheme_explicit,
+        username,
+        password,
+        identity_token,
+        insecure,
+        repository,
+        push,
+        tls_key,
+    )
+    with cache.lock(key):
+        if use_cache:
+            found = cache.verdicts.get(key)
+            if isinstance(found, VerificationReport):
+                report = dataclasses.replace(
+                    found,
+                    cached=True,
+                    registry_requests=0,
+                    token_requests=0,
+                    elapsed_seconds=time.monotonic() - started,
+                )
+                _enforce(report, require_access)
+                return report
+        with RegistryClient(
+            reference,
+            username,
+            password,
+            insecure=insecure,
+            identity_token=identity_token,
+            timeouts=timeouts,
+            cache=cache,
+            use_cache=use_cache,
+            cert_dirs=cert_dirs,
+        ) as client:
+            try:
+                outcome = client.check(repository, push)
+            except RegistryError:
+                # A failed fresh check also withdraws an earlier success for the same question.
+                cache.verdicts.discard(key)
+                raise
+            report = report_from(reference, username, outcome, client)
+        logger.debug(
+            "verified %s (%s): %d registry + %d token requests in %.3f s",
+            report.registry,
+            report.auth_scheme,
+            report.registry_requests,
+            report.token_requests,
+            report.elapsed_seconds,
+        )
+        # A fresh answer is remembered even when the cache was bypassed for reading.
+        ttl = VERDICT_TTL
+        if outcome.token_remaining is not None:
+            ttl = min(ttl, max(0.0, outcome.token_remaining - TOKEN_MARGIN))
+        cache.verdicts.put(key, report, ttl)
+    _enforce(report, require_access)
+    return report
+
+
+def _enforce(report: VerificationReport, require_access: bool) -> None:
+    if not require_access:
+        return
+    for check in report.scopes:
+        if check.denied:
+            granted = ",".join(check.granted) or "nothing"
+            who = f"user '{report.username}'" if report.username else "anonymous access"
+            raise AccessDeniedError(
+                report.registry,
+                f"Registry {report.registry} accepted the credentials, but {who} may not "
+                f"{' or '.join(check.denied)} {check.scope.split(':', 1)[-1].rsplit(':', 1)[0]} "
+                f"(granted: {granted}; {check.source}). Check the repository name and the "
+                "user's permissions.",
+            )
