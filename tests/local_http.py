@@ -36,6 +36,8 @@ class Reply:
     """Send nothing and keep the socket open (until the server stops)."""
     hang_after_headers: bool = False
     """Send headers (and a Content-Length it will never fulfil), then nothing."""
+    drip: bool = False
+    """Announce a long body and send it one byte every 0.2 s (until the server stops)."""
     no_length: bool = False
     """No Content-Length: the body ends when the connection closes."""
 
@@ -82,6 +84,17 @@ class LocalServer:
                 names = {name.lower() for name, _ in reply.headers}
                 for name, value in reply.headers:
                     self.send_header(name, value)
+                if reply.drip:
+                    self.send_header("Content-Length", "1000")
+                    self.end_headers()
+                    while not server._release.wait(0.2):
+                        try:
+                            self.wfile.write(b" ")
+                            self.wfile.flush()
+                        except OSError:
+                            break
+                    self.close_connection = True
+                    return
                 if reply.no_length:
                     self.send_header("Connection", "close")
                     self.close_connection = True

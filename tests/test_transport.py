@@ -384,6 +384,20 @@ def test_body_that_never_ends_is_bounded(cache: AuthCache) -> None:
     assert time.monotonic() - started < 3
 
 
+def test_dripping_body_hits_the_total_deadline(cache: AuthCache) -> None:
+    with LocalServer(lambda _: Reply(200, drip=True)) as server:
+        started = time.monotonic()
+        with pytest.raises(RegistryUnreachableError, match="took more than 2 s"):
+            verify_registry_access(
+                parse_registry_reference(server.netloc),
+                "user",
+                PASSWORD,
+                cache=cache,
+                timeouts=Timeouts(connect=1, read=1, total=2),
+            )
+    assert time.monotonic() - started < 4
+
+
 def test_refused_connection_names_host_and_reason(cache: AuthCache) -> None:
     from testbed.net import free_port
 

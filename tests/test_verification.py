@@ -418,6 +418,7 @@ def _fake_verify(server: LocalServer, cache: AuthCache, **kw: Any) -> Verificati
         ),
         (Reply(200, [("Content-Type", "text/html")], b"<html>hello</html>"), "answered 200"),
         (Reply(418, [("Content-Type", "text/plain")], b"teapot"), "HTTP 418"),
+        (Reply(200, body=b"{" * (100 * 1024)), "larger than 64 KiB"),
     ],
     ids=[
         "garbage-challenge",
@@ -428,6 +429,7 @@ def _fake_verify(server: LocalServer, cache: AuthCache, **kw: Any) -> Verificati
         "html-404",
         "html-200",
         "teapot",
+        "oversize",
     ],
 )
 def test_not_a_registry(reply: Reply, expected: str, cache: AuthCache) -> None:
@@ -535,3 +537,21 @@ def test_reports_hold_no_secret(token_registry: Any, cache: AuthCache) -> None:
     report = _verify(token_registry, repository="team/app", cache=cache)
     texts = [repr(report), report.summary(), *report.lines()]
     _assert_no_secret(texts, token_registry.password)
+
+
+@pytest.mark.parametrize(
+    ("registry_fixture", "cold"), [("htpasswd_registry", (2, 0)), ("token_registry", (2, 1))]
+)
+def test_concurrent_checks_share_one_exchange(
+    request: pytest.FixtureRequest, registry_fixture: str, cold: tuple[int, int], cache: AuthCache
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    registry = request.getfixturevalue(registry_fixture)
+    has_token = registry.token_server is not None
+    mark = registry.mark()
+    token_mark = registry.token_server.mark() if has_token else None
+    with ThreadPoolExecutor(8) as pool:
+        reports = list(pool.map(lambda _: _verify(registry, cache=cache), range(8)))
+    assert _counts(registry, mark, token_mark) == cold
+    assert sum(not report.cached for report in reports) == 1

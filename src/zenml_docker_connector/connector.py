@@ -29,7 +29,6 @@ from zenml_docker_connector.references import (
     parse_registry_reference,
 )
 
-
 _explicit_check: ContextVar[bool] = ContextVar("zenml_docker_explicit_check", default=False)
 """True while ZenML's public `verify()` runs: register and verify must ask the registry."""
 

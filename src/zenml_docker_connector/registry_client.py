@@ -33,7 +33,7 @@ from zenml_docker_connector.errors import (
     RegistryUnreachableError,
     TokenServiceError,
 )
-from zenml_docker_connector.references import RegistryReference
+from zenml_docker_connector.references import RegistryReference, parse_registry_reference
 from zenml_docker_connector.tokens import (
     IDENTITY_TOKEN_USERNAME,
     BearerToken,
@@ -172,8 +172,12 @@ class RegistryClient:
     # -- entry point ---------------------------------------------------------------------
 
     def check(self, repository: str | None = None, push: bool = False) -> AuthOutcome:
-        """Authenticate (and check repository access); raise an `errors` exception."""
-        scopes = requested_scopes(repository, push)
+        """Authenticate (and check repository access); raise an `errors` exception.
+
+        `repository` is `ns/repo` (Docker Hub: `repo` means `library/repo`); a malformed
+        one raises `ValueError` before any request.
+        """
+        scopes = requested_scopes(normalize_repository(self.reference, repository), push)
         cached = self._cached_challenge()
         if cached is not None:
             self.steps.append(f"cached challenge: {cached.challenge.describe()}")
@@ -577,6 +581,14 @@ class RegistryClient:
             why = "named with http://" if self.reference.scheme_explicit else "loopback registry"
             return f"plain HTTP ({why})"
         return self.transport.describe_transport(base_url)
+
+
+def normalize_repository(reference: RegistryReference, repository: str | None) -> str | None:
+    """`ns/repo` as the registry names it, validated like the docker CLI does."""
+    if repository is None or not repository.strip().strip("/"):
+        return None
+    parsed = parse_registry_reference(f"{reference.resource_id}/{repository.strip().strip('/')}")
+    return parsed.repository
 
 
 def _content_kind(response: HttpResponse) -> str:

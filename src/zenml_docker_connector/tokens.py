@@ -29,7 +29,6 @@ from zenml_docker_connector.errors import (
     redact,
 )
 from zenml_docker_connector.transport import (
-    BodyTooLargeError,
     HttpResponse,
     Transport,
     credentials_allowed,
@@ -179,18 +178,15 @@ def _post(transport: Transport, request: TokenRequest) -> HttpResponse:
         form["service"] = request.service
     if request.scopes:
         form["scope"] = " ".join(request.scopes)
-    try:
-        return transport.request(
-            "POST",
-            request.realm,
-            role="token",
-            data=form,
-            data_has_credentials=True,
-            auth_label="OAuth2 " + form["grant_type"],
-            max_body=MAX_TOKEN_BODY,
-        )
-    except BodyTooLargeError:
-        raise _too_large(transport, request) from None
+    return transport.request(
+        "POST",
+        request.realm,
+        role="token",
+        data=form,
+        data_has_credentials=True,
+        auth_label="OAuth2 " + form["grant_type"],
+        max_body=MAX_TOKEN_BODY,
+    )
 
 
 def _get(transport: Transport, request: TokenRequest) -> HttpResponse:
@@ -203,25 +199,14 @@ def _get(transport: Transport, request: TokenRequest) -> HttpResponse:
         params.append(("account", request.username))
         authorization = basic_authorization(request.username, request.password)
     params.append(("client_id", CLIENT_ID))
-    try:
-        return transport.request(
-            "GET",
-            request.realm,
-            role="token",
-            params=params,
-            authorization=authorization,
-            auth_label="Basic" if authorization else "anonymous",
-            max_body=MAX_TOKEN_BODY,
-        )
-    except BodyTooLargeError:
-        raise _too_large(transport, request) from None
-
-
-def _too_large(transport: Transport, request: TokenRequest) -> TokenServiceError:
-    return TokenServiceError(
-        transport.registry,
-        f"The token service {_realm_text(request.realm)} of registry {transport.registry} sent "
-        f"an answer larger than {MAX_TOKEN_BODY // 1024} KiB; refusing it. Check the realm.",
+    return transport.request(
+        "GET",
+        request.realm,
+        role="token",
+        params=params,
+        authorization=authorization,
+        auth_label="Basic" if authorization else "anonymous",
+        max_body=MAX_TOKEN_BODY,
     )
 
 

@@ -33,7 +33,7 @@ import tempfile
 import threading
 import time
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -41,10 +41,11 @@ from urllib.parse import urljoin, urlsplit
 
 import requests
 from requests.structures import CaseInsensitiveDict
-from urllib3.exceptions import InsecureRequestWarning
+from urllib3.exceptions import HTTPError, InsecureRequestWarning, ReadTimeoutError
 
 from zenml_docker_connector.errors import (
     InsecureTransportError,
+    NotARegistryError,
     RegistryError,
     RegistryTLSError,
     RegistryUnreachableError,
@@ -115,13 +116,18 @@ class TLSSettings:
 def docker_cert_dirs(environ: Mapping[str, str] | None = None) -> list[Path]:
     """Where Docker (rootful, rootless) and containers tools look for per-registry certs."""
     env = os.environ if environ is None else environ
-    config_home = Path(env.get("XDG_CONFIG_HOME") or Path.home() / ".config")
-    return [
-        Path("/etc/docker/certs.d"),
-        config_home / "docker" / "certs.d",
-        Path("/etc/containers/certs.d"),
-        config_home / "containers" / "certs.d",
+    dirs = [Path("/etc/docker/certs.d"), Path("/etc/containers/certs.d")]
+    config_home = env.get("XDG_CONFIG_HOME")
+    if not config_home:
+        try:
+            config_home = str(Path.home() / ".config")
+        except RuntimeError:  # no HOME and no passwd entry (some containers)
+            return dirs
+    user_dirs = [
+        Path(config_home) / "docker" / "certs.d",
+        Path(config_home) / "containers" / "certs.d",
     ]
+    return [dirs[0], user_dirs[0], dirs[1], user_dirs[1]]
 
 
 def _base_bundle(environ: Mapping[str, str]) -> tuple[bool | str, str]:
@@ -198,14 +204,36 @@ def _client_pair(registry: str, directory: Path) -> tuple[str, str] | None:
 
 _bundle_lock = threading.Lock()
 _bundle_dir: str | None = None
+_bundles: dict[tuple[tuple[str, int, int], ...], str] = {}
+
+
+def _file_state(path: str) -> tuple[str, int, int]:
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return (path, -1, -1)
+    return (path, stat.st_mtime_ns, stat.st_size)
 
 
 def _combined_bundle(ca_files: Sequence[str], base: bool | str) -> str:
     """One PEM file with the base bundle and the host's CAs (requests takes one path)."""
+    base_path = base if isinstance(base, str) else requests.utils.DEFAULT_CA_BUNDLE_PATH
+    paths = [base_path, *ca_files]
+    state = tuple(_file_state(path) for path in paths)
+    with _bundle_lock:
+        known = _bundles.get(state)
+        if known is not None and os.path.exists(known):
+            return known
+    combined = _write_bundle(paths)
+    with _bundle_lock:
+        _bundles[state] = combined
+    return combined
+
+
+def _write_bundle(paths: Sequence[str]) -> str:
     global _bundle_dir
     parts: list[bytes] = []
-    base_path = base if isinstance(base, str) else requests.utils.DEFAULT_CA_BUNDLE_PATH
-    for path in [base_path, *ca_files]:
+    for path in paths:
         try:
             parts.append(Path(path).read_bytes().strip() + b"\n")
         except OSError as error:
@@ -283,7 +311,7 @@ class HttpResponse:
 
 
 class BodyTooLargeError(Exception):
-    """Raised inside the transport, mapped by callers to their own error."""
+    """An answer over its size cap (mapped to a registry or token service error)."""
 
 
 # --- the transport -----------------------------------------------------------------------
@@ -375,6 +403,7 @@ class Transport:
             )
         current_url, current_method = url, method
         current_data = data
+        body_has_credentials = data_has_credentials
         current_params = params
         dropped = False
         for _hop in range(MAX_REDIRECTS + 1):
@@ -403,12 +432,12 @@ class Transport:
                 raise _error_for_role(
                     role,
                     self.registry,
-                    f"{_role_text(role)} for registry {self.registry} redirected to an "
+                    f"The {_role_text(role)} of registry {self.registry} redirected to an "
                     f"unsupported location {_origin_text(target)}.",
                 )
             same = _keeps_credentials(response.url, target)
             if response.status in (307, 308):
-                if data_has_credentials and not same:
+                if body_has_credentials and not same:
                     raise InsecureTransportError(
                         self.registry,
                         f"The token service of registry {self.registry} redirected a request "
@@ -418,6 +447,7 @@ class Transport:
             else:
                 if current_method == "POST":
                     current_method, current_data = "GET", None
+                    body_has_credentials = False
             if not same and authorization is not None:
                 logger.debug("redirect to %s: dropping credentials", _origin_text(target))
                 authorization, auth_label, dropped = None, "", True
@@ -427,7 +457,7 @@ class Transport:
         raise _error_for_role(
             role,
             self.registry,
-            f"{_role_text(role)} for registry {self.registry} redirected more than "
+            f"The {_role_text(role)} of registry {self.registry} redirected more than "
             f"{MAX_REDIRECTS} times (last: {_origin_text(current_url)}).",
         )
 
@@ -472,19 +502,25 @@ class Transport:
                     raw.close()
         except BodyTooLargeError:
             self._step(method, url, auth_label, "body too large")
-            raise
+            message = (
+                f"The {_role_text(role)} {_origin_text(url)} of registry {self.registry} sent "
+                f"an answer larger than {max_body // 1024} KiB; refusing it. Check the URL."
+            )
+            if role == "token":
+                raise TokenServiceError(self.registry, message) from None
+            raise NotARegistryError(self.registry, message) from None
         except requests.exceptions.SSLError as error:
             self._step(method, url, auth_label, "TLS failure")
             raise self._tls_error(url, role, error) from None
-        except (requests.exceptions.Timeout, _DeadlineError) as error:
+        except (requests.exceptions.Timeout, ReadTimeoutError, _DeadlineError) as error:
             self._step(method, url, auth_label, "timeout")
             raise RegistryUnreachableError(
                 self.registry,
-                f"{_role_text(role)} {_origin_text(url)} for registry {self.registry} did not "
+                f"The {_role_text(role)} {_origin_text(url)} for registry {self.registry} did not "
                 f"answer in time ({_timeout_text(error, self.timeouts)}). Is it running and is "
                 "the URL right? A firewall that drops packets looks like this too.",
             ) from None
-        except requests.exceptions.RequestException as error:
+        except (requests.exceptions.RequestException, HTTPError) as error:
             self._step(method, url, auth_label, "no answer")
             raise RegistryUnreachableError(
                 self.registry,
@@ -508,7 +544,7 @@ class Transport:
             raise BodyTooLargeError(int(declared))
         chunks: list[bytes] = []
         size = 0
-        for chunk in raw.iter_content(8192):
+        for chunk in _body_chunks(raw):
             size += len(chunk)
             if size > max_body:
                 raise BodyTooLargeError(size)
@@ -534,7 +570,7 @@ class Transport:
         if "wrong version number" in reason.lower() or "record layer" in reason.lower():
             return RegistryTLSError(
                 self.registry,
-                f"{_role_text(role)} {_origin_text(url)} for registry {self.registry} does not "
+                f"The {_role_text(role)} {_origin_text(url)} for registry {self.registry} does not "
                 "speak TLS (it looks like plain HTTP). If it really is a plain-HTTP registry, "
                 f"name it http://{netloc}.",
             )
@@ -549,6 +585,20 @@ class Transport:
         )
 
 
+def _body_chunks(raw: requests.Response) -> Iterator[bytes]:
+    """Body pieces as they arrive: `read1` returns after one socket read, so the deadline
+    is checked even against a server that drips bytes (urllib3 1.x: `iter_content`)."""
+    read1 = getattr(raw.raw, "read1", None)
+    if read1 is None:
+        yield from raw.iter_content(8192)
+        return
+    while True:
+        data: bytes = read1(8192, decode_content=True)
+        if not data:
+            return
+        yield data
+
+
 class _DeadlineError(Exception):
     """The whole exchange took longer than `Timeouts.deadline`."""
 
@@ -558,6 +608,11 @@ def _timeout_text(error: Exception, timeouts: Timeouts) -> str:
         return f"connecting took more than {timeouts.connect:g} s"
     if isinstance(error, _DeadlineError):
         return f"the exchange took more than {timeouts.deadline:g} s"
+    if (
+        isinstance(error, requests.exceptions.ConnectionError)
+        and "connect timeout" in str(error).lower()
+    ):
+        return f"connecting took more than {timeouts.connect:g} s"
     return f"no data for {timeouts.read:g} s"
 
 

@@ -33,6 +33,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from zenml_docker_connector.auth_cache import (
     TOKEN_MARGIN,
@@ -195,12 +196,15 @@ def verify_registry_access(
     started = time.monotonic()
     # The trust configuration is part of the question: a CA added or removed since the last
     # check must not be answered from the cache.
-    tls_key = resolve_tls(
-        reference.resource_id,
-        reference.netloc,
-        insecure=insecure,
-        cert_dirs=cert_dirs,
-    ).cache_key()
+    try:
+        tls_key = resolve_tls(
+            reference.resource_id,
+            urlsplit(reference.api_url).netloc,
+            insecure=insecure,
+            cert_dirs=cert_dirs,
+        ).cache_key()
+    except RegistryError:
+        tls_key = ("unusable", "")  # raised again by the check itself if https is used
     key = cache.fingerprint(
         "verdict",
         reference.api_url,

@@ -38,6 +38,8 @@ def doctor(connector_name: str, repository: str | None, push: bool) -> None:
         )
     except DockerConnectorError as error:
         raise click.ClickException(str(error)) from None
+    except ValueError as error:  # a malformed --repository
+        raise click.BadParameter(str(error), param_hint="--repository") from None
     _declare(f"Docker connector '{connector_name}':")
     for line in result.lines:
         _declare(f"  {line}")
