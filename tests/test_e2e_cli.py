@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -53,6 +54,7 @@ def test_cli_register_describe_verify_and_push(
     token_registry: Any,
     dockerd: Any,
     tiny_image: str,
+    tmp_path: Path,
 ) -> None:
     zen = zenml_subprocess
     password = token_registry.password
@@ -64,7 +66,7 @@ def test_cli_register_describe_verify_and_push(
 
     # Interactive registration, prompts as in the reference page; no daemon needed to verify.
     zen.env["DOCKER_HOST"] = "unix:///nonexistent/docker.sock"
-    answers = f"\n\ndocker\n\ny\n{token_registry.username}\n{password}\n{token_registry.url}\n\n"
+    answers = f"\n\ndocker\n\ny\n{token_registry.username}\n{password}\n{token_registry.url}\n\n\n"
     registered = zen.run("service-connector", "register", "hub", "-in", input=answers)
     outputs.append(output_of(registered))
     assert registered.returncode == 0, output_of(registered)
@@ -119,8 +121,15 @@ def test_cli_register_describe_verify_and_push(
         f"print(get_container_engine().push_image('{image}', container_registry=component))\n"
     )
     mark = token_registry.mark()
+    script_path = tmp_path / "push_through_zenml.py"  # ZenML needs a source root: a file
+    script_path.write_text(script)
     pushed = subprocess.run(
-        [sys.executable, "-c", script], env=zen.env, capture_output=True, text=True, timeout=180
+        [sys.executable, str(script_path)],
+        env=zen.env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        cwd=tmp_path,
     )
     outputs.append(output_of(pushed))
     assert pushed.returncode == 0, output_of(pushed)
