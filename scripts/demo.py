@@ -98,7 +98,7 @@ def run_demo(url: str, env: dict[str, str], work: Path) -> int:
     if config.exists():
         print(f"{config} (mode {oct(config.stat().st_mode & 0o777)}):")
         print(masked_config(config))
-    step("Auto-configuration from what `docker login` stored")
+    step("Auto-configuration from what `login` just stored (as `docker login` would have)")
     show(
         zenml(
             "service-connector",
