@@ -241,3 +241,35 @@ def test_container_registry_pushes_through_the_connector(
         path.startswith("/v2/team/pushed/manifests")
         for _, path, _ in htpasswd_registry.requests_since(mark)
     )
+
+
+def test_service_connector_login_then_docker_cli_pulls_and_logout_undoes_it(
+    zen: ZenCli,
+    htpasswd_registry: Any,
+    dockerd: Any,
+    tiny_image: str,
+    docker_config_dir: Path,
+    unique_name: str,
+    no_docker_daemon: None,
+) -> None:
+    from click.testing import CliRunner
+
+    from test_local_login import _pull, _push
+    from zenml_docker_connector.cli import main as zenml_docker
+
+    image = _push(dockerd, tiny_image, htpasswd_registry)
+    _register(unique_name, htpasswd_registry)
+    logged_in = zen("service-connector", "login", unique_name)
+    out = output_of(logged_in)
+    assert logged_in.exit_code == 0, out
+    config_path = docker_config_dir / "config.json"
+    assert f"WARNING! Your password will be stored unencrypted in {config_path}." in out
+    assert_no_secret([out], htpasswd_registry.password)
+    pulled = _pull(dockerd, docker_config_dir, image)
+    assert pulled.returncode == 0, pulled.stderr
+
+    logged_out = CliRunner().invoke(zenml_docker, ["logout", unique_name])
+    assert logged_out.exit_code == 0, output_of(logged_out)
+    assert htpasswd_registry.host in logged_out.output
+    failed = _pull(dockerd, docker_config_dir, image)
+    assert "no basic auth credentials" in failed.stderr, failed.stderr
