@@ -199,11 +199,15 @@ def test_builtin_server_accepts_and_drops_our_extra_field(
     names = {"with": f"ins-{secrets.token_hex(4)}", "without": f"plain-{secrets.token_hex(4)}"}
     base = {"username": registry.username, "password": registry.password, "registry": registry.url}
     fetch = """
-connector = Client().get_service_connector({name!r}, expand_secrets=True)
+import inspect
+_flag = "expand_secrets" if "expand_secrets" in inspect.signature(
+    Client().get_service_connector).parameters else "load_secrets"  # ZenML 0.60
+connector = Client().get_service_connector({name!r}, **{{_flag: True}})
 instance = Client().get_service_connector_client({name!r})
 result = instance.verify()
 emit({{
-    "stored_fields": sorted(connector.configuration),
+    # ZenML 0.60 keeps the secret fields apart from the configuration, in `secrets`.
+    "stored_fields": sorted({{*connector.configuration, *(getattr(connector, "secrets", None) or {{}})}}),
     "class": type(instance).__module__ + "." + type(instance).__name__,
     "insecure": instance.config.insecure,
     "registry": instance.config.registry,

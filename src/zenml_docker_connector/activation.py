@@ -145,8 +145,15 @@ def _register_safely(registry: Any) -> None:
 
 
 def register_with(registry: Any) -> None:
-    """Register our connector in `registry` (once), replacing ZenML's built-in `docker` type."""
-    with registry.lock:
+    """Register our connector in `registry` (once), replacing ZenML's built-in `docker` type.
+
+    Recent registries have a lock; ZenML 0.60's has none (and registers its built-ins
+    without one), so there the registration runs unlocked, as ZenML's own does.
+    """
+    from contextlib import nullcontext
+
+    lock = getattr(registry, "lock", None)
+    with lock if lock is not None else nullcontext():
         if getattr(registry, "_zenml_docker_connector_registered", False):
             return
         from zenml_docker_connector.connector import DockerServiceConnector

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import inspect
+
 from zenml_docker_connector.connector import DockerServiceConnector
 from zenml_docker_connector.errors import DockerConnectorError
 
@@ -11,9 +13,13 @@ def load_docker_connector(name_id_or_prefix: str) -> DockerServiceConnector:
     from zenml.client import Client
     from zenml.service_connectors.service_connector_registry import service_connector_registry
 
+    client = Client()
+    # The keyword that loads the secrets was `load_secrets` before ZenML renamed it.
+    parameters = inspect.signature(client.get_service_connector).parameters
+    secrets_flag = "expand_secrets" if "expand_secrets" in parameters else "load_secrets"
     try:
-        model = Client().get_service_connector(
-            name_id_or_prefix, allow_name_prefix_match=False, expand_secrets=True
+        model = client.get_service_connector(
+            name_id_or_prefix, allow_name_prefix_match=False, **{secrets_flag: True}
         )
     except KeyError as error:
         raise DockerConnectorError(
