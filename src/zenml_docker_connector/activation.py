@@ -1,4 +1,4 @@
-"""Make our connector ZenML's `docker` connector type, without any user code.
+"""ZenML glue: make our connector ZenML's `docker` connector type, without any user code.
 
 Three doors lead here, and all of them may be taken in one process:
 - ZenML >= 0.94.1 runs the `zenml.init_hooks` entry point `activate` first thing in
@@ -38,11 +38,16 @@ last_error: BaseException | None = None
 """The exception a failed activation swallowed, for `zenml-docker` diagnostics."""
 
 
+def disabled() -> bool:
+    """True when the environment asks for ZenML's built-in connector."""
+    return os.environ.get(DISABLE_ENV, "").strip().lower() in ("1", "true", "yes")
+
+
 def activate() -> None:
     """Arrange for our connector to serve type `docker`; idempotent and never raises."""
     global _activated, last_error
     try:
-        if os.environ.get(DISABLE_ENV, "").strip().lower() in ("1", "true", "yes"):
+        if disabled():
             return
         with _state_lock:
             if _activated:
@@ -55,11 +60,6 @@ def activate() -> None:
             sys.meta_path.insert(0, _RegistryModuleFinder())
     except Exception as error:  # noqa: BLE001 - a start-up hook must never break `import zenml`
         last_error = error
-
-
-def is_active() -> bool:
-    """True once activation was arranged in this process."""
-    return _activated
 
 
 class _RegistryModuleFinder:

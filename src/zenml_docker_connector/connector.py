@@ -18,9 +18,10 @@ from zenml.service_connectors.docker_service_connector import (
 )
 
 from zenml_docker_connector import spec
+from zenml_docker_connector.credentials import Credentials
 from zenml_docker_connector.errors import (
-    CredentialSourceError,
     DockerConnectorError,
+    LocalConfigError,
     RegistryError,
 )
 from zenml_docker_connector.references import (
@@ -28,6 +29,7 @@ from zenml_docker_connector.references import (
     RegistryReference,
     parse_registry_reference,
 )
+from zenml_docker_connector.registry.settings import ConnectionSettings
 
 _explicit_check: ContextVar[bool] = ContextVar("zenml_docker_explicit_check", default=False)
 """True while ZenML's public `verify()` runs: register and verify must ask the registry."""
@@ -49,11 +51,16 @@ class DockerServiceConnector(BuiltinDockerServiceConnector):
         """The registry from the `registry` field, Docker Hub when it is empty."""
         return parse_registry_reference(self.config.registry or DOCKER_HUB)
 
-    def credentials(self) -> tuple[str, str]:
-        return (
+    def credentials(self) -> Credentials:
+        """The configured username and password (or access token)."""
+        return Credentials(
             self.config.username.get_secret_value(),
             self.config.password.get_secret_value(),
         )
+
+    def connection_settings(self) -> ConnectionSettings:
+        """How to reach the registry; configs built by other connectors have no `insecure`."""
+        return ConnectionSettings(insecure=bool(getattr(self.config, "insecure", False)))
 
     @classmethod
     def _parse_resource_id(cls, resource_id: str) -> str:
@@ -85,16 +92,14 @@ class DockerServiceConnector(BuiltinDockerServiceConnector):
         resource_type: str | None = None,
         resource_id: str | None = None,
     ) -> list[str]:
-        from zenml_docker_connector.verification import verify_registry_access
+        from zenml_docker_connector.registry.verification import verify_registry_access
 
         reference = self.registry_reference()
-        username, password = self.credentials()
         try:
             verify_registry_access(
                 reference,
-                username,
-                password,
-                insecure=self.config.insecure,
+                self.credentials(),
+                settings=self.connection_settings(),
                 use_cache=not _explicit_check.get(),
             )
         except RegistryError as error:
@@ -104,22 +109,25 @@ class DockerServiceConnector(BuiltinDockerServiceConnector):
         return [reference.resource_id]
 
     def _connect_to_resource(self, **kwargs: Any) -> Any:
-        from zenml_docker_connector.docker_client import authenticated_docker_client
+        from zenml_docker_connector.local.daemon import authenticated_docker_client
 
-        username, password = self.credentials()
         try:
-            return authenticated_docker_client(self.registry_reference(), username, password)
+            return authenticated_docker_client(self.registry_reference(), self.credentials())
         except RegistryError as error:
             raise AuthorizationException(str(error)) from None
         except DockerConnectorError as error:
             raise RuntimeError(str(error)) from None
 
     def _configure_local_client(self, **kwargs: Any) -> None:
-        from zenml_docker_connector.local_login import login_local_clients
+        from zenml_docker_connector.local.login import login_local_clients
+        from zenml_docker_connector.zenml_access import configured_container_engine
 
-        username, password = self.credentials()
         try:
-            result = login_local_clients(self.registry_reference(), username, password)
+            result = login_local_clients(
+                self.registry_reference(),
+                self.credentials(),
+                engine_setting=configured_container_engine(),
+            )
         except DockerConnectorError as error:
             raise RuntimeError(str(error)) from None
         for note in result.notes:
@@ -135,21 +143,21 @@ class DockerServiceConnector(BuiltinDockerServiceConnector):
         resource_id: str | None = None,
         **kwargs: Any,
     ) -> DockerServiceConnector:
-        from zenml_docker_connector.credential_sources import find_local_credentials
+        from zenml_docker_connector.local.discovery import find_local_credentials
 
         wanted = resource_id or kwargs.get("registry")
         reference = parse_registry_reference(wanted) if wanted else None
         try:
             found = find_local_credentials(reference)
-        except CredentialSourceError as error:
+        except LocalConfigError as error:
             raise AuthorizationException(str(error)) from None
         return cls(
             auth_method=spec.PASSWORD_AUTH_METHOD,
             resource_type=spec.RESOURCE_TYPE,
             resource_id=found.reference.resource_id,
             config=spec.DockerConnectorConfiguration(
-                username=found.username,
-                password=found.password,
+                username=found.credentials.username,
+                password=found.credentials.secret,
                 registry=registry_field_value(found.reference),
             ),
         )

@@ -49,10 +49,6 @@ class RegistryReference:
         return self.host == DOCKER_HUB
 
     @property
-    def is_loopback(self) -> bool:
-        return is_loopback_host(self.host)
-
-    @property
     def netloc(self) -> str:
         """`host[:port]`, the form the docker CLI and ZenML use for a registry."""
         return self.host if self.port is None else f"{self.host}:{self.port}"
@@ -71,18 +67,8 @@ class RegistryReference:
 
     @property
     def config_key(self) -> str:
-        """The key the docker CLI stores this registry's credentials under in config.json."""
+        """The docker CLI's name for this registry: its config.json key and login server."""
         return DOCKER_HUB_CONFIG_KEY if self.is_docker_hub else self.netloc
-
-    @property
-    def login_server(self) -> str:
-        """The server address to hand to `docker login` / docker-py `login()`."""
-        return DOCKER_HUB_CONFIG_KEY if self.is_docker_hub else self.netloc
-
-    @property
-    def podman_key(self) -> str:
-        """The key podman/containers `auth.json` uses for this registry."""
-        return DOCKER_HUB if self.is_docker_hub else self.netloc
 
     def same_registry(self, other: RegistryReference) -> bool:
         return self.resource_id == other.resource_id
@@ -103,6 +89,41 @@ def is_loopback_host(host: str) -> bool:
 
 def parse_registry_reference(value: str) -> RegistryReference:
     """Parse a registry reference; raise `ValueError` naming the input and accepted formats."""
+    scheme, text = _split_scheme(value)
+    authority, _, path = text.partition("/")
+    if not authority:
+        raise _invalid(value, "it names no host")
+    if "@" in authority:
+        raise _invalid(
+            value, "it contains user information (user@host); pass credentials separately"
+        )
+    if scheme is None and path and not _looks_like_host(authority):
+        # Docker's own rule: `team/app` (no dot, colon or localhost) is a Docker Hub repository.
+        host, port = DOCKER_HUB, None
+        path = text
+    else:
+        host, port = _parse_authority(value, authority)
+    if host in DOCKER_HUB_ALIASES:
+        host = DOCKER_HUB
+        if port is not None:
+            raise _invalid(value, "Docker Hub is not addressed with a port")
+    if host == DOCKER_HUB and scheme == "http":
+        raise _invalid(value, "Docker Hub is only served over https://")
+    if scheme is None:
+        effective = "https" if host == DOCKER_HUB or not is_loopback_host(host) else "http"
+    else:
+        effective = scheme
+    return RegistryReference(
+        host=host,
+        port=port,
+        scheme=effective,
+        scheme_explicit=scheme is not None,
+        repository=_parse_repository(value, path, docker_hub=host == DOCKER_HUB),
+    )
+
+
+def _split_scheme(value: str) -> tuple[str | None, str]:
+    """(`http`/`https`/None, the rest), after checks that apply to the whole input."""
     if not isinstance(value, str):
         raise _invalid(repr(value), "it is not a string")
     text = value.strip()
@@ -110,7 +131,6 @@ def parse_registry_reference(value: str) -> RegistryReference:
         raise _invalid(value, "it is empty")
     if any(ord(ch) < 0x20 or ord(ch) == 0x7F or ch.isspace() for ch in text):
         raise _invalid(value, "it contains whitespace or control characters")
-
     scheme = None
     match = _SCHEME.match(text)
     if match:
@@ -121,44 +141,7 @@ def parse_registry_reference(value: str) -> RegistryReference:
     for marker in ("?", "#"):
         if marker in text:
             raise _invalid(value, f"it contains '{marker}', which a registry address cannot have")
-
-    authority, _, path = text.partition("/")
-    if not authority:
-        raise _invalid(value, "it names no host")
-    if "@" in authority:
-        raise _invalid(
-            value, "it contains user information (user@host); pass credentials separately"
-        )
-
-    if scheme is None and path and not _looks_like_host(authority):
-        # Docker's own rule: `team/app` (no dot, colon or localhost) is a Docker Hub repository.
-        host, port = DOCKER_HUB, None
-        path = text
-    else:
-        host, port = _parse_authority(value, authority)
-
-    if host in DOCKER_HUB_ALIASES:
-        host = DOCKER_HUB
-        if port is not None:
-            raise _invalid(value, "Docker Hub is not addressed with a port")
-    repository = _parse_repository(value, path, docker_hub=host == DOCKER_HUB)
-
-    if host == DOCKER_HUB:
-        effective_scheme, explicit = "https", scheme is not None
-        if scheme == "http":
-            raise _invalid(value, "Docker Hub is only served over https://")
-    elif scheme is not None:
-        effective_scheme, explicit = scheme, True
-    else:
-        effective_scheme = "http" if is_loopback_host(host) else "https"
-        explicit = False
-    return RegistryReference(
-        host=host,
-        port=port,
-        scheme=effective_scheme,
-        scheme_explicit=explicit,
-        repository=repository,
-    )
+    return scheme, text
 
 
 def _looks_like_host(component: str) -> bool:

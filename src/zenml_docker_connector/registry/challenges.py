@@ -1,4 +1,4 @@
-"""Parse `WWW-Authenticate` headers (RFC 7235) into challenges.
+"""Parse `WWW-Authenticate` headers (RFC 7235) into the challenges a registry poses.
 
 Registries differ in how they write challenges: quoted and unquoted parameter values,
 several challenges in one header or in several headers, a realm and nothing else (Google
@@ -43,10 +43,6 @@ class Challenge:
     def service(self) -> str | None:
         return self.params.get("service")
 
-    @property
-    def scope(self) -> str | None:
-        return self.params.get("scope")
-
     def describe(self) -> str:
         """Human-readable form for reports (challenges never carry secrets)."""
         shown = ", ".join(f'{name}="{value}"' for name, value in self.params.items())
@@ -54,17 +50,13 @@ class Challenge:
         return f"{name} {shown}" if shown else name
 
 
-def parse_www_authenticate(headers: str | Iterable[str]) -> list[Challenge]:
-    """Every challenge in one header value or in several; raises `ChallengeParseError`."""
-    values = [headers] if isinstance(headers, str) else list(headers)
-    challenges: list[Challenge] = []
-    for value in values:
-        challenges.extend(_Parser(value).parse())
-    return challenges
+def parse_header(value: str) -> list[Challenge]:
+    """Every challenge in one header value; raises `ChallengeParseError` (a `ValueError`)."""
+    return _Parser(value).parse()
 
 
 def parse_each(headers: Iterable[str]) -> tuple[list[Challenge], list[str]]:
-    """Lenient variant: challenges from every header that parses, and the parse errors.
+    """Challenges from every header that parses, and the parse errors of the others.
 
     One malformed header among several (a proxy adding its own, say) must not hide a
     well-formed Bearer or Basic challenge in another.
@@ -73,7 +65,7 @@ def parse_each(headers: Iterable[str]) -> tuple[list[Challenge], list[str]]:
     problems: list[str] = []
     for value in headers:
         try:
-            challenges.extend(_Parser(value).parse())
+            challenges.extend(parse_header(value))
         except ChallengeParseError as error:
             problems.append(str(error))
     return challenges, problems

@@ -11,14 +11,14 @@ Sources, first match wins:
    `credsStore` helper, else the `auths` entry (plain `auth` or `username`/`password`). The
    docker CLI stops at a helper that has nothing; we then still try `auths`, like docker-py.
 3. The legacy `~/.dockercfg`, only when there is no config.json (docker-py's rule).
-4. Podman/Buildah/Skopeo `auth.json` files (see `podman_auth`), `credHelpers` first, then
+4. Podman/Buildah/Skopeo `auth.json` files (see `locations`), `credHelpers` first, then
    namespaced `auths` keys matched longest-prefix first against `reference.repository`.
 
 Within DOCKER_AUTH_CONFIG and each file the same rules apply. Keys are matched after
 normalisation (`https://ghcr.io`, `ghcr.io/v1/`, `index.docker.io`, `registry-1.docker.io`,
 `https://index.docker.io/v1/` …), Docker Hub OAuth entries and unparsable keys are skipped.
-Nothing is ever written. A source that exists but is broken raises `CredentialSourceError`
-when it is consulted; a helper's "credentials not found" just moves on to the next source.
+Nothing is ever written. A source that exists but is broken raises `LocalConfigError` when
+it is consulted; a helper's "credentials not found" just moves on to the next source.
 Identity tokens (`identitytoken`, or a helper username `<token>`) cannot be used as docker
 passwords: if nothing better is found they raise an error saying what to do instead.
 """
@@ -26,26 +26,30 @@ passwords: if nothing better is found they raise an error saying what to do inst
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from pathlib import Path
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 
 from docker import auth as docker_auth
 from docker.errors import DockerException
-from docker.utils import config as docker_config
 
-from .auth_files import (
+from zenml_docker_connector.credentials import Credentials
+from zenml_docker_connector.errors import LocalConfigError
+from zenml_docker_connector.local.auth_entries import (
     AuthConfigData,
     AuthEntry,
     parse_auth_config,
-    parse_json_text,
-    read_json_file,
     registry_of_key,
 )
-from .credential_helpers import CredentialHelper, HelperCredentials, helper_timeout
-from .errors import CredentialSourceError
-from .podman_auth import load_podman_auth, match_namespaced, podman_auth_paths
-from .references import RegistryReference
+from zenml_docker_connector.local.formats import DOCKER, PODMAN, ClientFileFormat
+from zenml_docker_connector.local.helpers import CredentialHelper, helper_timeout
+from zenml_docker_connector.local.json_files import parse_json_text, read_json
+from zenml_docker_connector.local.locations import (
+    docker_config_file,
+    legacy_dockercfg_file,
+    podman_auth_paths,
+    searched_places,
+)
+from zenml_docker_connector.references import RegistryReference
 
 ENV_VAR = "DOCKER_AUTH_CONFIG"
 
@@ -55,11 +59,8 @@ class FoundCredentials:
     """Credentials found locally for one registry; `source` says where (never a secret)."""
 
     reference: RegistryReference
-    username: str
-    password: str = field(repr=False)
+    credentials: Credentials
     source: str
-    identity_token: bool = False
-    """True when `password` is an identity token (only returned with allow_identity_token)."""
 
 
 def find_local_credentials(
@@ -68,10 +69,10 @@ def find_local_credentials(
     timeout: float | None = None,
     allow_identity_token: bool = False,
 ) -> FoundCredentials:
-    """Username and password for `reference` from the local stores, in the module's order.
+    """Credentials for `reference` from the local stores, in the module's order.
 
     With `reference` None: the only registry found, else Docker Hub if present, else a
-    `CredentialSourceError` listing the registries found. `timeout` bounds each credential
+    `LocalConfigError` listing the registries found. `timeout` bounds each credential
     helper call (default 10 s or `$ZENML_DOCKER_CREDENTIAL_HELPER_TIMEOUT`).
     """
     seconds = helper_timeout(timeout)
@@ -82,23 +83,18 @@ def find_local_credentials(
         found = source.lookup(reference)
         if found is None:
             continue
-        if not found.identity_token or allow_identity_token:
+        if not found.credentials.identity_token or allow_identity_token:
             return found
         token_hit = token_hit or found
     if token_hit is not None:
         raise _identity_token_error(token_hit)
     shown = f"{reference}/{reference.repository}" if reference.repository else str(reference)
-    raise CredentialSourceError(
+    raise LocalConfigError(
         f"No credentials for the registry {shown} were found locally (looked in: "
-        f"{_places()}). "
+        f"{', '.join(searched_places())}). "
         f"Log in first (`docker login {reference}` or `podman login {reference}`) and "
         "auto-configure again, or register the connector with --username and --password."
     )
-
-
-def list_local_registries(*, timeout: float | None = None) -> list[str]:
-    """Names (resource ids) of the registries with local credentials or a helper, sorted."""
-    return sorted(_registries(helper_timeout(timeout)))
 
 
 def _registries(timeout: float) -> dict[str, RegistryReference]:
@@ -117,20 +113,21 @@ def _select_registry(timeout: float) -> RegistryReference:
     if hub is not None:
         return hub
     if not found:
-        raise CredentialSourceError(
-            f"No registry credentials were found locally (looked in: {_places()}). "
-            "Log in with `docker login <registry>` or `podman login <registry>` first, or "
-            "register the connector with --username and --password."
+        raise LocalConfigError(
+            f"No registry credentials were found locally (looked in: "
+            f"{', '.join(searched_places())}). Log in with `docker login <registry>` or "
+            "`podman login <registry>` first, or register the connector with --username and "
+            "--password."
         )
-    raise CredentialSourceError(
+    raise LocalConfigError(
         f"Credentials for several registries were found locally ({', '.join(sorted(found))}) "
         "and none is Docker Hub, so it is unclear which one to use. Pass the registry with "
         "--resource-id <registry> (or registry=<registry>)."
     )
 
 
-def _identity_token_error(found: FoundCredentials) -> CredentialSourceError:
-    return CredentialSourceError(
+def _identity_token_error(found: FoundCredentials) -> LocalConfigError:
+    return LocalConfigError(
         f"The local credentials for {found.reference} ({found.source}) are an identity "
         "token, not a password: a refresh token the registry handed out at `docker login`, "
         "or one from an OAuth/SSO login. Registries accept it only through their token "
@@ -141,66 +138,49 @@ def _identity_token_error(found: FoundCredentials) -> CredentialSourceError:
     )
 
 
-def docker_config_file() -> Path:
-    """The docker config file the docker CLI would use (no fallback from $DOCKER_CONFIG)."""
-    return Path(
-        docker_config.config_path_from_environment()
-        or os.path.join(docker_config.home_dir(), docker_config.DOCKER_CONFIG_FILENAME)
-    )
-
-
-def _places() -> str:
-    """Every place consulted, for "not found" messages."""
-    legacy = Path(docker_config.home_dir()) / docker_config.LEGACY_DOCKER_CONFIG_FILENAME
-    places = [ENV_VAR, str(docker_config_file()), str(legacy)]
-    return ", ".join(places + [str(p) for p in podman_auth_paths()])
-
-
 def _sources(timeout: float) -> Iterator[_ConfigSource]:
     """Sources in precedence order, each loaded (and validated) only when reached."""
     env_value = os.environ.get(ENV_VAR, "")
     if env_value.strip():
         data = parse_json_text(env_value, label=f"The environment variable {ENV_VAR}")
-        yield _ConfigSource(
-            parse_auth_config(data, origin=ENV_VAR, kind="environment variable", namespaced=False),
-            timeout,
-        )
+        parsed = parse_auth_config(data, origin=ENV_VAR, kind="environment variable")
+        yield _ConfigSource(parsed, DOCKER, timeout)
     config_path = docker_config_file()
-    config = read_json_file(config_path, what="docker config file")
+    config = read_json(config_path, what=DOCKER.what)
     if config is not None:
         yield _ConfigSource(
-            parse_auth_config(
-                config, origin=str(config_path), kind="docker config file", namespaced=False
-            ),
+            parse_auth_config(config, origin=str(config_path), kind=DOCKER.what),
+            DOCKER,
             timeout,
         )
     else:
         legacy = _load_legacy_dockercfg()
         if legacy is not None:
-            yield _ConfigSource(legacy, timeout)
+            yield _ConfigSource(legacy, DOCKER, timeout)
     for path in podman_auth_paths():
-        podman = load_podman_auth(path)
+        podman = read_json(path, what=PODMAN.what)
         if podman is not None:
-            yield _ConfigSource(podman, timeout, namespaced=True)
+            parsed = parse_auth_config(podman, origin=str(path), kind=PODMAN.what, namespaced=True)
+            yield _ConfigSource(parsed, PODMAN, timeout)
 
 
 def _load_legacy_dockercfg() -> AuthConfigData | None:
     """`~/.dockercfg`, parsed by docker-py (it knows both legacy formats)."""
-    path = Path(docker_config.home_dir()) / docker_config.LEGACY_DOCKER_CONFIG_FILENAME
+    path = legacy_dockercfg_file()
     what = "legacy docker config file"
     try:
         path.read_bytes()
     except FileNotFoundError:
         return None
     except OSError as exc:
-        raise CredentialSourceError(
+        raise LocalConfigError(
             f"The {what} {path} cannot be read ({exc.strerror or type(exc).__name__}). "
             "Fix or remove it."
         ) from None
     try:
         loaded = docker_auth.load_config(config_path=str(path))
     except (ValueError, TypeError, AttributeError, DockerException):  # raised bare by docker-py
-        raise CredentialSourceError(
+        raise LocalConfigError(
             f"The {what} {path} cannot be parsed (an entry is not base64 of "
             "username:password). Remove it and log in again with `docker login`."
         ) from None
@@ -209,52 +189,46 @@ def _load_legacy_dockercfg() -> AuthConfigData | None:
         parsed = registry_of_key(key, namespaced=False)
         if parsed is None or not isinstance(value, dict):
             continue
-        entries.append(
-            AuthEntry(
-                key=key,
-                registry=parsed[0],
-                namespace=None,
-                username=str(value.get("username") or ""),
-                password=str(value.get("password") or ""),
-                identity_token=str(value.get("IdentityToken") or ""),
-            )
-        )
+        entries.append(AuthEntry(key, parsed[0], None, _legacy_credentials(value)))
     return AuthConfigData(origin=str(path), auths=tuple(entries))
+
+
+def _legacy_credentials(value: dict[str, object]) -> Credentials | None:
+    username = str(value.get("username") or "")
+    token = str(value.get("IdentityToken") or "")
+    password = str(value.get("password") or "")
+    if token:
+        return Credentials(username, token, identity_token=True)
+    return Credentials(username, password) if password else None
 
 
 class _ConfigSource:
     """One docker-format config (env var, config.json, .dockercfg or auth.json)."""
 
-    def __init__(self, data: AuthConfigData, timeout: float, *, namespaced: bool = False):
+    def __init__(self, data: AuthConfigData, file_format: ClientFileFormat, timeout: float):
         self.data = data
         self.origin = data.origin
+        self.format = file_format
         self.timeout = timeout
-        self.namespaced = namespaced
 
     def lookup(self, reference: RegistryReference) -> FoundCredentials | None:
         found = self._from_helpers(reference)
         if found is not None:
             return found
         entry = self._auths_entry(reference)
-        if entry is None:
+        if entry is None or entry.credentials is None:
             return None
-        if entry.identity_token:
-            return FoundCredentials(
-                reference=reference,
-                username=entry.username,
-                password=entry.identity_token,
-                source=f"identitytoken of the auths entry {entry.key!r} in {self.origin}",
-                identity_token=True,
-            )
+        kind = (
+            "identitytoken of the auths entry"
+            if entry.credentials.identity_token
+            else ("auths entry")
+        )
         return FoundCredentials(
-            reference=reference,
-            username=entry.username,
-            password=entry.password,
-            source=f"auths entry {entry.key!r} in {self.origin}",
+            reference, entry.credentials, f"{kind} {entry.key!r} in {self.origin}"
         )
 
     def registries(self) -> list[RegistryReference]:
-        found = [e.registry for e in self.data.auths if e.has_credentials]
+        found = [e.registry for e in self.data.auths if e.credentials is not None]
         found += [h.registry for h in self.data.cred_helpers]
         store = self._store()
         if store is not None:
@@ -265,11 +239,13 @@ class _ConfigSource:
         return found
 
     def _store(self) -> CredentialHelper | None:
-        # credsStore is a docker config.json setting; containers auth.json has none.
-        if self.namespaced or not self.data.creds_store:
+        if not self.format.uses_creds_store or not self.data.creds_store:
             return None
         return CredentialHelper(
-            self.data.creds_store, f"credsStore in {self.origin}", timeout=self.timeout
+            self.data.creds_store,
+            f"credsStore in {self.origin}",
+            timeout=self.timeout,
+            is_creds_store=True,
         )
 
     def _from_helpers(self, reference: RegistryReference) -> FoundCredentials | None:
@@ -280,8 +256,7 @@ class _ConfigSource:
             helper = CredentialHelper(
                 setting.suffix, f"credHelpers in {self.origin}", timeout=self.timeout
             )
-            urls = _unique([reference.config_key, setting.key])
-            return _ask(helper, urls, reference)
+            return _ask(helper, list(dict.fromkeys([reference.config_key, setting.key])), reference)
         store = self._store()
         if store is None:
             return None
@@ -299,10 +274,12 @@ class _ConfigSource:
         return _ask(store, variants, reference)
 
     def _auths_entry(self, reference: RegistryReference) -> AuthEntry | None:
-        if self.namespaced:
+        if self.format.namespaced_keys:
             return match_namespaced(self.data.auths, reference, origin=self.origin)
         matching = [
-            e for e in self.data.auths if e.has_credentials and e.registry.same_registry(reference)
+            e
+            for e in self.data.auths
+            if e.credentials is not None and e.registry.same_registry(reference)
         ]
         exact = [e for e in matching if e.key == reference.config_key]
         return next(iter(exact or matching), None)
@@ -312,23 +289,44 @@ def _ask(
     helper: CredentialHelper, urls: list[str], reference: RegistryReference
 ) -> FoundCredentials | None:
     for url in urls:
-        creds = helper.get(url)
-        if creds is not None:
-            return _from_helper(creds, helper, reference)
+        credentials = helper.get(url)
+        if credentials is not None:
+            return FoundCredentials(reference, credentials, helper.description)
     return None
 
 
-def _from_helper(
-    creds: HelperCredentials, helper: CredentialHelper, reference: RegistryReference
-) -> FoundCredentials:
-    return FoundCredentials(
-        reference=reference,
-        username=creds.username,
-        password=creds.secret,
-        source=helper.description,
-        identity_token=creds.is_identity_token,
+def match_namespaced(
+    entries: Sequence[AuthEntry], reference: RegistryReference, *, origin: str
+) -> AuthEntry | None:
+    """The entry for `reference`: the longest matching namespace, else the registry-wide one.
+
+    Without a repository in `reference` the registry-wide entry is used; if there is none and
+    exactly one namespaced entry, that one; several namespaces are ambiguous (error).
+    """
+    candidates = [
+        e for e in entries if e.registry.same_registry(reference) and e.credentials is not None
+    ]
+    if reference.repository is not None:
+        repository = reference.repository
+        matching = [
+            e
+            for e in candidates
+            if e.namespace is None
+            or repository == e.namespace
+            or repository.startswith(e.namespace + "/")
+        ]
+        return max(matching, key=lambda e: len(e.namespace or ""), default=None)
+    whole = [e for e in candidates if e.namespace is None]
+    if whole:
+        return whole[0]
+    if len(candidates) == 1:
+        return candidates[0]
+    if not candidates:
+        return None
+    names = ", ".join(sorted(e.key for e in candidates))
+    raise LocalConfigError(
+        f"The {PODMAN.what} {origin} holds credentials for several namespaces of {reference} "
+        f"({names}) and none for the whole registry. Name the one you want, e.g. "
+        f"registry={candidates[0].key}, or log in to the whole registry with "
+        f"`podman login {reference}`."
     )
-
-
-def _unique(items: list[str]) -> list[str]:
-    return list(dict.fromkeys(items))

@@ -1,11 +1,11 @@
-"""Strict, read-only parsing of docker `config.json` and containers `auth.json` contents.
+"""The credentials in a docker `config.json` or containers `auth.json`, parsed strictly.
 
 Both formats share `auths` ({key: {auth | username+password | identitytoken}}), `credHelpers`
 and (docker only) `credsStore`. docker-py's `docker.auth.load_config` parses the same data,
 but for discovery it is too forgiving: an unreadable or non-JSON config.json silently becomes
 "no credentials", a non-object `auths` raises a bare AttributeError, `auth` values are decoded
 leniently (invalid characters are dropped) and `username`/`password` fields — which the
-docker CLI honours — are ignored. Here every problem becomes a `CredentialSourceError` that
+docker CLI honours — are ignored. Here every problem becomes a `LocalConfigError` that
 names the file and the key (never the value), and keys are normalised with
 `parse_registry_reference` so that `https://ghcr.io`, `ghcr.io/v1/` and the Docker Hub
 aliases all land on one registry.
@@ -15,19 +15,18 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 
-from .errors import CredentialSourceError
-from .references import RegistryReference, parse_registry_reference
+from zenml_docker_connector.credentials import Credentials
+from zenml_docker_connector.errors import LocalConfigError
+from zenml_docker_connector.references import RegistryReference, parse_registry_reference
 
 _OAUTH_SUFFIXES = ("access-token", "refresh-token")
 
 
 @dataclass(frozen=True)
 class AuthEntry:
-    """One `auths` entry: a password, an identity token, or neither (stored in a helper)."""
+    """One `auths` entry: credentials, or None when they are kept in a helper (`{}`)."""
 
     key: str
     """The key exactly as written in the file."""
@@ -35,13 +34,7 @@ class AuthEntry:
     """The normalised registry (host and port) the key names."""
     namespace: str | None
     """`ns[/repo]` for a namespaced containers key (`host/ns/repo`); None = whole registry."""
-    username: str
-    password: str = field(repr=False, default="")
-    identity_token: str = field(repr=False, default="")
-
-    @property
-    def has_credentials(self) -> bool:
-        return bool(self.password or self.identity_token)
+    credentials: Credentials | None
 
 
 @dataclass(frozen=True)
@@ -94,43 +87,9 @@ def registry_of_key(
     return registry, namespace
 
 
-def read_json_file(path: Path, *, what: str) -> object | None:
-    """The parsed JSON in `path`, None if it does not exist; clear errors for anything else."""
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        return None
-    except IsADirectoryError:
-        raise CredentialSourceError(
-            f"The {what} {path} is a directory, not a file, so it cannot be read. Remove or "
-            "rename it, or point the environment at the right file."
-        ) from None
-    except OSError as exc:
-        raise CredentialSourceError(
-            f"The {what} {path} cannot be read ({exc.strerror or type(exc).__name__}). "
-            "Fix its permissions or ownership, or point the environment at another file."
-        ) from None
-    return parse_json_text(raw, label=f"The {what} {path}")
-
-
-def parse_json_text(raw: bytes | str, *, label: str) -> object:
-    """Parse JSON; the error names where it failed, never the content."""
-    try:
-        text = raw.decode("utf-8-sig") if isinstance(raw, bytes) else raw
-    except UnicodeDecodeError:
-        raise CredentialSourceError(f"{label} is not UTF-8 text; fix or recreate it.") from None
-    if not text.strip():
-        return {}
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise CredentialSourceError(
-            f"{label} is not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno}). "
-            "Fix it (or move it away and log in again)."
-        ) from None
-
-
-def parse_auth_config(data: object, *, origin: str, kind: str, namespaced: bool) -> AuthConfigData:
+def parse_auth_config(
+    data: object, *, origin: str, kind: str, namespaced: bool = False
+) -> AuthConfigData:
     """Validate the credential-related parts of a parsed config.json / auth.json.
 
     `kind` + `origin` make the subject of error messages ("The docker config file /x/c.json").
@@ -186,14 +145,12 @@ def _parse_entry(
     if auth:
         username, password = _decode_auth(auth, label=label, where=where)
     token: str = value.get("identitytoken") or ""
-    return AuthEntry(
-        key=key,
-        registry=registry,
-        namespace=namespace,
-        username=username,
-        password=password,
-        identity_token=token,
-    )
+    credentials = None
+    if token:
+        credentials = Credentials(username, token, identity_token=True)
+    elif password:
+        credentials = Credentials(username, password)
+    return AuthEntry(key=key, registry=registry, namespace=namespace, credentials=credentials)
 
 
 def _decode_auth(auth: str, *, label: str, where: str) -> tuple[str, str]:
@@ -213,7 +170,5 @@ def _decode_auth(auth: str, *, label: str, where: str) -> tuple[str, str]:
     return username, password.strip("\x00")
 
 
-def _bad(label: str, problem: str) -> CredentialSourceError:
-    return CredentialSourceError(
-        f"{label} {problem}. Fix that entry (or remove it and log in again)."
-    )
+def _bad(label: str, problem: str) -> LocalConfigError:
+    return LocalConfigError(f"{label} {problem}. Fix that entry (or remove it and log in again).")

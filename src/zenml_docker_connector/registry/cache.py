@@ -53,12 +53,6 @@ class TTLStore(Generic[T]):
                 return None
             return value
 
-    def remaining(self, key: str) -> float:
-        """Seconds until `key` expires (0 when absent)."""
-        with self._lock:
-            found = self._entries.get(key)
-            return max(0.0, found[0] - self._clock()) if found else 0.0
-
     def put(self, key: str, value: T, ttl: float) -> None:
         if ttl <= 0:
             return
@@ -124,11 +118,6 @@ _default = AuthCache()
 def default_cache() -> AuthCache:
     """The process-wide cache the connector uses."""
     return _default
-
-
-def clear_cache() -> None:
-    """Forget every challenge, token and verdict (tests; `zenml-docker doctor`)."""
-    _default.clear()
 
 
 def token_ttl(remaining: float) -> float:

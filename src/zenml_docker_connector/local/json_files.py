@@ -1,4 +1,4 @@
-"""Safe read-modify-write of JSON client config files (docker config.json, containers auth.json).
+"""Reading client files strictly, and updating them safely (read-modify-write under a lock).
 
 These files belong to the user and to other tools: the docker CLI, podman and credential
 helpers write them too, and they hold settings we know nothing about. So every update here
@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
-from .errors import LocalConfigError
+from zenml_docker_connector.errors import LocalConfigError
 
 T = TypeVar("T")
 
@@ -65,9 +65,36 @@ def update_json_file(
         return result
 
 
-def read_json_object(path: Path | str, *, what: str = "config file") -> dict[str, Any]:
-    """The JSON object in `path` ({} when missing), refusing corrupt content like updates do."""
-    return _read_object(_resolve(Path(path), what), what)
+def read_json(path: Path, *, what: str) -> object | None:
+    """The parsed JSON in `path` (any JSON value), None if it does not exist."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return None
+    except IsADirectoryError:
+        raise LocalConfigError(
+            f"The {what} {path} is a directory, not a file, so it was not used or changed. "
+            "Remove or rename it, or point the environment at the right file, then retry."
+        ) from None
+    except OSError as error:
+        raise _os_error(f"The {what} {path}", error) from None
+    return parse_json_text(raw, label=f"The {what} {path}")
+
+
+def parse_json_text(raw: bytes | str, *, label: str) -> object:
+    """Parse JSON (empty = {}); the error names where it failed, never the content."""
+    try:
+        text = raw.decode("utf-8-sig") if isinstance(raw, bytes) else raw
+    except UnicodeDecodeError:
+        raise _corrupt(label, "is not UTF-8 text") from None
+    if not text.strip():
+        return {}
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        raise _corrupt(
+            label, f"is not valid JSON ({error.msg} at line {error.lineno} column {error.colno})"
+        ) from None
 
 
 def _serialised(data: dict[str, Any]) -> str:
@@ -125,33 +152,11 @@ def _ensure_directory(directory: Path, what: str) -> None:
 
 
 def _read_object(target: Path, what: str) -> dict[str, Any]:
-    try:
-        raw = target.read_bytes()
-    except FileNotFoundError:
+    data = read_json(target, what=what)
+    if data is None:
         return {}
-    except IsADirectoryError:
-        raise LocalConfigError(
-            f"The {what} {target} is a directory, not a file, so it was not changed. Remove or "
-            "rename it, or point the environment at the right file, then retry."
-        ) from None
-    except OSError as error:
-        raise _os_error(f"The {what} {target}", error) from None
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise _corrupt(target, what, "it is not UTF-8 text") from None
-    if not text.strip():
-        return {}
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise _corrupt(
-            target,
-            what,
-            f"it is not valid JSON ({error.msg} at line {error.lineno} column {error.colno})",
-        ) from None
     if not isinstance(data, dict):
-        raise _corrupt(target, what, "it holds JSON that is not an object")
+        raise _corrupt(f"The {what} {target}", "holds JSON that is not an object")
     return data
 
 
@@ -201,10 +206,10 @@ def _fsync_directory(directory: Path) -> None:
             os.close(descriptor)
 
 
-def _corrupt(target: Path, what: str, problem: str) -> LocalConfigError:
+def _corrupt(label: str, problem: str) -> LocalConfigError:
     return LocalConfigError(
-        f"The {what} {target} was left unchanged because {problem}. Fix it by hand, or move it "
-        "away (it may hold other settings and logins you want to keep), then retry."
+        f"{label} {problem}; it was left unchanged. Fix it by hand, or move it away (it may "
+        "hold other settings and logins you want to keep), then retry."
     )
 
 

@@ -1,4 +1,4 @@
-"""Read-only client for `docker-credential-*` helpers (the docker credential helper protocol).
+"""Running `docker-credential-*` helpers: the docker credential-helper protocol, bounded in time.
 
 docker-py's `docker.credentials.Store` speaks the same protocol, but we cannot use it here:
 it has no timeout (a helper waiting on a locked keychain or a GPG pinentry would hang ZenML
@@ -6,7 +6,7 @@ forever), it lets the helper's stderr through to the user's terminal unfiltered 
 report it, and garbage output surfaces as a bare `JSONDecodeError`/`KeyError`. This module runs
 the helper in its own process group with a bounded wait, kills the whole group on timeout (a
 shell-script helper's children would otherwise keep the pipes open), and turns every failure
-into a `CredentialSourceError` that names the helper and where it was configured. `get` and
+into a `LocalConfigError` that names the helper and where it was configured. `get` and
 `list` serve discovery; `store` and `erase` serve local login/logout (the secret travels on
 the helper's stdin only, never on its command line).
 """
@@ -22,11 +22,11 @@ import signal
 import subprocess
 from dataclasses import dataclass, field
 
-from .errors import REDACTED, CredentialSourceError, redact
+from zenml_docker_connector.credentials import Credentials
+from zenml_docker_connector.errors import LocalConfigError
+from zenml_docker_connector.redaction import REDACTED
 
 HELPER_PREFIX = "docker-credential-"
-TOKEN_USERNAME = "<token>"
-"""The username a helper returns when the secret is an identity token, not a password."""
 
 DEFAULT_HELPER_TIMEOUT = 10.0
 TIMEOUT_ENV_VAR = "ZENML_DOCKER_CREDENTIAL_HELPER_TIMEOUT"
@@ -45,19 +45,6 @@ _TOKEN_LIKE = re.compile(
 _NOT_FOUND = "credentials not found"
 
 
-@dataclass(frozen=True)
-class HelperCredentials:
-    """A helper's `get` answer; `secret` is a password, or an identity token with `<token>`."""
-
-    server_url: str
-    username: str
-    secret: str = field(repr=False)
-
-    @property
-    def is_identity_token(self) -> bool:
-        return self.username == TOKEN_USERNAME
-
-
 def helper_timeout(explicit: float | None = None) -> float:
     """The helper timeout: the explicit value, else the environment variable, else the default."""
     if explicit is not None:
@@ -68,11 +55,11 @@ def helper_timeout(explicit: float | None = None) -> float:
     try:
         value = float(raw)
     except ValueError:
-        raise CredentialSourceError(
+        raise LocalConfigError(
             f"{TIMEOUT_ENV_VAR}={raw!r} is not a number of seconds; set it to e.g. 30 or unset it."
         ) from None
     if value <= 0:
-        raise CredentialSourceError(f"{TIMEOUT_ENV_VAR} must be a positive number of seconds.")
+        raise LocalConfigError(f"{TIMEOUT_ENV_VAR} must be a positive number of seconds.")
     return value
 
 
@@ -84,6 +71,8 @@ class CredentialHelper:
     origin: str
     """E.g. "credsStore in /root/.docker/config.json" — never a secret."""
     timeout: float = DEFAULT_HELPER_TIMEOUT
+    is_creds_store: bool = False
+    """Configured as docker's `credsStore` (for every registry), not a `credHelpers` entry."""
 
     @property
     def program(self) -> str:
@@ -93,7 +82,7 @@ class CredentialHelper:
     def description(self) -> str:
         return f"credential helper {self.program} ({self.origin})"
 
-    def get(self, server_url: str) -> HelperCredentials | None:
+    def get(self, server_url: str) -> Credentials | None:
         """Credentials stored for `server_url`, or None when the helper has none for it."""
         result = self._run("get", server_url, what=f"credentials for {server_url}")
         if result.returncode != 0:
@@ -112,11 +101,11 @@ class CredentialHelper:
             # docker-credential-pass answers "not found" this way instead of exiting non-zero.
             return None
         if not secret:
-            raise CredentialSourceError(
+            raise LocalConfigError(
                 f"The {self.description} returned a username but an empty secret for "
                 f"{server_url}. Log in again (docker login {server_url}) or fix the helper's store."
             )
-        return HelperCredentials(server_url=server_url, username=username, secret=secret)
+        return Credentials.from_store(username, secret)
 
     def list(self) -> dict[str, str]:
         """Server URLs the helper holds credentials for, mapped to usernames."""
@@ -128,14 +117,20 @@ class CredentialHelper:
             raise self._shape_error("its list of registries", "a JSON object of URL: username")
         return {key: value if isinstance(value, str) else "" for key, value in data.items()}
 
-    def store(self, server_url: str, username: str, secret: str) -> None:
+    def store(self, server_url: str, credentials: Credentials) -> None:
         """Store credentials for `server_url` (`store` action, JSON with the secret on stdin)."""
-        payload = json.dumps({"ServerURL": server_url, "Username": username, "Secret": secret})
+        payload = json.dumps(
+            {
+                "ServerURL": server_url,
+                "Username": credentials.username or "",
+                "Secret": credentials.secret or "",
+            }
+        )
         task = f"store credentials for {server_url}"
         result = self._run("store", payload, what=task, task=task)
         if result.returncode != 0:
             error = self._exit_error(result, task, asked="when asked to")
-            raise CredentialSourceError(redact(str(error), [secret], [username])) from None
+            raise LocalConfigError(credentials.redact(str(error))) from None
 
     def erase(self, server_url: str) -> bool:
         """Erase credentials for `server_url`; False when the helper had none for it."""
@@ -151,23 +146,7 @@ class CredentialHelper:
         """Run the helper; `what` (a noun: get/list) or `task` (a verb phrase) is for messages."""
         cannot = f"so {what} cannot be read" if task is None else f"so it cannot {task}"
         asked = f"asked for {what}" if task is None else f"asked to {task}"
-        if (
-            not self.suffix
-            or any(ch in self.suffix for ch in "/\\")
-            or not self.suffix.isprintable()
-            or self.suffix != self.suffix.strip()
-        ):
-            raise CredentialSourceError(
-                f"The credential helper name {self.suffix!r} ({self.origin}) is not a valid "
-                f"helper suffix: it must be the part after '{HELPER_PREFIX}', without slashes "
-                "or spaces. Fix that setting."
-            )
-        executable = shutil.which(self.program)
-        if executable is None:
-            raise CredentialSourceError(
-                f"The {self.description} is not installed or not on PATH, {cannot}. "
-                f"Install {self.program}, or fix or remove that setting ({self.origin})."
-            )
+        executable = self._executable(cannot)
         try:
             process = subprocess.Popen(
                 [executable, action],
@@ -177,7 +156,7 @@ class CredentialHelper:
                 start_new_session=True,
             )
         except OSError as exc:
-            raise CredentialSourceError(
+            raise LocalConfigError(
                 f"The {self.description} could not be started ({exc.strerror or exc}). "
                 f"Check that {executable} is an executable program, or fix that setting."
             ) from None
@@ -185,7 +164,7 @@ class CredentialHelper:
             out, err = process.communicate(stdin.encode(), timeout=self.timeout)
         except subprocess.TimeoutExpired:
             _kill_group(process)
-            raise CredentialSourceError(
+            raise LocalConfigError(
                 f"The {self.description} did not answer within {self.timeout:g} s while "
                 f"{asked}; it was stopped. If it waits for a keychain unlock or a passphrase, "
                 f"unlock it first or raise {TIMEOUT_ENV_VAR}; otherwise fix or replace the helper."
@@ -196,29 +175,50 @@ class CredentialHelper:
             err.decode("utf-8", errors="replace"),
         )
 
+    def _executable(self, cannot: str) -> str:
+        """The helper program's path; the suffix must not be able to name another program."""
+        if (
+            not self.suffix
+            or any(ch in self.suffix for ch in "/\\")
+            or not self.suffix.isprintable()
+            or self.suffix != self.suffix.strip()
+        ):
+            raise LocalConfigError(
+                f"The credential helper name {self.suffix!r} ({self.origin}) is not a valid "
+                f"helper suffix: it must be the part after '{HELPER_PREFIX}', without slashes "
+                "or spaces. Fix that setting."
+            )
+        executable = shutil.which(self.program)
+        if executable is None:
+            raise LocalConfigError(
+                f"The {self.description} is not installed or not on PATH, {cannot}. "
+                f"Install {self.program}, or fix or remove that setting ({self.origin})."
+            )
+        return executable
+
     def _parse_json(self, stdout: str, what: str) -> object:
         try:
             return json.loads(stdout)
         except ValueError:
             # The output is not shown: a broken helper may well have printed the secret.
-            raise CredentialSourceError(
+            raise LocalConfigError(
                 f"The {self.description} printed something that is not JSON when asked for "
                 f"{what} ({len(stdout)} characters, not shown as they may contain a secret). "
                 "Check the helper with "
                 f"`echo <registry> | {self.program} get`, or fix or remove that setting."
             ) from None
 
-    def _shape_error(self, what: str, expected: str) -> CredentialSourceError:
-        return CredentialSourceError(
+    def _shape_error(self, what: str, expected: str) -> LocalConfigError:
+        return LocalConfigError(
             f"The {self.description} answered with unexpected JSON when asked for {what} "
             f"(expected {expected}). Update or fix the helper, or remove that setting."
         )
 
     def _exit_error(
         self, result: _Completed, what: str, *, asked: str = "when asked for"
-    ) -> CredentialSourceError:
+    ) -> LocalConfigError:
         output = scrub_output(result.stderr) or scrub_output(result.stdout) or "no output"
-        return CredentialSourceError(
+        return LocalConfigError(
             f"The {self.description} failed with exit status {result.returncode} {asked} "
             f"{what}: {output}. Fix the helper (e.g. unlock its keychain) or fix or "
             "remove that setting."

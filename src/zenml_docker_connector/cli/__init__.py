@@ -1,4 +1,4 @@
-"""`zenml-docker`: what ZenML's own CLI has no room for (diagnostics, logout)."""
+"""ZenML glue: `zenml-docker`, for what ZenML's own CLI has no room for (diagnostics, logout)."""
 
 from __future__ import annotations
 
@@ -14,11 +14,13 @@ def main() -> None:
 
 
 def _register_commands() -> None:
-    from zenml_docker_connector.commands.doctor import doctor
-    from zenml_docker_connector.commands.logout import logout
+    from zenml_docker_connector.cli.doctor import doctor
+    from zenml_docker_connector.cli.logout import logout
+    from zenml_docker_connector.cli.status import status
 
     main.add_command(doctor)
     main.add_command(logout)
+    main.add_command(status)
 
 
 _register_commands()

@@ -1,7 +1,7 @@
-"""Public entry point: do these credentials work on this registry? (No Docker daemon needed.)
+"""Do these credentials work on this registry? The one entry point, no Docker daemon needed.
 
-`verify_registry_access` runs the OCI distribution auth flow (`registry_client`) once per
-registry + credentials + question within `auth_cache.VERDICT_TTL` (60 s): ZenML's base class
+`verify_registry_access` runs the OCI distribution auth flow (`client`) once per
+registry + credentials + question within `cache.VERDICT_TTL` (60 s): ZenML's base class
 calls `_verify` up to three times for one `get_connector_client()` + `connect()`, and that
 must cost one authentication exchange. A new process, `clear_cache()`, `use_cache=False` or
 the TTL running out makes the next call ask the registry again, so a password changed in
@@ -15,8 +15,8 @@ Decisions where the protocol leaves room:
 - A loopback registry named without a scheme is tried over http first; if the port speaks
   TLS (Go's "Client sent an HTTP request to an HTTPS server"), once more over https, with
   certificate verification as usual.
-- The username `<token>` (what credential helpers return) or `identity_token=True` means
-  the password is an identity token: it is sent as an OAuth2 `refresh_token` grant.
+- Credentials marked as an identity token (a credential helper's `<token>` username) are
+  sent as an OAuth2 `refresh_token` grant.
 - A repository is checked only when passed explicitly (`repository=`), never inferred
   from the registry reference: a Docker Hub namespace in a container registry URI would
   otherwise be read as `library/<namespace>`.
@@ -30,32 +30,32 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from urllib.parse import urlsplit
 
-from zenml_docker_connector.auth_cache import (
+from zenml_docker_connector.credentials import Credentials
+from zenml_docker_connector.errors import AccessDeniedError, RegistryError
+from zenml_docker_connector.references import RegistryReference
+from zenml_docker_connector.registry.cache import (
     TOKEN_MARGIN,
     VERDICT_TTL,
     AuthCache,
-    clear_cache,
     default_cache,
 )
-from zenml_docker_connector.errors import AccessDeniedError, RegistryError
-from zenml_docker_connector.references import RegistryReference
-from zenml_docker_connector.registry_client import AuthOutcome, RegistryClient, ScopeCheck
-from zenml_docker_connector.transport import Timeouts, resolve_tls
-
-__all__ = [
-    "ScopeCheck",
-    "Timeouts",
-    "VerificationReport",
-    "clear_cache",
-    "verify_registry_access",
-]
+from zenml_docker_connector.registry.client import AuthOutcome, RegistryClient
+from zenml_docker_connector.registry.scopes import ScopeCheck
+from zenml_docker_connector.registry.settings import ConnectionSettings
+from zenml_docker_connector.registry.tls import resolve_tls
 
 logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class AccessQuestion:
+    """What to ask beyond "are these credentials valid": a repository, and push too."""
+
+    repository: str | None = None
+    push: bool = False
 
 
 @dataclass(frozen=True)
@@ -145,7 +145,7 @@ class VerificationReport:
 
 def report_from(
     reference: RegistryReference,
-    username: str | None,
+    credentials: Credentials,
     outcome: AuthOutcome,
     client: RegistryClient,
 ) -> VerificationReport:
@@ -157,7 +157,7 @@ def report_from(
         auth_scheme=outcome.auth_scheme,
         realm=outcome.realm,
         service=outcome.service,
-        username=username or None,
+        username=credentials.username or None,
         anonymous=outcome.anonymous,
         scopes=outcome.scopes,
         notes=outcome.notes,
@@ -172,102 +172,105 @@ def report_from(
 
 def verify_registry_access(
     reference: RegistryReference,
-    username: str | None,
-    password: str | None,
+    credentials: Credentials,
+    question: AccessQuestion | None = None,
+    settings: ConnectionSettings | None = None,
     *,
-    repository: str | None = None,
-    push: bool = False,
-    insecure: bool = False,
-    identity_token: bool = False,
-    timeouts: Timeouts | None = None,
-    use_cache: bool = True,
-    require_access: bool = True,
     cache: AuthCache | None = None,
-    cert_dirs: Sequence[Path] | None = None,
+    use_cache: bool = True,
 ) -> VerificationReport:
-    """Check the credentials (and, with `repository`, pull/push access) against the registry.
+    """Check the credentials (and, with a repository, pull/push access) against the registry.
 
-    Raises `CredentialsRejectedError`, `AccessDeniedError` (only if `require_access`),
-    `RegistryUnreachableError`, `RegistryTLSError`, `NotARegistryError`,
-    `InsecureTransportError` or `TokenServiceError`, each with a message naming the registry
-    and what to try; none carries a secret.
+    Raises `CredentialsRejectedError`, `AccessDeniedError`, `RegistryUnreachableError`,
+    `RegistryTLSError`, `NotARegistryError`, `InsecureTransportError` or
+    `TokenServiceError`, each with a message naming the registry and what to try; none
+    carries a secret.
     """
+    question = question or AccessQuestion()
+    settings = settings or ConnectionSettings()
     cache = cache if cache is not None else default_cache()
     started = time.monotonic()
+    key = _verdict_key(cache, reference, credentials, question, settings)
+    with cache.lock(key):
+        report = _cached_verdict(cache, key, started) if use_cache else None
+        if report is None:
+            client = RegistryClient(
+                reference, credentials, settings, cache=cache, use_cache=use_cache
+            )
+            with client:
+                try:
+                    outcome = client.check(question.repository, question.push)
+                except RegistryError:
+                    # A failed fresh check also withdraws an earlier success for the question.
+                    cache.verdicts.discard(key)
+                    raise
+            report = report_from(reference, credentials, outcome, client)
+            logger.debug(
+                "verified %s (%s): %d registry + %d token requests in %.3f s",
+                report.registry,
+                report.auth_scheme,
+                report.registry_requests,
+                report.token_requests,
+                report.elapsed_seconds,
+            )
+            # A fresh answer is remembered even when the cache was bypassed for reading.
+            cache.verdicts.put(key, report, _verdict_ttl(outcome))
+    _enforce(report)
+    return report
+
+
+def _cached_verdict(cache: AuthCache, key: str, started: float) -> VerificationReport | None:
+    found = cache.verdicts.get(key)
+    if not isinstance(found, VerificationReport):
+        return None
+    return dataclasses.replace(
+        found,
+        cached=True,
+        registry_requests=0,
+        token_requests=0,
+        elapsed_seconds=time.monotonic() - started,
+    )
+
+
+def _verdict_ttl(outcome: AuthOutcome) -> float:
+    if outcome.token_remaining is None:
+        return VERDICT_TTL
+    return min(VERDICT_TTL, max(0.0, outcome.token_remaining - TOKEN_MARGIN))
+
+
+def _verdict_key(
+    cache: AuthCache,
+    reference: RegistryReference,
+    credentials: Credentials,
+    question: AccessQuestion,
+    settings: ConnectionSettings,
+) -> str:
     # The trust configuration is part of the question: a CA added or removed since the last
     # check must not be answered from the cache.
     try:
         tls_key = resolve_tls(
             reference.resource_id,
             urlsplit(reference.api_url).netloc,
-            insecure=insecure,
-            cert_dirs=cert_dirs,
+            insecure=settings.insecure,
+            cert_dirs=settings.cert_dirs,
         ).cache_key()
     except RegistryError:
         tls_key = ("unusable", "")  # raised again by the check itself if https is used
-    key = cache.fingerprint(
+    return cache.fingerprint(
         "verdict",
         reference.api_url,
         reference.scheme_explicit,
-        username,
-        password,
-        identity_token,
-        insecure,
-        repository,
-        push,
+        credentials.username,
+        credentials.secret,
+        credentials.identity_token,
+        settings.insecure,
+        question.repository,
+        question.push,
         tls_key,
     )
-    with cache.lock(key):
-        if use_cache:
-            found = cache.verdicts.get(key)
-            if isinstance(found, VerificationReport):
-                report = dataclasses.replace(
-                    found,
-                    cached=True,
-                    registry_requests=0,
-                    token_requests=0,
-                    elapsed_seconds=time.monotonic() - started,
-                )
-                _enforce(report, require_access)
-                return report
-        with RegistryClient(
-            reference,
-            username,
-            password,
-            insecure=insecure,
-            identity_token=identity_token,
-            timeouts=timeouts,
-            cache=cache,
-            use_cache=use_cache,
-            cert_dirs=cert_dirs,
-        ) as client:
-            try:
-                outcome = client.check(repository, push)
-            except RegistryError:
-                # A failed fresh check also withdraws an earlier success for the same question.
-                cache.verdicts.discard(key)
-                raise
-            report = report_from(reference, username, outcome, client)
-        logger.debug(
-            "verified %s (%s): %d registry + %d token requests in %.3f s",
-            report.registry,
-            report.auth_scheme,
-            report.registry_requests,
-            report.token_requests,
-            report.elapsed_seconds,
-        )
-        # A fresh answer is remembered even when the cache was bypassed for reading.
-        ttl = VERDICT_TTL
-        if outcome.token_remaining is not None:
-            ttl = min(ttl, max(0.0, outcome.token_remaining - TOKEN_MARGIN))
-        cache.verdicts.put(key, report, ttl)
-    _enforce(report, require_access)
-    return report
 
 
-def _enforce(report: VerificationReport, require_access: bool) -> None:
-    if not require_access:
-        return
+def _enforce(report: VerificationReport) -> None:
     for check in report.scopes:
         if check.denied:
             granted = ",".join(check.granted) or "nothing"

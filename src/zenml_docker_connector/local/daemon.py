@@ -1,4 +1,4 @@
-"""Pre-authenticated `docker.DockerClient`s whose credentials win over the user's own stores.
+"""Logged-in `docker.DockerClient`s for the local daemon, the connector's credentials first.
 
 docker-py asks a credential helper (`credsStore` / `credHelpers` in the user's config.json)
 before it looks at credentials given to `login()` (docker/docker-py#3281), so a client
@@ -16,11 +16,11 @@ import docker
 from docker import auth as docker_auth
 from docker.errors import APIError, DockerException
 
+from zenml_docker_connector.credentials import Credentials
 from zenml_docker_connector.errors import (
     CredentialsRejectedError,
     DockerDaemonUnavailableError,
     RegistryError,
-    redact,
 )
 from zenml_docker_connector.references import RegistryReference
 
@@ -60,8 +60,7 @@ def _index_name(registry: str | None) -> str:
 
 def authenticated_docker_client(
     reference: RegistryReference,
-    username: str,
-    password: str,
+    credentials: Credentials,
     **client_kwargs: Any,
 ) -> docker.DockerClient:
     """A DockerClient for the local daemon, logged in to `reference` with these credentials."""
@@ -69,22 +68,22 @@ def authenticated_docker_client(
     api = client.api
     api._auth_configs = ConnectorFirstAuthConfig(
         api._auth_configs or {},
-        frozenset({_index_name(reference.login_server)}),
+        frozenset({_index_name(reference.config_key)}),
         api.credstore_env,
     )
     try:
         client.login(
-            username=username,
-            password=password,
-            registry=reference.login_server,
+            username=credentials.username,
+            password=credentials.secret,
+            registry=reference.config_key,
             reauth=True,
         )
     except APIError as error:
         client.close()
-        raise _login_error(reference, username, password, error) from None
+        raise _login_error(reference, credentials, error) from None
     except DockerException as error:
         client.close()
-        raise _daemon_error(str(redact(str(error), [password], [username]))) from None
+        raise _daemon_error(credentials.redact(str(error))) from None
     return client
 
 
@@ -108,9 +107,10 @@ def _daemon_error(detail: str) -> DockerDaemonUnavailableError:
 
 
 def _login_error(
-    reference: RegistryReference, username: str, password: str, error: APIError
+    reference: RegistryReference, credentials: Credentials, error: APIError
 ) -> RegistryError:
-    explanation = redact(str(error.explanation or error), [password], [username])
+    explanation = credentials.redact(str(error.explanation or error))
+    username = credentials.username
     status = error.status_code
     rejected = status == 401 or "unauthorized" in explanation.lower() or "401" in explanation
     if rejected:

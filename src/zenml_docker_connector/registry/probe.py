@@ -1,0 +1,117 @@
+"""The doctor's probe: verify afresh and explain, step by step, what it involved.
+
+It bypasses the per-process cache (a doctor that answers from memory explains nothing),
+shows every round trip and what the registry and token service said, and ends with the
+verdict or the actionable error. Secrets are never shown: the lines are built from
+secret-free data and scrubbed once more before they are returned.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from zenml_docker_connector.credentials import Credentials
+from zenml_docker_connector.errors import RegistryError
+from zenml_docker_connector.references import RegistryReference
+from zenml_docker_connector.registry.client import RegistryClient
+from zenml_docker_connector.registry.settings import ConnectionSettings
+from zenml_docker_connector.registry.verification import AccessQuestion, report_from
+
+
+@dataclass(frozen=True)
+class DoctorReport:
+    """The doctor's findings: `lines` to print, `ok` for the exit status."""
+
+    ok: bool
+    lines: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    error: str | None = None
+
+
+def run_doctor(
+    reference: RegistryReference,
+    credentials: Credentials,
+    question: AccessQuestion | None = None,
+    settings: ConnectionSettings | None = None,
+) -> DoctorReport:
+    """Verify afresh and describe scheme, TLS, challenge, token, access, round trips."""
+    question = question or AccessQuestion()
+    settings = settings or ConnectionSettings()
+    lines = _setting_lines(reference, credentials, question, settings)
+    with RegistryClient(reference, credentials, settings, use_cache=False) as client:
+        try:
+            outcome = client.check(question.repository, question.push)
+        except RegistryError as error:
+            lines.append("Requests:")
+            lines.extend(f"  {step}" for step in client.steps)
+            lines.append(
+                f"Took {client.counter.registry} registry and {client.counter.token} token "
+                f"service request(s), {client.counter.elapsed:.3f} s."
+            )
+            return DoctorReport(
+                ok=False,
+                lines=_scrub(lines, credentials),
+                error=credentials.redact(str(error)),
+            )
+        report = report_from(reference, credentials, outcome, client)
+    if outcome.challenge:
+        lines.append(_row("Challenge", outcome.challenge))
+    lines.extend(line for line in report.lines() if not line.startswith("Registry:"))
+    lines.append("Requests:")
+    lines.extend(f"  {step}" for step in client.steps)
+    warnings = [
+        f"{' and '.join(check.denied)} NOT granted on {check.scope} ({check.source})"
+        for check in report.scopes
+        if check.denied
+    ]
+    if report.auth_scheme == "none":
+        warnings.append("the registry accepts anyone: the credentials were not tested")
+    return DoctorReport(
+        ok=not any(check.denied for check in report.scopes),
+        lines=_scrub(lines, credentials),
+        warnings=_scrub(warnings, credentials),
+    )
+
+
+def _setting_lines(
+    reference: RegistryReference,
+    credentials: Credentials,
+    question: AccessQuestion,
+    settings: ConnectionSettings,
+) -> list[str]:
+    """What is about to be checked, before any request."""
+    repository, username = question.repository, credentials.username
+    scheme_reason = (
+        " (as named)" if reference.scheme_explicit else _default_scheme_reason(reference)
+    )
+    lines = [
+        _row(
+            "Registry",
+            reference.resource_id + (f" (repository {repository})" if repository else ""),
+        ),
+        _row("Scheme", reference.scheme + scheme_reason),
+        _row(
+            "Credentials",
+            f"user '{username}' with a password/token"
+            if username and credentials.secret
+            else "none",
+        ),
+    ]
+    if settings.insecure:
+        lines.append(_row("TLS", "certificate verification DISABLED (connector option insecure)"))
+    return lines
+
+
+def _row(label: str, value: str) -> str:
+    """The same two-column layout as `VerificationReport.lines()`."""
+    return f"{label + ':':<17}{value}"
+
+
+def _default_scheme_reason(reference: RegistryReference) -> str:
+    if reference.scheme == "http":
+        return " (loopback registry named without scheme: http, then https if the port speaks TLS)"
+    return " (default)"
+
+
+def _scrub(lines: list[str], credentials: Credentials) -> list[str]:
+    return [credentials.redact(line) for line in lines]

@@ -1,0 +1,188 @@
+"""Whom to trust for TLS to one registry host, decided the way Docker decides.
+
+- Docker's per-host directory `/etc/docker/certs.d/<host[:port]>/` (rootless:
+  `~/.config/docker/certs.d/`; then containers' `/etc/containers/certs.d/` and
+  `~/.config/containers/certs.d/`; the first with files wins): every `*.crt` there is
+  *added to* the base bundle, as Docker adds them to the system pool, and a
+  `*.cert`/`*.key` pair is the client certificate. The base bundle is `REQUESTS_CA_BUNDLE`,
+  else `CURL_CA_BUNDLE`, else the system store (OpenSSL's default CA file), else certifi.
+- `$DOCKER_CERT_PATH` is not used: it holds the client certificates for a TLS-protected
+  Docker *daemon* (`DOCKER_HOST=tcp://…`), which the docker CLI never presents to registries.
+- `insecure` disables verification for the host it is asked for; the transport asks it only
+  for the registry's own host, so a token realm elsewhere is still verified.
+
+`requests` takes one CA file, so base bundle and per-host CAs are joined into a temporary
+PEM file, reused while the source files are unchanged and removed at exit.
+"""
+
+from __future__ import annotations
+
+import atexit
+import hashlib
+import logging
+import os
+import shutil
+import ssl
+import tempfile
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import requests
+
+from zenml_docker_connector.errors import RegistryTLSError
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TLSSettings:
+    """What `requests` gets as `verify`/`cert` for one host, and how to say it to a user."""
+
+    verify: bool | str
+    client_cert: tuple[str, str] | None
+    description: str
+
+    def cache_key(self) -> tuple[str, str]:
+        """A non-secret identity of this trust configuration (paths, never key contents)."""
+        return (str(self.verify), "|".join(self.client_cert or ()))
+
+
+def docker_cert_dirs(environ: Mapping[str, str] | None = None) -> list[Path]:
+    """Where Docker (rootful, rootless) and containers tools look for per-registry certs."""
+    env = os.environ if environ is None else environ
+    dirs = [Path("/etc/docker/certs.d"), Path("/etc/containers/certs.d")]
+    config_home = env.get("XDG_CONFIG_HOME")
+    if not config_home:
+        try:
+            config_home = str(Path.home() / ".config")
+        except RuntimeError:  # no HOME and no passwd entry (some containers)
+            return dirs
+    user_dirs = [
+        Path(config_home) / "docker" / "certs.d",
+        Path(config_home) / "containers" / "certs.d",
+    ]
+    return [dirs[0], user_dirs[0], dirs[1], user_dirs[1]]
+
+
+def _base_bundle(environ: Mapping[str, str]) -> tuple[bool | str, str]:
+    for variable in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
+        value = environ.get(variable)
+        if value:
+            return value, f"CA bundle {value} (${variable})"
+    system = ssl.get_default_verify_paths().cafile
+    if system and os.path.isfile(system):
+        return system, f"system CAs ({system})"
+    return True, "certifi CA bundle"
+
+
+def resolve_tls(
+    registry: str,
+    netloc: str,
+    *,
+    insecure: bool = False,
+    cert_dirs: Sequence[Path] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> TLSSettings:
+    """TLS trust for `netloc` (see the module docstring for the order)."""
+    env = os.environ if environ is None else environ
+    if insecure:
+        return TLSSettings(False, None, "certificate verification disabled (insecure)")
+    base, base_description = _base_bundle(env)
+    if isinstance(base, str) and not os.path.exists(base):
+        raise RegistryTLSError(
+            registry,
+            f"The CA bundle {base} configured for registry {registry} does not exist: fix or "
+            "unset REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE.",
+        )
+    roots = cert_dirs if cert_dirs is not None else docker_cert_dirs(env)
+    directory = _host_cert_dir(netloc, roots)
+    if directory is None:
+        return TLSSettings(base, None, base_description)
+    ca_files = sorted(str(p) for p in directory.glob("*.crt") if p.is_file())
+    client_cert = _client_pair(registry, directory)
+    verify: bool | str = base
+    description = base_description
+    if ca_files:
+        verify = _combined_bundle(ca_files, base)
+        description = f"CA {', '.join(ca_files)} plus {base_description}"
+    if client_cert is not None:
+        description += f"; client certificate {client_cert[0]}"
+    return TLSSettings(verify, client_cert, description)
+
+
+def _host_cert_dir(netloc: str, cert_dirs: Sequence[Path]) -> Path | None:
+    for root in cert_dirs:
+        candidate = root / netloc
+        try:
+            if candidate.is_dir() and any(
+                p.suffix in (".crt", ".cert", ".key") for p in candidate.iterdir()
+            ):
+                return candidate
+        except OSError:
+            continue
+    return None
+
+
+def _client_pair(registry: str, directory: Path) -> tuple[str, str] | None:
+    for cert in sorted(directory.glob("*.cert")):
+        key = cert.with_suffix(".key")
+        if not key.is_file():
+            raise RegistryTLSError(
+                registry,
+                f"Client certificate {cert} for registry {registry} has no matching key "
+                f"{key}: add the key or remove the certificate (Docker refuses this too).",
+            )
+        return str(cert), str(key)
+    return None
+
+
+_bundle_lock = threading.Lock()
+_bundle_dir: str | None = None
+_bundles: dict[tuple[tuple[str, int, int], ...], str] = {}
+
+
+def _file_state(path: str) -> tuple[str, int, int]:
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return (path, -1, -1)
+    return (path, stat.st_mtime_ns, stat.st_size)
+
+
+def _combined_bundle(ca_files: Sequence[str], base: bool | str) -> str:
+    """One PEM file with the base bundle and the host's CAs (requests takes one path)."""
+    base_path = base if isinstance(base, str) else requests.utils.DEFAULT_CA_BUNDLE_PATH
+    paths = [base_path, *ca_files]
+    state = tuple(_file_state(path) for path in paths)
+    with _bundle_lock:
+        known = _bundles.get(state)
+        if known is not None and os.path.exists(known):
+            return known
+    combined = _write_bundle(paths)
+    with _bundle_lock:
+        _bundles[state] = combined
+    return combined
+
+
+def _write_bundle(paths: Sequence[str]) -> str:
+    global _bundle_dir
+    parts: list[bytes] = []
+    for path in paths:
+        try:
+            parts.append(Path(path).read_bytes().strip() + b"\n")
+        except OSError as error:
+            logger.debug("cannot read CA file %s: %s", path, error)
+    data = b"".join(parts)
+    digest = hashlib.sha256(data).hexdigest()[:32]
+    with _bundle_lock:
+        if _bundle_dir is None:
+            _bundle_dir = tempfile.mkdtemp(prefix="zenml-docker-ca-")
+            atexit.register(shutil.rmtree, _bundle_dir, True)
+        target = Path(_bundle_dir) / f"{digest}.pem"
+        if not target.exists():
+            temporary = target.with_suffix(".tmp")
+            temporary.write_bytes(data)
+            temporary.replace(target)
+    return str(target)
