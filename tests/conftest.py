@@ -2,8 +2,10 @@
 
 ZenML keeps a process-wide global configuration, so the in-process tests share one throw-away
 ZenML home, set here before anything imports ZenML; each test uses its own connector names.
-The real-service test bed (registries, token server, dockerd, credential helper) is the
-`testbed` plugin.
+All test support code lives in the `testbed` package: its `fixtures` plugin holds the
+real-service test bed (registries, token server, dockerd, credential helper), `zenml_fixtures`
+the ZenML CLI helpers and `zenml_server_fixture` the ZenML servers. `unit/` mirrors the
+package's modules and needs none of those services; `integration/` uses them.
 """
 
 from __future__ import annotations
@@ -19,4 +21,8 @@ os.environ["ZENML_LOGGING_COLORS_DISABLED"] = "true"
 os.environ.setdefault("ZENML_LOGGING_VERBOSITY", "WARN")
 os.environ.pop("ZENML_STORE_URL", None)
 
-pytest_plugins = ["testbed.fixtures", "zenml_fixtures", "zenml_server_fixture"]
+pytest_plugins = [
+    "testbed.fixtures",
+    "testbed.zenml_fixtures",
+    "testbed.zenml_server_fixture",
+]

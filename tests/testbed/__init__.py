@@ -1,5 +1,10 @@
-"""Real services for tests: registries, a token server, dockerd and a credential helper.
+"""All test support code: real services for tests, and the helpers the tests share.
 
-`testbed.fixtures` is the pytest plugin; the other modules hold the services so that they can
-also be started by hand (for example from a REPL while debugging a failing test).
+`testbed.fixtures` is the pytest plugin for the real services (registries, a token server,
+dockerd, a credential helper); their modules can also be started by hand (for example from a
+REPL while debugging a failing test). `zenml_fixtures` and `zenml_server_fixture` are the
+plugins for ZenML's CLI and servers. The rest: `leaks` (the one secret-leak assertion),
+`local_http` (a scriptable HTTP server), `scripted_http` (the registry transport without a
+socket, for unit tests), `local_stores` (sandboxed docker/podman files), `docker_cli` (images
+and the real docker CLI), `purity` (the unit tests' no-socket/no-process guard).
 """

@@ -1,0 +1,81 @@
+"""ZenML helpers for tests: unique names, the CLI in-process and as a real subprocess."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+
+@pytest.fixture
+def unique_name() -> str:
+    return f"t-{uuid.uuid4().hex[:10]}"
+
+
+@dataclass
+class ZenCli:
+    """ZenML's click group run in this process (fast) with the test's environment."""
+
+    def __call__(self, *args: str, input: str | None = None) -> Result:
+        from zenml.cli.cli import cli
+
+        return CliRunner().invoke(cli, list(args), input=input, catch_exceptions=True)
+
+
+@pytest.fixture
+def zen() -> ZenCli:
+    return ZenCli()
+
+
+@dataclass
+class ZenSubprocess:
+    """The real `zenml` executable with an isolated ZenML home, docker config and daemon."""
+
+    env: dict[str, str]
+    executable: str
+
+    def run(
+        self, *args: str, input: str | None = None, timeout: float = 120
+    ) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [self.executable, *args],
+            input=input,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+
+
+@pytest.fixture
+def zenml_subprocess(tmp_path: Path) -> Iterator[ZenSubprocess]:
+    executable = shutil.which("zenml", path=str(Path(sys.executable).parent)) or shutil.which(
+        "zenml"
+    )
+    if executable is None:
+        pytest.fail("the zenml executable is not installed next to this Python")
+    env = dict(os.environ)
+    env.update(
+        ZENML_CONFIG_PATH=str(tmp_path / "zenml-home"),
+        DOCKER_CONFIG=os.environ.get("DOCKER_CONFIG", str(tmp_path / "docker-config")),
+        ZENML_ANALYTICS_OPT_IN="false",
+        ZENML_ENABLE_RICH_TRACEBACK="false",
+        COLUMNS="200",
+        TERM="dumb",
+        NO_COLOR="1",
+    )
+    yield ZenSubprocess(env=env, executable=executable)
+
+
+def output_of(result: Result | subprocess.CompletedProcess[str]) -> str:
+    if isinstance(result, Result):
+        return result.output + (f"\n{result.exception!r}" if result.exception else "")
+    return result.stdout + result.stderr

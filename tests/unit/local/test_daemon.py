@@ -1,0 +1,77 @@
+"""Logged-in Docker clients: the connector's registry bypasses credential helpers; errors.
+
+No daemon here: the login itself is integration-tested against the testbed's dockerd.
+"""
+
+from __future__ import annotations
+
+import pytest
+from docker.errors import APIError
+
+from zenml_docker_connector.credentials import Credentials
+from zenml_docker_connector.errors import (
+    CredentialsRejectedError,
+    DockerDaemonUnavailableError,
+    RegistryError,
+)
+from zenml_docker_connector.local.daemon import (
+    ConnectorFirstAuthConfig,
+    _daemon_error,
+    _index_name,
+    _login_error,
+)
+from zenml_docker_connector.references import parse_registry_reference
+
+SECRET = "Daemon-Secret-1"
+REGISTRY = parse_registry_reference("r.example:5000")
+
+
+def test_helpers_are_bypassed_for_the_connector_registry_only() -> None:
+    config = ConnectorFirstAuthConfig(
+        {
+            "auths": {"r.example:5000": {"username": "alice", "password": SECRET}},
+            "credsStore": "desktop",
+            "credHelpers": {"r.example:5000": "gh", "ghcr.io": "gh"},
+        },
+        frozenset({_index_name(REGISTRY.config_key)}),
+        None,
+    )
+    assert config.get_credential_store("r.example:5000") is None
+    assert config.get_credential_store("ghcr.io") == "gh"
+    assert config.get_credential_store("quay.io") == "desktop"
+    resolved = config.resolve_authconfig("r.example:5000")
+    assert resolved is not None and resolved["password"] == SECRET
+
+
+def test_docker_hub_is_named_as_docker_py_names_it() -> None:
+    hub = parse_registry_reference("docker.io")
+    assert _index_name(hub.config_key) == "docker.io" == _index_name(None)
+
+
+@pytest.mark.parametrize(
+    "explanation",
+    ["unauthorized: incorrect username or password", "Get https://r/v2/: 401 Unauthorized"],
+)
+def test_a_refused_login_names_the_user(explanation: str) -> None:
+    error = _login_error(REGISTRY, Credentials("alice", SECRET), APIError("x", None, explanation))
+    assert isinstance(error, CredentialsRejectedError) and error.registry == "r.example:5000"
+    assert "rejected the credentials of user 'alice' when the Docker daemon logged in" in str(error)
+
+
+def test_other_login_failures_keep_the_daemon_explanation_without_the_secret() -> None:
+    explanation = f"Get https://r.example:5000/v2/: x509: unknown authority ({SECRET})"
+    error = _login_error(REGISTRY, Credentials("alice", SECRET), APIError("x", None, explanation))
+    message = str(error)
+    assert type(error) is RegistryError and "x509: unknown authority (********)" in message
+    assert SECRET not in message and "/etc/docker/certs.d/r.example:5000/ca.crt" in message
+
+
+def test_no_daemon_says_where_it_looked(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DOCKER_HOST", "unix:///nowhere.sock")
+    error = _daemon_error("Error while fetching server API version\nmore detail")
+    assert isinstance(error, DockerDaemonUnavailableError)
+    message = str(error)
+    assert "No Docker daemon answered at unix:///nowhere.sock" in message
+    assert "(Error while fetching server API version)" in message and "more detail" not in message
+    monkeypatch.delenv("DOCKER_HOST")
+    assert "unix:///var/run/docker.sock (the default)" in str(_daemon_error(""))

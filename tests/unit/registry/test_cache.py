@@ -1,0 +1,90 @@
+"""The per-process cache: keyed fingerprints, expiring stores, lifetimes, per-key locks."""
+
+from __future__ import annotations
+
+import threading
+
+from zenml_docker_connector.registry.cache import (
+    CHALLENGE_TTL,
+    VERDICT_TTL,
+    AuthCache,
+    TTLStore,
+    default_cache,
+    token_ttl,
+)
+
+
+def test_fingerprints_are_keyed_and_hide_the_secret() -> None:
+    first, second = AuthCache(), AuthCache()
+    key = first.fingerprint("verdict", "reg", "user", "S3cret-value")
+    assert "S3cret" not in key and len(key) == 64
+    assert key == first.fingerprint("verdict", "reg", "user", "S3cret-value")
+    assert key != second.fingerprint("verdict", "reg", "user", "S3cret-value")
+    assert key != first.fingerprint("verdict", "reg", "user", "S3cret-valuf")
+    # Length-prefixed: moving a boundary between parts changes the key.
+    assert first.fingerprint("ab", "c") != first.fingerprint("a", "bc")
+
+
+def test_ttl_store_expiry_and_bound() -> None:
+    now = [0.0]
+    store: TTLStore[str] = TTLStore(lambda: now[0], max_entries=2)
+    store.put("a", "1", 10)
+    store.put("b", "2", 0)  # not stored
+    assert store.get("a") == "1" and store.get("b") is None
+    now[0] = 10
+    assert store.get("a") is None
+    for name in "xyz":
+        store.put(name, name, 5)
+    assert len(store) == 2 and store.get("x") is None
+
+
+def test_token_ttl() -> None:
+    assert token_ttl(300) == 60  # never longer than a verdict
+    assert token_ttl(60) == 50
+    assert token_ttl(5) == 0
+
+
+def test_per_key_lock_is_shared() -> None:
+    cache = AuthCache()
+    assert cache.lock("k") is cache.lock("k")
+    assert cache.lock("k") is not cache.lock("other")
+    results: list[bool] = []
+    with cache.lock("k"):
+        thread = threading.Thread(target=lambda: results.append(cache.lock("k").acquire(False)))
+        thread.start()
+        thread.join()
+    assert results == [False]
+
+
+def test_ttl_store_put_replaces_and_refreshes_the_order() -> None:
+    now = [0.0]
+    store: TTLStore[str] = TTLStore(lambda: now[0], max_entries=2)
+    store.put("a", "1", 10)
+    store.put("b", "2", 10)
+    store.put("a", "3", 10)  # "a" is now the newest
+    store.put("c", "4", 10)  # evicts the oldest: "b"
+    assert (store.get("a"), store.get("b"), store.get("c")) == ("3", None, "4")
+    store.discard("a")
+    store.discard("missing")
+    assert store.get("a") is None and len(store) == 1
+    store.clear()
+    assert len(store) == 0
+
+
+def test_clear_empties_challenges_tokens_and_verdicts() -> None:
+    cache = AuthCache(clock=lambda: 0.0)
+    for store in (cache.challenges, cache.tokens, cache.verdicts):
+        store.put("k", object(), 10)
+    cache.clear()
+    assert (len(cache.challenges), len(cache.tokens), len(cache.verdicts)) == (0, 0, 0)
+
+
+def test_default_cache_is_one_per_process() -> None:
+    assert default_cache() is default_cache()
+    assert isinstance(default_cache(), AuthCache)
+
+
+def test_lifetimes() -> None:
+    assert VERDICT_TTL == 60.0  # a registry token's default lifetime (README: "60 s")
+    assert CHALLENGE_TTL == 600.0
+    assert token_ttl(VERDICT_TTL + 1000) == VERDICT_TTL

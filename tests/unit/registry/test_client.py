@@ -1,0 +1,125 @@
+"""`RegistryClient`: the whole check, over a scripted transport (no socket).
+
+Request counts are the ones `docker login` needs, as the integration tests measure on a real
+registry: Basic 2 registry requests, Bearer 2 + 1 token request; warm checks reuse the
+remembered challenge and token.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from testbed.local_http import Reply, Seen, basic_challenge, bearer_challenge, registry_ok
+from testbed.scripted_http import scripted_registry
+from zenml_docker_connector.credentials import Credentials
+from zenml_docker_connector.errors import CredentialsRejectedError
+from zenml_docker_connector.references import parse_registry_reference
+from zenml_docker_connector.registry.cache import AuthCache
+from zenml_docker_connector.registry.client import RegistryClient
+
+REGISTRY = "127.0.0.1:5000"
+CREDENTIALS = Credentials("user", "Client-Secret-1")
+
+
+def _basic_registry(seen: Seen) -> Reply:
+    if seen.headers.get("Authorization") == CREDENTIALS.basic_header():
+        return registry_ok()
+    return basic_challenge()
+
+
+def _bearer_registry(seen: Seen) -> Reply:
+    if seen.path == "/token":
+        return Reply(200, body=b'{"token": "opaque-token", "expires_in": 300}')
+    if seen.headers.get("Authorization") == "Bearer opaque-token":
+        return registry_ok()
+    return bearer_challenge(f"http://{REGISTRY}/token", "svc")
+
+
+def _check(
+    cache: AuthCache, *, repository: str | None = None, push: bool = False, **kwargs: object
+) -> object:
+    reference = parse_registry_reference(REGISTRY)
+    with RegistryClient(reference, CREDENTIALS, cache=cache, **kwargs) as client:  # type: ignore[arg-type]
+        outcome = client.check(repository, push)
+    return outcome, client
+
+
+@pytest.mark.parametrize("repository", ["Team/App", "team/app:1", "team/app@sha256:ab", "a//b?"])
+def test_bad_repository_fails_before_any_request(repository: str) -> None:
+    reference = parse_registry_reference("127.0.0.1:1")
+    with RegistryClient(reference, "u", "p") as client, pytest.raises(ValueError):
+        client.check(repository)
+    assert client.counter.registry == 0
+
+
+def test_basic_cold_then_warm(monkeypatch: pytest.MonkeyPatch) -> None:
+    cache = AuthCache()
+    with scripted_registry(monkeypatch, _basic_registry) as transports:
+        outcome, client = _check(cache)
+        assert (client.counter.registry, client.counter.token) == (2, 0)
+        assert outcome.auth_scheme == "basic" and not outcome.anonymous
+        assert outcome.url == f"http://{REGISTRY}/v2/" and outcome.scheme == "http"
+        assert outcome.transport == "plain HTTP (loopback registry)"
+        assert outcome.challenge == 'Basic realm="fake"' and outcome.realm is None
+        # The remembered challenge saves the anonymous ping.
+        _, warm = _check(cache)
+        assert (warm.counter.registry, warm.counter.token) == (1, 0)
+        assert warm.steps[0] == 'cached challenge: Basic realm="fake"'
+        # An explicit check reads nothing from the cache.
+        _, explicit = _check(cache, use_cache=False)
+        assert explicit.counter.registry == 2
+    assert [t.seen[0].headers for t in transports] == [
+        {},
+        {"Authorization": CREDENTIALS.basic_header()},
+        {},
+    ]
+
+
+def test_bearer_cold_then_warm(monkeypatch: pytest.MonkeyPatch) -> None:
+    cache = AuthCache()
+    with scripted_registry(monkeypatch, _bearer_registry):
+        outcome, client = _check(cache)
+        assert (client.counter.registry, client.counter.token) == (2, 1)
+        assert outcome.auth_scheme == "bearer"
+        assert (outcome.realm, outcome.service) == (f"http://{REGISTRY}/token", "svc")
+        assert (outcome.token_method, outcome.token_lifetime) == ("POST", 300.0)
+        assert outcome.token_remaining == 300.0
+        _, warm = _check(cache)
+        assert (warm.counter.registry, warm.counter.token) == (1, 0)
+
+
+def test_a_registry_without_auth_is_anonymous(monkeypatch: pytest.MonkeyPatch) -> None:
+    with scripted_registry(monkeypatch, lambda seen: registry_ok()):
+        outcome, client = _check(AuthCache(), repository="team/app", push=True)
+    assert client.counter.registry == 1
+    assert outcome.anonymous and outcome.auth_scheme == "none" and outcome.challenge is None
+    assert outcome.scopes[0].granted == ("pull", "push")
+    assert outcome.notes == (
+        "the registry needs no credentials: the configured ones were not checked",
+    )
+
+
+def test_a_stale_remembered_challenge_starts_over(monkeypatch: pytest.MonkeyPatch) -> None:
+    cache = AuthCache()
+    with scripted_registry(monkeypatch, _basic_registry):
+        _check(cache)
+    # The registry was reconfigured for token auth since.
+    with scripted_registry(monkeypatch, _bearer_registry):
+        outcome, client = _check(cache)
+    assert outcome.auth_scheme == "bearer"
+    assert "cached challenge is stale: asking the registry again" in client.steps
+    # Basic with the cached challenge (401), then the fresh flow: ping, token, check.
+    assert (client.counter.registry, client.counter.token) == (3, 1)
+
+
+def test_wrong_credentials_are_rejected_with_the_username(monkeypatch: pytest.MonkeyPatch) -> None:
+    reference = parse_registry_reference(REGISTRY)
+    wrong = Credentials("user", "Wrong-Secret-2")
+    with (
+        scripted_registry(monkeypatch, _basic_registry),
+        RegistryClient(reference, wrong, cache=AuthCache()) as client,
+        pytest.raises(CredentialsRejectedError) as caught,
+    ):
+        client.check()
+    assert "rejected the credentials of user 'user'" in str(caught.value)
+    assert "Wrong-Secret-2" not in str(caught.value) and "Wrong-Secret-2" not in repr(client)

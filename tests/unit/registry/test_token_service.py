@@ -1,0 +1,174 @@
+"""Asking a token service for a token: OAuth2 POST first, GET fallback, refusals, realms."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs
+
+import pytest
+
+from testbed.local_http import Reply, Script, Seen
+from testbed.scripted_http import ScriptedTransport
+from zenml_docker_connector.credentials import Credentials
+from zenml_docker_connector.errors import (
+    CredentialsRejectedError,
+    InsecureTransportError,
+    TokenServiceError,
+)
+from zenml_docker_connector.references import parse_registry_reference
+from zenml_docker_connector.registry.challenges import Challenge
+from zenml_docker_connector.registry.token_service import (
+    CLIENT_ID,
+    TokenRequest,
+    check_realm,
+    request_token,
+)
+
+REALM = "https://auth.example/token"
+SECRET = "Token-Secret-3"
+USER = Credentials("alice", SECRET)
+TOKEN_OK = Reply(200, body=b'{"token": "t0k3n", "expires_in": 120}')
+
+
+def _transport(script: Script, registry: str = "registry.example") -> ScriptedTransport:
+    return ScriptedTransport(parse_registry_reference(registry), script)
+
+
+def _request(credentials: Credentials = USER, scopes: tuple[str, ...] = ()) -> TokenRequest:
+    return TokenRequest(REALM, "registry.example", scopes, credentials)
+
+
+def _form(seen: Seen) -> dict[str, list[str]]:
+    return parse_qs(seen.body.decode())
+
+
+def test_the_oauth2_password_grant_comes_first() -> None:
+    transport = _transport(lambda seen: TOKEN_OK)
+    token = request_token(transport, _request(scopes=("repository:a/b:pull", "registry:c:*")))
+    assert (token.value, token.method, token.expires_in) == ("t0k3n", "POST", 120)
+    (post,) = transport.seen
+    assert _form(post) == {
+        "client_id": [CLIENT_ID],
+        "grant_type": ["password"],
+        "username": ["alice"],
+        "password": [SECRET],
+        "service": ["registry.example"],
+        "scope": ["repository:a/b:pull registry:c:*"],
+    }
+    assert "Authorization" not in post.headers
+    assert transport.counter.token == 1 and transport.steps == [
+        f"POST {REALM} (OAuth2 password) -> 200"
+    ]
+
+
+@pytest.mark.parametrize(
+    "refusal",
+    [Reply(404), Reply(405), Reply(400, body=b'{"error": "unsupported_grant_type"}'), Reply(401)],
+)
+def test_no_oauth2_endpoint_falls_back_to_get_with_basic(refusal: Reply) -> None:
+    transport = _transport(lambda seen: refusal if seen.method == "POST" else TOKEN_OK)
+    token = request_token(transport, _request(scopes=("repository:a/b:pull",)))
+    assert token.method == "GET"
+    post, get = transport.seen
+    assert (post.method, get.method) == ("POST", "GET")
+    assert get.headers["Authorization"] == USER.basic_header()
+    assert parse_qs(get.query) == {
+        "service": ["registry.example"],
+        "scope": ["repository:a/b:pull"],
+        "account": ["alice"],
+        "client_id": [CLIENT_ID],
+    }
+
+
+def test_prefer_get_skips_the_post() -> None:
+    transport = _transport(lambda seen: TOKEN_OK)
+    assert request_token(transport, _request(), prefer_get=True).method == "GET"
+    assert [s.method for s in transport.seen] == ["GET"]
+
+
+def test_an_oauth2_invalid_grant_is_a_rejection_without_a_second_try() -> None:
+    transport = _transport(
+        lambda seen: Reply(400, body=b'{"error": "invalid_grant", "error_description": "bad"}')
+    )
+    with pytest.raises(TokenServiceError, match="answered HTTP 400 to a POST token request: bad"):
+        request_token(transport, _request())
+    assert transport.counter.token == 1
+
+
+def test_a_refusal_names_the_user_and_hides_the_echoed_secret() -> None:
+    echo = f'{{"details": "password {SECRET} is wrong for alice"}}'.encode()
+    transport = _transport(lambda seen: Reply(401, body=echo))
+    with pytest.raises(CredentialsRejectedError) as caught:
+        request_token(transport, _request())
+    message = str(caught.value)
+    assert "rejected the credentials of user 'alice': password ******** is wrong" in message
+    assert SECRET not in message and f"token service {REALM}" in message
+
+
+def test_anonymous_requests_go_straight_to_get_without_account() -> None:
+    transport = _transport(lambda seen: TOKEN_OK)
+    assert request_token(transport, _request(Credentials.anonymous())).method == "GET"
+    (get,) = transport.seen
+    assert "Authorization" not in get.headers and "account" not in parse_qs(get.query)
+    refused = _transport(lambda seen: Reply(401))
+    with pytest.raises(CredentialsRejectedError, match="refused an anonymous request"):
+        request_token(refused, _request(Credentials.anonymous()))
+
+
+def test_an_identity_token_uses_the_refresh_grant_only() -> None:
+    token_credentials = Credentials.from_store("<token>", "refresh-value")
+    transport = _transport(lambda seen: TOKEN_OK)
+    request_token(transport, _request(token_credentials))
+    (post,) = transport.seen
+    assert _form(post)["grant_type"] == ["refresh_token"]
+    assert _form(post)["refresh_token"] == ["refresh-value"] and "password" not in _form(post)
+    no_oauth = _transport(lambda seen: Reply(404))
+    with pytest.raises(TokenServiceError, match="identity token cannot be used there"):
+        request_token(no_oauth, _request(token_credentials))
+    assert no_oauth.counter.token == 1
+    empty = Credentials("<token>", "", identity_token=True)
+    with pytest.raises(CredentialsRejectedError, match="No identity token configured"):
+        request_token(_transport(lambda seen: TOKEN_OK), _request(empty))
+
+
+@pytest.mark.parametrize(
+    ("reply", "expected"),
+    [
+        (Reply(429), "rate-limiting"),
+        (Reply(500, body=b'{"errors": [{"message": "db down"}]}'), "HTTP 500 to a GET"),
+        (Reply(200, body=b"<html/>"), "did not answer with a JSON object"),
+    ],
+)
+def test_token_service_failures(reply: Reply, expected: str) -> None:
+    transport = _transport(lambda seen: reply if seen.method == "GET" else Reply(404))
+    with pytest.raises(TokenServiceError, match=expected):
+        request_token(transport, _request())
+
+
+@pytest.mark.parametrize(
+    ("realm", "registry_url", "registry", "error"),
+    [
+        ("https://auth.example/token", "https://registry.example", "registry.example", None),
+        ("http://127.0.0.1:9/token", "http://127.0.0.1:5000", "127.0.0.1:5000", None),
+        ("http://auth.example/token", "https://registry.example", "registry.example", "plain"),
+        ("http://127.0.0.1:9/token", "https://127.0.0.1:5000", "127.0.0.1:5000", "plain"),
+        ("ftp://auth.example/token", "https://registry.example", "registry.example", "not"),
+        ("", "https://registry.example", "registry.example", "not"),
+    ],
+)
+def test_which_realms_may_receive_credentials(
+    realm: str, registry_url: str, registry: str, error: str | None
+) -> None:
+    transport = _transport(lambda seen: TOKEN_OK, registry)
+    challenge = Challenge("bearer", {"realm": realm})
+    if error is None:
+        assert check_realm(transport, challenge, registry_url) == realm
+    elif error == "plain":
+        with pytest.raises(InsecureTransportError, match="plain-HTTP token realm"):
+            check_realm(transport, challenge, registry_url)
+    else:
+        with pytest.raises(TokenServiceError, match="is not an http"):
+            check_realm(transport, challenge, registry_url)
+
+
+def test_token_request_repr_hides_the_secret() -> None:
+    assert SECRET not in repr(_request())

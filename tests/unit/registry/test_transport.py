@@ -1,0 +1,128 @@
+"""`Transport.request`: the credential guard, hand-followed redirects, counting, step logs.
+
+The socket is scripted (`testbed.scripted_http`); TLS, timeouts, proxies and body caps against
+real servers are in tests/integration/registry/test_transport.py.
+"""
+
+from __future__ import annotations
+
+import pytest
+import requests
+
+from testbed.local_http import Reply, Script, Seen
+from testbed.scripted_http import ScriptedTransport
+from zenml_docker_connector.errors import (
+    InsecureTransportError,
+    RegistryError,
+    TokenServiceError,
+)
+from zenml_docker_connector.references import parse_registry_reference
+from zenml_docker_connector.registry.outgoing import Outgoing
+from zenml_docker_connector.registry.transport import (
+    MAX_REDIRECTS,
+    RequestCounter,
+    Transport,
+    summarize_connection_error,
+)
+
+REGISTRY = parse_registry_reference("registry.example.com")
+BASIC = "Basic dXNlcjpwYXNz"
+
+
+def test_refuses_credentials_for_plain_http_before_connecting() -> None:
+    reference = parse_registry_reference("registry.example.com")
+    with Transport(reference) as transport, pytest.raises(InsecureTransportError) as caught:
+        transport.request(
+            Outgoing("GET", "http://registry.example.com/v2/", authorization="Basic dXNlcjpwYXNz")
+        )
+    assert transport.counter.registry == 0
+    assert "plain HTTP" in str(caught.value) and "dXNlcjpwYXNz" not in str(caught.value)
+
+
+def _redirecting(location: str, status: int = 302) -> Script:
+    def script(seen: Seen) -> Reply:
+        if seen.path == "/v2/":
+            return Reply(status, [("Location", location)])
+        return Reply(200, body=b"{}")
+
+    return script
+
+
+def test_a_same_origin_redirect_keeps_the_credentials_and_counts_each_hop() -> None:
+    transport = ScriptedTransport(REGISTRY, _redirecting("/v2/moved"))
+    response = transport.request(
+        Outgoing("GET", "https://registry.example.com/v2/", authorization=BASIC, auth_label="Basic")
+    )
+    assert response.status == 200 and not response.credentials_dropped
+    assert [s.headers.get("Authorization") for s in transport.seen] == [BASIC, BASIC]
+    assert transport.counter.registry == 2
+    assert transport.steps == [
+        "GET https://registry.example.com/v2/ (Basic) -> 302",
+        "GET https://registry.example.com/v2/moved (Basic) -> 200",
+    ]
+
+
+def test_a_redirect_to_another_host_goes_there_without_credentials() -> None:
+    transport = ScriptedTransport(REGISTRY, _redirecting("https://cdn.example.com/blob?sig=1"))
+    response = transport.request(
+        Outgoing("GET", "https://registry.example.com/v2/", authorization=BASIC, auth_label="Basic")
+    )
+    assert response.credentials_dropped
+    assert transport.sent[1].url == "https://cdn.example.com/blob?sig=1"
+    assert transport.sent[1].authorization is None
+    assert "never forwarded: https://cdn.example.com/blob)" in response.redirect_note()
+
+
+def test_redirect_loops_end_with_an_error_naming_the_last_location() -> None:
+    transport = ScriptedTransport(REGISTRY, _redirecting("/v2/"))
+    with pytest.raises(RegistryError, match=f"redirected more than {MAX_REDIRECTS} times"):
+        transport.request(Outgoing("GET", "https://registry.example.com/v2/"))
+    assert transport.counter.registry == MAX_REDIRECTS + 1
+
+
+def test_a_token_service_redirecting_to_a_non_http_url_is_a_token_service_error() -> None:
+    transport = ScriptedTransport(REGISTRY, _redirecting("file:///etc/passwd"))
+    with pytest.raises(TokenServiceError, match="unsupported location file:///etc/passwd"):
+        transport.request(Outgoing("GET", "https://registry.example.com/v2/", role="token"))
+    assert (transport.counter.registry, transport.counter.token) == (0, 1)
+
+
+def test_a_redirect_without_location_is_the_answer() -> None:
+    transport = ScriptedTransport(REGISTRY, lambda seen: Reply(302))
+    assert transport.request(Outgoing("GET", "https://registry.example.com/v2/")).status == 302
+
+
+def test_counter_keeps_registry_and_token_requests_apart() -> None:
+    counter = RequestCounter()
+    counter.add("registry")
+    counter.add("token")
+    counter.add("token")
+    assert (counter.registry, counter.token) == (1, 2) and counter.elapsed >= 0
+
+
+def test_transport_descriptions() -> None:
+    transport = Transport(parse_registry_reference("registry.example.com"))
+    assert transport.describe_transport("http://x.example/v2/") == "plain HTTP (no TLS)"
+    assert transport.describe_transport("https://registry.example.com/v2/").startswith("TLS, ")
+
+
+@pytest.mark.parametrize(
+    ("error", "reason"),
+    [
+        (
+            requests.exceptions.ConnectionError("[Errno 111] Connection refused"),
+            "connection refused",
+        ),
+        (OSError("Name or service not known"), "the host name does not resolve"),
+        (OSError("RemoteDisconnected('Remote end closed')"), "the server closed the connection"),
+        (OSError("[SSL: WRONG_VERSION_NUMBER] wrong version number"), "does not speak TLS"),
+        (
+            OSError("(certificate verify failed: unable to get local issuer certificate (_ssl.c))"),
+            "certificate verify failed: unable to get local issuer certificate (_ssl.c",
+        ),
+        (OSError("x" * 300), "x" * 200 + "…"),
+        (OSError(), "OSError"),
+    ],
+)
+def test_connection_errors_are_summarised(error: BaseException, reason: str) -> None:
+    assert reason in summarize_connection_error(error)

@@ -1,0 +1,73 @@
+"""The connector glue without a ZenML store: what it points at, what it stores, what it says."""
+
+from __future__ import annotations
+
+import pytest
+
+from zenml_docker_connector import spec
+from zenml_docker_connector.connector import (
+    DockerServiceConnector,
+    plaintext_warning,
+    registry_field_value,
+)
+from zenml_docker_connector.credentials import Credentials
+from zenml_docker_connector.references import parse_registry_reference
+from zenml_docker_connector.registry.settings import ConnectionSettings
+
+
+def _connector(registry: str | None, **config: object) -> DockerServiceConnector:
+    return DockerServiceConnector(
+        auth_method=spec.PASSWORD_AUTH_METHOD,
+        resource_type=spec.RESOURCE_TYPE,
+        config=spec.DockerConnectorConfiguration(
+            username="alice", password="Conn-Secret-1", registry=registry, **config
+        ),
+    )
+
+
+def test_what_the_connector_points_at_and_with_what() -> None:
+    connector = _connector("http://127.0.0.1:5000/team")
+    assert connector.registry_reference() == parse_registry_reference("http://127.0.0.1:5000/team")
+    assert connector.credentials() == Credentials("alice", "Conn-Secret-1")
+    assert connector.connection_settings() == ConnectionSettings(insecure=False)
+    assert _connector(None).registry_reference().is_docker_hub
+    assert _connector("r.example", insecure=True).connection_settings().insecure
+
+
+def test_resource_ids_are_canonical() -> None:
+    connector = _connector("https://Registry.Example:5000")
+    assert connector._get_default_resource_id(spec.RESOURCE_TYPE) == "registry.example:5000"
+    assert (
+        connector._canonical_resource_id(spec.RESOURCE_TYPE, "https://index.docker.io/v1/x")
+        == "docker.io"
+    )
+    with pytest.raises(ValueError, match="Accepted formats"):
+        connector._canonical_resource_id(spec.RESOURCE_TYPE, "ftp://r.example")
+
+
+@pytest.mark.parametrize(
+    ("registry", "stored"),
+    [
+        ("docker.io", None),
+        ("https://index.docker.io/v1/", None),
+        ("ghcr.io/org", "ghcr.io"),
+        ("https://r.example:5000", "https://r.example:5000"),
+        ("http://r.example", "http://r.example"),
+        ("127.0.0.1:5000", "127.0.0.1:5000"),
+    ],
+)
+def test_the_registry_field_parses_back_to_the_same_registry(
+    registry: str, stored: str | None
+) -> None:
+    reference = parse_registry_reference(registry)
+    assert registry_field_value(reference) == stored
+    again = parse_registry_reference(stored or "docker.io")
+    assert (again.resource_id, again.scheme) == (reference.resource_id, reference.scheme)
+
+
+def test_plaintext_warning_names_the_file_and_the_remedy() -> None:
+    warning = plaintext_warning("/root/.docker/config.json")
+    assert warning.startswith(
+        "WARNING! Your password will be stored unencrypted in /root/.docker/config.json.\n"
+    )
+    assert '"credsStore"' in warning and "zenml service-connector login" in warning

@@ -1,0 +1,19 @@
+"""`import zenml_docker_connector`: cheap, activating, and lazy about ZenML."""
+
+from __future__ import annotations
+
+import pytest
+
+import zenml_docker_connector
+from zenml_docker_connector.connector import DockerServiceConnector
+
+
+def test_the_connector_class_is_reachable_from_the_package() -> None:
+    assert zenml_docker_connector.DockerServiceConnector is DockerServiceConnector
+    assert "DockerServiceConnector" in zenml_docker_connector.__all__
+    assert zenml_docker_connector.__version__ == "0.1.0"
+
+
+def test_unknown_attributes_are_attribute_errors() -> None:
+    with pytest.raises(AttributeError, match="no attribute 'nothing_here'"):
+        _ = zenml_docker_connector.nothing_here  # type: ignore[attr-defined]
