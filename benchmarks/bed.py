@@ -1,122 +1,126 @@
-"""The real test bed (tests/testbed) started outside pytest, plus who-sent-what attribution.
+"""The real test bed (tests/testbed) started outside pytest, and the contenders run against it.
 
-The benchmark reuses the project's test-bed modules unchanged; this wrapper only adds what a
-non-pytest caller needs: one context manager that starts everything and stops it all, and a
-view of the registry's access log that keeps the User-Agent, so that requests the Docker
-daemon sends on our behalf can be told apart from our own.
+Every `docker login` / `skopeo login` gets a fresh private config location, so no run sees an
+earlier login and nothing touches `~/.docker` or containers' `auth.json`; passwords travel on
+stdin. A contender is a `Prepare`: setting up one run (untimed) returns the action to time.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
-import re
 import shutil
+import subprocess
 import sys
-from collections.abc import Iterator
+import tempfile
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO_ROOT / "tests"))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from testbed.accesslog import SYNC_PREFIX  # noqa: E402
-from testbed.dockerd import Dockerd, DockerdStartError, start_dockerd  # noqa: E402
-from testbed.factory import Testbed  # noqa: E402
-from testbed.registry import Registry  # noqa: E402
-from testbed.token_server import TokenRequest  # noqa: E402
+from testbed.dockerd import Dockerd, DockerdStartError, start_dockerd
+from testbed.factory import Testbed
+from testbed.registry import Kind, Registry
+from zenml_docker_connector.activation import DISABLE_ENV
+from zenml_docker_connector.credentials import Credentials
+from zenml_docker_connector.references import parse_registry_reference
+from zenml_docker_connector.registry.cache import AuthCache
+from zenml_docker_connector.registry.verification import verify_registry_access
 
-_COMBINED_WITH_AGENT = re.compile(
-    r'^\S+ \S+ \S+ \[[^\]]*\] "(?P<method>\S+) (?P<uri>\S+) [^"]*" (?P<status>\d{3}) \S+'
-    r'(?: "[^"]*" "(?P<agent>[^"]*)")?'
-)
+KINDS: dict[Kind, str] = {"htpasswd": "htpasswd (Basic)", "token": "token (Bearer)"}
+Action = Callable[[], object]
+Prepare = Callable[[], Action]
 
 
-class SeenRequest(NamedTuple):
-    """One registry request with the client that sent it (User-Agent, first word)."""
-
-    method: str
-    path: str
-    status: int
-    agent: str
+class Failed(RuntimeError):
+    """A login or verification that should succeed did not (the registry user is valid)."""
 
 
 @dataclass
 class Bed:
-    """Registries with a known user each; `dockerd` is None when no daemon could start."""
+    """One registry per kind with a valid user; `dockerd` is None when none could start."""
 
-    testbed: Testbed
-    registries: dict[str, Registry]
+    registries: dict[Kind, Registry]
     dockerd: Dockerd | None
     dockerd_problem: str | None
+    scratch: Path
+    env: dict[str, str]
+
+
+def base_env(scratch: Path) -> dict[str, str]:
+    """Environment for every child: isolated ZenML home, no Docker/registry/plugin switches."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("DOCKER_", "REGISTRY_")) and key != DISABLE_ENV
+    }
+    env.update(ZENML_CONFIG_PATH=str(scratch / "zenml-home"), ZENML_ANALYTICS_OPT_IN="false")
+    env.update(ZENML_ENABLE_RICH_TRACEBACK="false", ZENML_LOGGING_VERBOSITY="WARN", NO_COLOR="1")
+    return env
 
 
 @contextlib.contextmanager
-def started(root: Path, *, with_dockerd: bool = True) -> Iterator[Bed]:
-    """Start an htpasswd and a token registry (and a private dockerd); stop all on exit."""
-    registry_binary = _need("docker-registry", "docker-registry")
-    htpasswd_binary = _need("htpasswd", "apache2-utils")
-    testbed = Testbed(root=root, registry_binary=registry_binary, htpasswd_binary=htpasswd_binary)
+def started(scratch: Path, *, with_dockerd: bool) -> Iterator[Bed]:
+    """Start an htpasswd and a token registry (and, as root, a private dockerd); stop all."""
+    registry, htpasswd = (shutil.which(name) or name for name in ("docker-registry", "htpasswd"))
+    testbed = Testbed(scratch / "testbed", registry_binary=registry, htpasswd_binary=htpasswd)
     with contextlib.ExitStack() as stack:
         stack.callback(testbed.stop)
-        registries = {
-            "htpasswd": testbed.registry("htpasswd"),
-            "token": testbed.registry("token"),
-        }
-        daemon, problem = (None, "skipped") if not with_dockerd else _start_dockerd()
+        registries = {kind: testbed.registry(kind) for kind in KINDS}
+        daemon, problem = _start_dockerd() if with_dockerd else (None, "not started")
         if daemon is not None:
             stack.callback(daemon.stop)
-        yield Bed(testbed, registries, daemon, problem)
-
-
-def _need(program: str, package: str) -> str:
-    found = shutil.which(program) or shutil.which(program, path="/usr/sbin:/usr/bin")
-    if found is None:
-        raise SystemExit(f"benchmark needs {program!r} (apt-get install {package})")
-    return found
+        yield Bed(registries, daemon, problem, scratch, base_env(scratch))
 
 
 def _start_dockerd() -> tuple[Dockerd | None, str | None]:
-    binary = shutil.which("dockerd") or shutil.which("dockerd", path="/usr/sbin:/usr/bin")
-    if binary is None:
-        return None, "dockerd not installed (apt-get install docker.io)"
     if os.geteuid() != 0:
         return None, "a private dockerd needs root"
     try:
-        return start_dockerd(binary), None
-    except DockerdStartError as error:
+        return start_dockerd(shutil.which("dockerd") or "/usr/sbin/dockerd"), None
+    except (DockerdStartError, OSError) as error:
         return None, str(error).splitlines()[0]
 
 
-class Window:
-    """Requests a registry (and its token server) answered between `open` and `close`."""
+def run(command: list[str], env: dict[str, str], stdin: str = "") -> str:
+    """Run `command`; its stdout, or `Failed` naming the last line it wrote."""
+    process = subprocess.run(
+        command, input=stdin, env=env, capture_output=True, text=True, timeout=300
+    )
+    if process.returncode != 0:
+        last = (process.stderr or process.stdout).strip().splitlines()[-1:]
+        raise Failed(f"{' '.join(command[:2])} exited {process.returncode}: {' '.join(last)}")
+    return process.stdout
 
-    def __init__(self, registry: Registry) -> None:
-        self.registry = registry
-        self._mark = registry.mark()
-        self._offset = registry.access_log.path.stat().st_size
-        server = registry.token_server
-        self._token_mark = server.mark() if server is not None else 0
 
-    def close(self) -> tuple[list[SeenRequest], list[TokenRequest]]:
-        """The registry's requests (with User-Agent) and the token server's, in order."""
-        counted = self.registry.requests_since(self._mark)
-        with self.registry.access_log.path.open("rb") as stream:
-            stream.seek(self._offset)
-            text = stream.read().decode("utf-8", "replace")
-        seen: list[SeenRequest] = []
-        for line in text.splitlines():
-            match = _COMBINED_WITH_AGENT.match(line)
-            if match is None or match["uri"].startswith(SYNC_PREFIX):
-                continue
-            agent = (match["agent"] or "?").split(" ", 1)[0]
-            path = match["uri"].split("?", 1)[0]
-            seen.append(SeenRequest(match["method"], path, int(match["status"]), agent))
-        if [(r.method, r.path, r.status) for r in seen] != [tuple(r) for r in counted]:
-            # The raw log disagreeing with the test bed's own count would make every figure
-            # suspect: fall back to the test bed's list, without agents.
-            seen = [SeenRequest(r.method, r.path, r.status, "?") for r in counted]
-        server = self.registry.token_server
-        tokens = server.requests_since(self._token_mark) if server is not None else []
-        return seen, tokens
+def ours(registry: Registry) -> Prepare:
+    """Our verifier in this process, with a fresh `AuthCache()`: the action's first call is
+    cold. The token server runs in this process too (a thread), as for the CLI logins."""
+    reference = parse_registry_reference(registry.host)
+    credentials = Credentials(registry.username, registry.password)
+    verify = functools.partial(verify_registry_access, reference, credentials)
+    return lambda: functools.partial(verify, cache=AuthCache())
+
+
+def cli_login(tool: str, registry: Registry, bed: Bed) -> Prepare:
+    """`docker login` (done by the CLI itself: DOCKER_HOST names no daemon) or `skopeo login`,
+    each into a fresh config directory."""
+    logins = bed.scratch / "logins"
+    logins.mkdir(exist_ok=True)
+    user, host = registry.username, registry.host
+
+    def prepare() -> Action:
+        config = Path(tempfile.mkdtemp(dir=logins))
+        env = dict(bed.env)
+        if tool == "docker":
+            command = ["docker", "login", "-u", user, "--password-stdin", host]
+            env.update(DOCKER_CONFIG=str(config), DOCKER_HOST=f"unix://{logins}/no-daemon.sock")
+        else:
+            authfile = str(config / "auth.json")
+            command = ["skopeo", "login", "--tls-verify=false", "--authfile", authfile]
+            command += ["-u", user, "--password-stdin", host]
+        return lambda: run(command, env, registry.password)
+
+    return prepare

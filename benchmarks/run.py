@@ -1,36 +1,29 @@
-"""Benchmarks against the real test bed: round trips, latency, start-up cost and memory of
-zenml-docker-connector next to `docker login`, `skopeo login` and ZenML's built-in connector.
+"""Benchmarks of zenml-docker-connector next to `docker login`, `skopeo login` and ZenML's
+built-in docker connector, on the real test bed (127.0.0.1 only; dockerd needs root).
 
-    python benchmarks/run.py [--quick] [--json] [--rounds N] ...   (or: bash benchmarks/run.sh)
-
-Starts a private htpasswd registry, a token-auth registry with its token server and (as root)
-a private dockerd, all on 127.0.0.1, and prints one report. Progress goes to stderr.
+    bash benchmarks/run.sh [--quick] [--json] [--only requests,latency,startup,memory] ...
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
+import datetime
+import functools
+import importlib.metadata
+import json
 import os
-import shlex
+import platform
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
-import bed  # also puts tests/ on sys.path for the test-bed modules
-import clients
-import connections
-import counts
-import latency
-import machine
-import memory
-import notes
-import startup
-from report import Results, render
+import bed
+import measure
 
 SECTIONS = ("requests", "latency", "startup", "memory")
 DEFAULTS = {"rounds": 15, "startup_rounds": 10, "python_rounds": 30, "memory_rounds": 3}
@@ -38,210 +31,156 @@ QUICK = {"rounds": 5, "startup_rounds": 3, "python_rounds": 10, "memory_rounds":
 
 
 def _arguments(argv: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="fewer rounds (about a minute)")
-    parser.add_argument("--json", action="store_true", help="print JSON instead of the table")
-    parser.add_argument("--rounds", type=int, help="paired latency rounds (default 15)")
-    parser.add_argument(
-        "--startup-rounds", type=int, help="pairs for the ZenML start-up rows (default 10)"
-    )
-    parser.add_argument("--python-rounds", type=int, help="pairs for python -c pass (30)")
-    parser.add_argument("--memory-rounds", type=int, help="runs per memory variant (3)")
-    parser.add_argument(
-        "--only",
-        default=",".join(SECTIONS),
-        help=f"comma-separated subset of {','.join(SECTIONS)}",
-    )
+    """The options, with `--quick` or full defaults filled in and `--only` as a set."""
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="fewer rounds (under a minute)")
+    parser.add_argument("--json", action="store_true", help="print JSON instead of tables")
+    parser.add_argument("--only", default=",".join(SECTIONS), help="a subset of the sections")
+    for name, default in DEFAULTS.items():
+        parser.add_argument(f"--{name.replace('_', '-')}", type=int, help=f"default {default}")
     arguments = parser.parse_args(argv)
-    base = QUICK if arguments.quick else DEFAULTS
-    for name, value in base.items():
-        if getattr(arguments, name) is None:
-            setattr(arguments, name, value)
-        if getattr(arguments, name) < 1:
-            parser.error(f"--{name.replace('_', '-')} must be at least 1")
-    arguments.sections = [s.strip() for s in arguments.only.split(",") if s.strip()]
-    unknown = set(arguments.sections) - set(SECTIONS)
-    if unknown:
-        parser.error(f"unknown section(s) {', '.join(sorted(unknown))}")
+    for name, value in (QUICK if arguments.quick else DEFAULTS).items():
+        setattr(arguments, name, max(1, getattr(arguments, name) or value))
+    arguments.sections = {s.strip() for s in arguments.only.split(",") if s.strip()}
+    if arguments.sections - set(SECTIONS):
+        parser.error(f"--only takes a subset of {','.join(SECTIONS)}")
     return arguments
 
 
-def _progress(message: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+def _facts() -> dict[str, str]:
+    now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    machine = f"{platform.platform()}, {len(os.sched_getaffinity(0))} CPUs"
+    facts = {"date": now, "machine": machine, "python": platform.python_version()}
+    for name in ("zenml", "zenml-docker-connector"):
+        facts[name] = importlib.metadata.version(name)
+    for program in ("docker", "skopeo", "docker-registry"):
+        if shutil.which(program):
+            output = subprocess.run([program, "--version"], capture_output=True, text=True)
+            facts[program] = (output.stdout.strip().splitlines() or ["?"])[0]
+    return facts
 
 
-def _isolate(scratch: Path) -> None:
-    """A throw-away ZenML home for this process (ZenML reads it when first imported, which
-    happens later, inside the measurements), and our connector active whatever the
-    caller's environment says."""
-    isolated = clients.base_env(scratch)
-    os.environ.clear()
-    os.environ.update(isolated)
-    import zenml_docker_connector.activation as activation
-
-    activation.activate()
-
-
-def _requests(
-    results: Results, the_bed: bed.Bed, targets: dict[str, clients.Target], scratch: Path
-) -> None:
-    env = clients.base_env(scratch)
-    no_strace = connections.strace_available()
-    trace_dir = None if no_strace else scratch / "traces"
-    if no_strace:
-        results.notes.append(f"TCP connections not counted: {no_strace}")
-    for kind, target in targets.items():
-        registry = the_bed.registries[kind]
-        _progress(f"requests: {kind}")
-        cold, warm = counts.ours_cold_and_warm(registry, target)
-        rows = [cold, warm]
-        rows.append(
-            counts.run_contender(
-                counts.FRESH,
-                registry,
-                clients.ours_subprocess(target, env),
-                trace_dir,
-            )
-        )
-        docker_config = scratch / f"connect-docker-config-{kind}"
-        docker_config.mkdir()
-        flow = counts.zenml_flow(the_bed, registry, target, str(docker_config))
-        rows += _flow_rows(flow)
-        rows.append(
-            counts.run_contender(
-                counts.DOCKER,
-                registry,
-                clients.docker_login(target, scratch, env),
-                trace_dir,
-            )
-        )
-        rows.append(
-            counts.run_contender(
-                counts.SKOPEO,
-                registry,
-                clients.skopeo_login(target, scratch, env),
-                trace_dir,
-            )
-        )
-        results.counts[kind] = rows
-
-
-def _flow_rows(flow: list[counts.Count]) -> list[counts.Count]:
-    """ZenML's flow, with connect() split into our verification and dockerd's own login."""
-    get_client, connect = flow
-    if connect.error is not None:
-        return [get_client, connect]
-    ours, daemon = counts.split_by_agent(connect)
-    ours.scenario = counts.FLOW_OURS
-    daemon.scenario = counts.FLOW_DAEMON
-    total = counts.Count(
-        counts.FLOW_TOTAL,
-        get_client.registry_requests + connect.registry_requests,
-        get_client.token_requests + connect.token_requests,
-        error=get_client.error,
-    )
-    return [get_client, ours, daemon, total]
-
-
-def _latency(
-    results: Results, targets: dict[str, clients.Target], rounds: int, scratch: Path
-) -> None:
-    env = clients.base_env(scratch)
-    for kind, target in targets.items():
-        _progress(f"latency: {kind}, {rounds} rounds")
-        try:
-            results.latency[kind] = latency.measure(target, scratch, env, rounds)
-        except clients.ContenderFailed as error:
-            results.latency[kind] = str(error)
-
-
-@contextlib.contextmanager
-def _stdout_to_stderr() -> Iterator[None]:
-    """Keep stdout for the report: ZenML and children print there while we measure."""
-    sys.stdout.flush()
-    saved = os.dup(1)
-    os.dup2(2, 1)
+def _section(results: dict[str, Any], name: str, call: Callable[[], Any]) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {name}", file=sys.stderr, flush=True)
     try:
-        with contextlib.redirect_stdout(sys.stderr):
-            yield
-    finally:
-        sys.stdout.flush()
-        os.dup2(saved, 1)
-        os.close(saved)
+        results[name] = call()
+    except bed.Failed as error:
+        results[name] = f"  not measured: {error}"
 
 
-def _launcher() -> str:
-    """How this run was started, for the report's reproduction line."""
-    launcher = os.environ.get("BENCH_LAUNCHER")
-    if launcher:
-        return launcher
-    return f"{shlex.quote(sys.executable)} benchmarks/run.py"
+def _measure(args: argparse.Namespace, scratch: Path) -> dict[str, Any]:
+    settings = {name: getattr(args, name) for name in DEFAULTS}
+    results: dict[str, Any] = {"facts": _facts(), "settings": settings}
+    if args.sections & {"requests", "latency", "memory"}:
+        with bed.started(scratch, with_dockerd="memory" in args.sections) as the_bed:
+            if "memory" in args.sections and the_bed.dockerd is None:
+                results["facts"]["dockerd"] = f"none ({the_bed.dockerd_problem})"
+            if "requests" in args.sections:
+                _section(results, "requests", lambda: measure.requests(the_bed))
+            if "latency" in args.sections:
+                _section(results, "latency", lambda: measure.latency(the_bed, args.rounds))
+            if "memory" in args.sections:
+                _section(results, "memory", lambda: measure.memory(the_bed, args.memory_rounds))
+    if "startup" in args.sections:
+        env = bed.base_env(scratch)
+        call = functools.partial(measure.startup, env, args.python_rounds, args.startup_rounds)
+        _section(results, "startup", call)
+    return results
 
 
-def _measure(arguments: argparse.Namespace, results: Results, scratch: Path) -> None:
-    sections = set(arguments.sections)
-    if {"requests", "latency", "memory"} & sections:
-        _progress("starting the test bed (registries, token server, dockerd)")
-        with bed.started(scratch / "testbed", with_dockerd=True) as the_bed:
-            targets = {
-                kind: clients.Target(kind, reg.host, reg.username, reg.password)
-                for kind, reg in the_bed.registries.items()
-            }
-            if the_bed.dockerd is None:
-                results.notes.append(f"no private dockerd: {the_bed.dockerd_problem}")
-            if "requests" in sections:
-                _requests(results, the_bed, targets, scratch)
-            if "latency" in sections:
-                _latency(results, targets, arguments.rounds, scratch)
-            if "memory" in sections:
-                _progress(f"memory: {arguments.memory_rounds} round(s)")
-                try:
-                    results.memory = memory.measure(
-                        targets["htpasswd"],
-                        clients.base_env(scratch),
-                        the_bed.dockerd.host if the_bed.dockerd else None,
-                        arguments.memory_rounds,
-                    )
-                except (RuntimeError, subprocess.SubprocessError) as error:
-                    results.memory = str(error)
-    if "startup" in sections:
-        _progress(f"start-up: {arguments.python_rounds} + 3 x {arguments.startup_rounds} pairs")
-        try:
-            results.startup = startup.measure(
-                clients.base_env(scratch), arguments.python_rounds, arguments.startup_rounds
-            )
-        except (RuntimeError, subprocess.SubprocessError) as error:
-            results.startup = str(error)
+def _table(rows: Sequence[Sequence[str]], left: Sequence[int] = (0,)) -> list[str]:
+    """Columns padded to width; those in `left` left-aligned, the others right-aligned."""
+    widths = [max(map(len, column)) for column in zip(*rows, strict=True)]
+    lines = []
+    for row in rows:
+        cells = enumerate(zip(row, widths, strict=True))
+        lines.append(
+            "  " + "  ".join(c.ljust(w) if i in left else c.rjust(w) for i, (c, w) in cells)
+        )
+    return [line.rstrip() for line in lines]
+
+
+def _ms(seconds: float, sign: str = "") -> str:
+    return f"{seconds * 1000:{sign}.1f} ms"
+
+
+def _count(kind: str, row: dict[str, Any]) -> str:
+    cell = f"{row['registry']} + {row['token']}" if kind == "token" else str(row["registry"])
+    reported = row.get("self_reported")
+    if reported and reported != [row["registry"], row["token"]]:
+        cell += f" (self-reported {reported[0]} + {reported[1]})"
+    return f"error ({cell})" if row["error"] else cell
+
+
+def _requests(counts: Any) -> list[str]:
+    rows = [["", *(bed.KINDS[kind] for kind in counts)]]
+    for index, first in enumerate(counts["htpasswd"]):
+        rows.append([first["scenario"], *(_count(k, v[index]) for k, v in counts.items())])
+    errors = [
+        f"  {k}, {r['scenario']}: {r['error']}" for k, v in counts.items() for r in v if r["error"]
+    ]
+    return _table(rows) + errors
+
+
+def _latency(latency: Any) -> list[str]:
+    rows = [["", *(f"{bed.KINDS[kind]}   ratio" for kind in latency)]]
+    for name in (measure.OURS, "docker login", "skopeo login"):
+        cells = [v[name] if isinstance(v, dict) else None for v in latency.values()]
+        rows.append(
+            [
+                name,
+                *(f"{_ms(c['median_s'])}  {c['ratio_vs_ours']:5.2f}x" if c else "-" for c in cells),
+            ]
+        )
+    return _table(rows) + [f"  {k}: {v}" for k, v in latency.items() if isinstance(v, str)]
+
+
+def _startup(startup: Any) -> list[str]:
+    rows = [["", "pairs", "without", "with", "with - without [IQR]"]]
+    for row in startup:
+        low, middle, high = (_ms(s, "+") for s in row["difference_s"])
+        without, with_ = _ms(row["without_s"][1]), _ms(row["with_s"][1])
+        rows.append([row["label"], str(row["pairs"]), without, with_, f"{middle} [{low}, {high}]"])
+    return _table(rows)
+
+
+def _memory(memory: Any) -> list[str]:
+    rows = [[k, f"{v['median_mib']:.1f} MiB", v["outcome"]] for k, v in memory.items()]
+    off, on = (row["median_mib"] for row in memory.values())
+    return [*_table(rows, left=(0, 2)), f"  on / off: {on / off:.3f} ({on - off:+.1f} MiB)"]
+
+
+TITLES = {
+    "requests": "1. Requests per verification (registry [+ token server], from their logs)",
+    "latency": "2. Cold verification latency, median of {rounds} paired rounds\n"
+    "   (ratio = contender / ours in-process, median of the per-round ratios)",
+    "startup": "3. Start-up cost of the plugin: medians and [IQR] of paired runs",
+    "memory": "4. Peak RSS verifying one connector (htpasswd; median of {memory_rounds} runs)",
+}
+
+
+def render(results: dict[str, Any]) -> str:
+    lines = ["zenml-docker-connector benchmarks"]
+    lines += [f"  {name}: {value}" for name, value in results["facts"].items()]
+    for section, show in zip(SECTIONS, (_requests, _latency, _startup, _memory), strict=True):
+        if section in results:
+            value = results[section]
+            shown = [value] if isinstance(value, str) else show(value)
+            lines += ["", TITLES[section].format(**results["settings"]), *shown]
+    return "\n".join(lines) + "\n"
 
 
 def main(argv: list[str]) -> int:
     arguments = _arguments(argv)
     scratch = Path(tempfile.mkdtemp(prefix="zdc-bench-"))
-    _isolate(scratch)
-    shown = " ".join(shlex.quote(a) for a in argv)
-    results = Results(
-        facts=machine.facts(),
-        command=" ".join(f"{_launcher()} {shown}".split()),
-        settings={
-            "rounds": arguments.rounds,
-            "startup_rounds": arguments.startup_rounds,
-            "python_rounds": arguments.python_rounds,
-            "memory_rounds": arguments.memory_rounds,
-        },
-    )
-    started, load_before = time.monotonic(), os.getloadavg()[0]
+    started, load = time.monotonic(), os.getloadavg()[0]
     try:
-        with _stdout_to_stderr():
-            _measure(arguments, results, scratch)
+        results = _measure(arguments, scratch)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-    results.notes += notes.observations(results)
-    results.facts["run time"] = f"{time.monotonic() - started:.0f} s"
-    results.facts["load average"] = (
-        f"{load_before:.2f} at start, {os.getloadavg()[0]:.2f} at end (1 min; other work on"
-        " the machine makes the timings noisier)"
-    )
-    print(results.as_json() if arguments.json else render(results), end="")
+    elapsed, load_now = time.monotonic() - started, os.getloadavg()[0]
+    results["facts"]["run"] = f"{elapsed:.0f} s, load average {load:.2f} -> {load_now:.2f}"
+    print(json.dumps(results, indent=2) if arguments.json else render(results), end="")
     return 0
 
 

@@ -52,8 +52,9 @@ class DockerServiceConnector(BuiltinDockerServiceConnector):
         return parse_registry_reference(self.config.registry or DOCKER_HUB)
 
     def credentials(self) -> Credentials:
-        """The configured username and password (or access token)."""
-        return Credentials(
+        """The configured username and password (or access token); `<token>` marks an identity
+        token, as in docker's credential stores."""
+        return Credentials.from_store(
             self.config.username.get_secret_value(),
             self.config.password.get_secret_value(),
         )

@@ -29,7 +29,7 @@ class Credentials:
     @classmethod
     def from_store(cls, username: str, secret: str) -> Credentials:
         """What a credential store returned: the `<token>` username marks an identity token."""
-        return cls(username or None, secret, identity_token=username == IDENTITY_TOKEN_USERNAME)
+        return cls(username, secret, identity_token=username == IDENTITY_TOKEN_USERNAME)
 
     @classmethod
     def anonymous(cls) -> Credentials:

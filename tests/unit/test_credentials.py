@@ -25,7 +25,7 @@ def test_a_credential_stores_token_username_marks_an_identity_token() -> None:
     assert token.who() == "identity token"
     plain = Credentials.from_store("bob", "pw")
     assert not plain.identity_token and plain.who() == "credentials of user 'bob'"
-    assert Credentials.from_store("", "pw").username is None
+    assert Credentials.from_store("", "pw").username == ""  # kept as the store said
 
 
 @pytest.mark.parametrize(

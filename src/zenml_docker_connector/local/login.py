@@ -189,12 +189,16 @@ def login_file(
     tool = file_format.tool
 
     def mutate(data: dict[str, Any]) -> _Written:
-        auths = _section(data, file_format, path, create=True)
         helper = file_format.helper_for(data, key, path)
         if helper is None:
-            auths[key] = {"auth": credentials.basic_value()}
+            _section(data, file_format, path, create=True)[key] = {
+                "auth": credentials.basic_value()
+            }
             line = f"{tool}: credentials for {key} in {path} (not encrypted)"
             return _Written(path, line, plaintext=True, creds_store=False)
+        auths = (
+            _section(data, file_format, path, create=True) if file_format.helper_placeholder else {}
+        )
         helper.store(key, credentials)
         line = f"{tool}: credentials for {key} in the {helper.description}"
         if file_format.helper_placeholder:

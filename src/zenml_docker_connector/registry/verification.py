@@ -3,11 +3,12 @@
 `verify_registry_access` runs the OCI distribution auth flow (`client`) once per
 registry + credentials + question within `cache.VERDICT_TTL` (60 s): ZenML's base class
 calls `_verify` up to three times for one `get_connector_client()` + `connect()`, and that
-must cost one authentication exchange. A new process, `clear_cache()`, `use_cache=False` or
-the TTL running out makes the next call ask the registry again, so a password changed in
-the registry is noticed. `use_cache=False` is meant for explicit checks (ZenML's public
-`verify()`, which register and a server's verify endpoint call): it never reads a cached
-verdict, challenge or token, but its fresh success is remembered for the calls that follow.
+must cost one authentication exchange. A new process, `default_cache().clear()`,
+`use_cache=False` or the TTL running out makes the next call ask the registry again, so a
+password changed in the registry is noticed. `use_cache=False` is meant for explicit checks
+(ZenML's public `verify()`, which register and a server's verify endpoint call): it never
+reads a cached verdict, challenge or token, but its fresh success is remembered for the calls
+that follow.
 
 Decisions where the protocol leaves room:
 - 200 on `GET /v2/`: the registry needs no credentials; that is a valid (anonymous) result,
