@@ -2,11 +2,13 @@
 # The project's test command (README): installs what the tests need, then lint, types, tests.
 #   bash scripts/test.sh [pytest args...]
 # Environment: ZENML_VERSION (default: latest) pins ZenML; VENV (default .venv-test) the venv;
-# SKIP_APT=1 skips the Debian packages (the tests needing them then skip, or fail under CI=true).
+# PYTHON (default python3) the interpreter for a new venv, e.g. python3.13 (pyenv builds are
+# found when the shim refuses); SKIP_APT=1 skips the Debian packages (the tests needing them
+# then skip, or fail under CI=true); SKIP_LINT=1 skips ruff and mypy (`.ci/run` lints once).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-debian_packages=(docker-registry apache2-utils docker.io podman skopeo uidmap)
+debian_packages=(docker-registry apache2-utils docker.io podman skopeo uidmap util-linux)
 if [[ "${SKIP_APT:-0}" != 1 && $(id -u) == 0 ]] && command -v apt-get >/dev/null; then
   missing=()
   for package in "${debian_packages[@]}"; do
@@ -19,20 +21,61 @@ if [[ "${SKIP_APT:-0}" != 1 && $(id -u) == 0 ]] && command -v apt-get >/dev/null
   fi
 fi
 
+# An interpreter that runs: pyenv's shim refuses versions that are installed but not selected.
+find_python() {
+  local wanted=$1 version
+  if "$wanted" -c "" 2>/dev/null; then echo "$wanted"; return; fi
+  version=${wanted#python}
+  if command -v pyenv >/dev/null && [[ $version =~ ^3\.[0-9]+$ ]]; then
+    for candidate in "$(pyenv root)"/versions/"$version".*/bin/"python$version"; do
+      if [[ -x $candidate ]]; then echo "$candidate"; return; fi
+    done
+  fi
+  echo "no runnable interpreter for PYTHON=$wanted" >&2
+  return 1
+}
+
 venv="${VENV:-.venv-test}"
-python="${PYTHON:-python3}"
-[[ -x "$venv/bin/python" ]] || "$python" -m venv "$venv"
+[[ -x "$venv/bin/python" ]] || "$(find_python "${PYTHON:-python3}")" -m venv "$venv"
 echo "== installing the package (wheel, not editable) with its test dependencies"
 "$venv/bin/python" -m pip install -q --upgrade pip >/dev/null
 zenml_pin="zenml[local,server]${ZENML_VERSION:+==$ZENML_VERSION}"
 "$venv/bin/python" -m pip install -q --force-reinstall --no-deps . >/dev/null
 "$venv/bin/python" -m pip install -q ".[test]" "$zenml_pin" >/dev/null
-"$venv/bin/python" -c 'import zenml, docker; print("== zenml", zenml.__version__, "docker-py", docker.__version__)'
 
-echo "== ruff"
-"$venv/bin/python" -m ruff check src tests benchmarks
-echo "== mypy --strict"
-"$venv/bin/python" -m mypy --strict src
+# The GCP and Azure SDKs go into a directory of their own, not the venv: installed, ZenML would
+# import them (~3 s) in every process that lists connector types. Only the tests of those
+# connectors append the directory to sys.path. It holds what the venv lacks for them, at the
+# versions pip resolves together with everything the venv already has.
+cloud_sdks="$venv/cloud-sdks"
+"$venv/bin/python" -m pip install -q --dry-run --report "$venv/cloud-sdks.json" \
+  ".[test,test-cloud-sdks]" "$zenml_pin" >/dev/null
+"$venv/bin/python" -c '
+import json, sys
+from importlib.metadata import PackageNotFoundError, version
+for item in json.load(open(sys.argv[1]))["install"]:
+    name, wanted = item["metadata"]["name"], item["metadata"]["version"]
+    try:
+        installed = version(name)
+    except PackageNotFoundError:
+        installed = None
+    if name != "zenml-docker-connector" and installed != wanted:
+        print(f"{name}=={wanted}")
+' "$venv/cloud-sdks.json" >"$venv/cloud-sdks.txt"
+if ! cmp -s "$venv/cloud-sdks.txt" "$cloud_sdks/.requirements"; then
+  rm -rf "$cloud_sdks"
+  "$venv/bin/python" -m pip install -q --no-deps --target "$cloud_sdks" -r "$venv/cloud-sdks.txt" >/dev/null
+  cp "$venv/cloud-sdks.txt" "$cloud_sdks/.requirements"
+fi
+export ZDC_CLOUD_SDKS="$(cd "$cloud_sdks" && pwd)"
+"$venv/bin/python" -c 'import sys, zenml, docker, pydantic, requests; print("== python", sys.version.split()[0], "zenml", zenml.__version__, "docker-py", docker.__version__, "pydantic", pydantic.VERSION, "requests", requests.__version__)'
+
+if [[ "${SKIP_LINT:-0}" != 1 ]]; then
+  echo "== ruff"
+  "$venv/bin/python" -m ruff check src tests benchmarks
+  echo "== mypy --strict"
+  "$venv/bin/python" -m mypy --strict src
+fi
 echo "== pytest"
 venv_bin="$(cd "$venv/bin" && pwd)"
 export PATH="$venv_bin:$PATH"

@@ -4,8 +4,9 @@ ZenML keeps a process-wide global configuration, so the in-process tests share o
 ZenML home, set here before anything imports ZenML; each test uses its own connector names.
 All test support code lives in the `testbed` package: its `fixtures` plugin holds the
 real-service test bed (registries, token server, dockerd, credential helper), `zenml_fixtures`
-the ZenML CLI helpers and `zenml_server_fixture` the ZenML servers. `unit/` mirrors the
-package's modules and needs none of those services; `integration/` uses them.
+the ZenML CLI helpers, `zenml_server_fixture` the ZenML servers and `cloud_fixtures` moto's
+AWS API with a local ECR stand-in. `unit/` mirrors the package's modules and needs none of
+those services; `integration/` uses them.
 """
 
 from __future__ import annotations
@@ -25,4 +26,5 @@ pytest_plugins = [
     "testbed.fixtures",
     "testbed.zenml_fixtures",
     "testbed.zenml_server_fixture",
+    "testbed.cloud_fixtures",
 ]

@@ -7,12 +7,17 @@ redeclared so that `get_type()` returns our spec instead of the parent's cached 
 
 from __future__ import annotations
 
+from contextlib import suppress
 from contextvars import ContextVar
 from typing import Any, ClassVar
 
 import click
+from pydantic import field_validator
 from zenml.exceptions import AuthorizationException
 from zenml.models import ServiceConnectorTypeModel
+from zenml.service_connectors.docker_service_connector import (
+    DockerConfiguration,
+)
 from zenml.service_connectors.docker_service_connector import (
     DockerServiceConnector as BuiltinDockerServiceConnector,
 )
@@ -44,6 +49,39 @@ class DockerServiceConnector(BuiltinDockerServiceConnector):
     @classmethod
     def _get_connector_type(cls) -> ServiceConnectorTypeModel:
         return spec.build_connector_type()
+
+    # --- how ZenML builds us ----------------------------------------------------------
+
+    @field_validator("config", mode="before")
+    @classmethod
+    def _accept_builtin_configuration(cls, value: Any) -> Any:
+        """The AWS/GCP/Azure connectors build their `docker-registry` clients (ECR, Artifact
+        Registry, ACR) with ZenML's own `DockerConfiguration`, which lacks our `insecure`."""
+        if isinstance(value, DockerConfiguration) and not isinstance(
+            value, spec.DockerConnectorConfiguration
+        ):
+            fields = DockerConfiguration.model_fields
+            return spec.DockerConnectorConfiguration(**{n: getattr(value, n) for n in fields})
+        return value
+
+    @classmethod
+    def from_model(cls, model: Any) -> Any:
+        """Listing resources hands us models without secrets: fetch them once more there.
+
+        See `resource_listing` for when that happens and why it reveals nothing new. If the
+        second try fails too, the first error is raised: it was made without secret values.
+        """
+        from zenml_docker_connector.resource_listing import model_with_secrets
+
+        try:
+            return super().from_model(model)
+        except ValueError as error:
+            first = error
+        with suppress(Exception):  # the first error says what is wrong, and holds no secret
+            loaded = model_with_secrets(model)
+            if loaded is not None:
+                return super().from_model(loaded)
+        raise first
 
     # --- what the connector points at -------------------------------------------------
 

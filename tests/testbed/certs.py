@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import datetime
 import ipaddress
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -96,21 +97,26 @@ def make_ca(directory: Path, common_name: str = "testbed CA") -> Issued:
     return _write(directory, "ca", cert, key)
 
 
-def issue_server_cert(ca: Issued, directory: Path, stem: str = "server") -> Issued:
-    """A server certificate for 127.0.0.1, ::1 and localhost, signed by `ca`."""
+def _alternative_name(name: str) -> x509.GeneralName:
+    try:
+        return x509.IPAddress(ipaddress.ip_address(name))
+    except ValueError:
+        return x509.DNSName(name)
+
+
+def issue_server_cert(
+    ca: Issued, directory: Path, stem: str = "server", extra_names: Sequence[str] = ()
+) -> Issued:
+    """A server certificate for 127.0.0.1, ::1, localhost and `extra_names` (host names or
+    addresses), signed by `ca`."""
     key = ec.generate_private_key(ec.SECP256R1())
     ca_key = ca.cert.public_key()
     assert isinstance(ca_key, ec.EllipticCurvePublicKey)
+    names = ["127.0.0.1", "::1", "localhost", *extra_names]
     cert = (
         _builder(_name("localhost"), ca.cert.subject, key)
         .add_extension(
-            x509.SubjectAlternativeName(
-                [
-                    x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
-                    x509.IPAddress(ipaddress.ip_address("::1")),
-                    x509.DNSName("localhost"),
-                ]
-            ),
+            x509.SubjectAlternativeName([_alternative_name(name) for name in names]),
             critical=False,
         )
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)

@@ -12,6 +12,7 @@ import socket
 import subprocess
 import tarfile
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -140,13 +141,15 @@ class Dockerd:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
-def start_dockerd(binary: str) -> Dockerd:
-    """Start dockerd in a fresh /tmp dir; short, because unix socket paths max out at 107."""
+def start_dockerd(binary: str, prefix: Sequence[str] = ()) -> Dockerd:
+    """Start dockerd in a fresh /tmp dir; short, because unix socket paths max out at 107.
+    `prefix` runs it through another program first (e.g. into a namespace, `hosts_namespace`)."""
     root = Path(tempfile.mkdtemp(prefix="tbd-", dir="/tmp"))
     socket_path = root / "docker.sock"
     config = root / "daemon.json"
     config.write_text("{}\n")  # never pick up /etc/docker/daemon.json
     command = [
+        *prefix,
         binary,
         "--storage-driver=vfs",
         "--iptables=false",

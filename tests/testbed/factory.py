@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -42,6 +43,10 @@ class Testbed:
         if self._signer is None:
             self._signer = make_signing_cert(self.root / "pki")
         return self._signer
+
+    def issue_cert(self, stem: str, names: Sequence[str]) -> Issued:
+        """Another server certificate from the shared CA, also valid for `names`."""
+        return issue_server_cert(self.ca, self.root / "pki", stem=stem, extra_names=names)
 
     def token_server(self, service: str = "testbed-registry") -> TokenServer:
         """A new, started token server signing with the shared signer."""

@@ -71,7 +71,7 @@ def open_registry(testbed: Testbed) -> Registry:
     return _start(testbed, "open")
 
 
-def _dockerd_binary() -> str:
+def dockerd_binary() -> str:
     found = shutil.which("dockerd") or shutil.which("dockerd", path="/usr/sbin:/usr/bin")
     if found is None:
         require_service("dockerd", "dockerd not installed (apt-get install docker.io)")
@@ -81,7 +81,7 @@ def _dockerd_binary() -> str:
 @pytest.fixture(scope="session")
 def dockerd() -> Iterator[Dockerd]:
     """A private daemon: `.host` for DOCKER_HOST, `.client()` for docker-py."""
-    binary = _dockerd_binary()
+    binary = dockerd_binary()
     if os.geteuid() != 0:
         require_service("dockerd", "a private dockerd needs root")
     try:

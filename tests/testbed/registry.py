@@ -114,12 +114,12 @@ class Registry:
 def _config(
     kind: Kind,
     directory: Path,
-    port: int,
+    listen: str,
     htpasswd: HtpasswdFile | None,
     server_cert: Issued | None,
     token_server: TokenServer | None,
 ) -> dict[str, Any]:
-    http: dict[str, Any] = {"addr": f"{LOOPBACK}:{port}", "secret": secrets.token_hex(16)}
+    http: dict[str, Any] = {"addr": listen, "secret": secrets.token_hex(16)}
     if server_cert is not None:
         http["tls"] = {
             "certificate": str(server_cert.cert_path),
@@ -175,8 +175,10 @@ def start_registry(
     token_server: TokenServer | None = None,
     username: str = "testbed",
     password: str | None = None,
+    address: tuple[str, int] | None = None,
 ) -> Registry:
-    """Start a registry of `kind` with its files under `directory` (retries a lost port race)."""
+    """Start a registry of `kind` with its files under `directory` (retries a lost port race);
+    `address` fixes the loopback address and port instead of a free port on 127.0.0.1."""
     directory.mkdir(parents=True, exist_ok=True)
     password = password or f"Testbed-{secrets.token_hex(8)}"
     htpasswd: HtpasswdFile | None = None
@@ -194,8 +196,9 @@ def start_registry(
     scheme = "https" if kind == "tls" else "http"
     verify: str | bool = str(ca_cert_path) if kind == "tls" else True
     failure = ""
-    for _attempt in range(3):
-        port = free_port()
+    ip = address[0] if address else LOOPBACK
+    for _attempt in range(1 if address else 3):
+        port = address[1] if address else free_port()
         config_path = directory / "config.yml"
         # JSON is YAML: no YAML writer needed.
         config_path.write_text(
@@ -203,7 +206,7 @@ def start_registry(
                 _config(
                     kind,
                     directory,
-                    port,
+                    f"{ip}:{port}",
                     htpasswd,
                     server_cert if kind == "tls" else None,
                     token_server if kind == "token" else None,
@@ -224,7 +227,7 @@ def start_registry(
                 env={k: v for k, v in os.environ.items() if not k.startswith("REGISTRY_")},
                 preexec_fn=die_with_parent,
             )
-        url = f"{scheme}://{LOOPBACK}:{port}"
+        url = f"{scheme}://{ip}:{port}"
         if _wait_ready(process, url, verify):
             session = loopback_session()
             session.verify = verify
@@ -242,7 +245,7 @@ def start_registry(
 
             return Registry(
                 kind=kind,
-                host=f"{LOOPBACK}:{port}",
+                host=f"{ip}:{port}",
                 url=url,
                 username=username,
                 password=password,

@@ -1,8 +1,10 @@
 """Activation: installed wheel → our class serves `docker`, by each door, exactly once.
 
 Each case runs a fresh interpreter (activation is per process). `python -S` skips the `.pth`
-start-up line so that each door can be opened on its own; ZenML's hook door is closed by
-emptying the `zenml.init_hooks` group, as on a ZenML release that predates hooks.
+start-up lines so that each door can be opened on its own; the other start-up lines of the
+environment are then run by hand (from Python 3.12 ZenML's `import distutils` works only
+through setuptools' `distutils-precedence.pth`). ZenML's hook door is closed by emptying the
+`zenml.init_hooks` group, as on a ZenML release that predates hooks.
 """
 
 from __future__ import annotations
@@ -23,9 +25,18 @@ SITE = sysconfig.get_paths()["purelib"]
 OURS = "zenml_docker_connector.connector.DockerServiceConnector"
 BUILTIN = "zenml.service_connectors.docker_service_connector.DockerServiceConnector"
 
+OUR_PTH = "zenml_docker_connector_activate.pth"
+AWS_MODULE = "zenml.integrations.aws.service_connectors.aws_service_connector"
+
 PRELUDE = f"""
-import sys, site
-site.addsitedir({SITE!r}) if {{pth}} else sys.path.append({SITE!r})
+import os, sys, site
+if {{pth}}:
+    site.addsitedir({SITE!r})
+else:
+    sys.path.append({SITE!r})
+    for _name in sorted(os.listdir({SITE!r})):
+        if _name.endswith(".pth") and _name != {OUR_PTH!r}:
+            site.addpackage({SITE!r}, _name, set())
 if {{no_hooks}}:
     import importlib.metadata as md
     _real = md.entry_points
@@ -44,12 +55,14 @@ if {{no_hooks}}:
     md.entry_points = _entry_points
 """
 
-REPORT = """
+REPORT = f"""
 from zenml.service_connectors.service_connector_registry import service_connector_registry as r
 cls = r.get_service_connector_type("docker").connector_class
 print(cls.__module__ + "." + cls.__name__)
-finders = [f for f in sys.meta_path if type(f).__name__ == "_RegistryModuleFinder"]
+finders = [f for f in sys.meta_path if type(f).__name__ == "_ZenmlModuleFinder"]
 print("finders", len(finders))
+aws = sys.modules.get({AWS_MODULE!r})
+print(aws.DockerServiceConnector.__module__ if aws else "no AWS connector")
 """
 
 
@@ -89,14 +102,19 @@ def test_wheel_declares_the_hook_and_ships_the_pth() -> None:
 def test_each_door_activates_once(pth: bool, no_hooks: bool) -> None:
     lines = run("import zenml\n" + REPORT, pth=pth, no_hooks=no_hooks)
     assert lines[0] == OURS
-    assert lines[1] == "finders 0"
+    # One finder, whichever doors ran; it waits for connector modules not imported yet.
+    assert lines[1] == "finders 1"
+    # The AWS connector (its SDK is a test dependency) builds ECR clients with our class.
+    assert lines[2] == "zenml_docker_connector.connector"
 
 
 def test_no_door_leaves_the_builtin_until_the_package_is_imported() -> None:
     body = "import zenml\n" + REPORT + "import zenml_docker_connector\n" + REPORT
     lines = run(body, pth=False, no_hooks=True)
-    assert lines[0] == BUILTIN
-    assert lines[2] == OURS
+    assert lines[:3] == [BUILTIN, "finders 0", "zenml.service_connectors.docker_service_connector"]
+    # Importing the package adjusts what is already loaded, the registry and the AWS module.
+    assert lines[3] == OURS
+    assert lines[5] == "zenml_docker_connector.connector"
 
 
 def test_hook_imports_nothing_heavy() -> None:
