@@ -2,6 +2,8 @@
 # The project's test command (README): installs what the tests need, then lint, types, tests.
 #   bash scripts/test.sh [pytest args...]
 # Environment: ZENML_VERSION (default: latest) pins ZenML; VENV (default .venv-test) the venv;
+# TEST_EXTRA (default test) which extra of pyproject to install (`.ci/run` installs test-min
+# next to pinned ZenML lines, for the `zenml_lines` subset);
 # PYTHON (default python3) the interpreter for a new venv, e.g. python3.13 (pyenv builds are
 # found when the shim refuses); SKIP_APT=1 skips the Debian packages (the tests needing them
 # then skip, or fail under CI=true); SKIP_LINT=1 skips ruff and mypy (`.ci/run` lints once).
@@ -41,16 +43,18 @@ echo "== installing the package (wheel, not editable) with its test dependencies
 "$venv/bin/python" -m pip install -q --upgrade pip >/dev/null
 zenml_pin="zenml[local,server]${ZENML_VERSION:+==$ZENML_VERSION}"
 "$venv/bin/python" -m pip install -q --force-reinstall --no-deps . >/dev/null
-"$venv/bin/python" -m pip install -q ".[test]" "$zenml_pin" >/dev/null
+extra="${TEST_EXTRA:-test}"
+"$venv/bin/python" -m pip install -q ".[$extra]" "$zenml_pin" >/dev/null
 
 # The GCP and Azure SDKs go into a directory of their own, not the venv: installed, ZenML would
 # import them (~3 s) in every process that lists connector types. Only the tests of those
 # connectors append the directory to sys.path. It holds what the venv lacks for them, at the
 # versions pip resolves together with everything the venv already has.
 cloud_sdks="$venv/cloud-sdks"
-"$venv/bin/python" -m pip install -q --dry-run --report "$venv/cloud-sdks.json" \
-  ".[test,test-cloud-sdks]" "$zenml_pin" >/dev/null
-"$venv/bin/python" -c '
+if [[ $extra == test ]]; then
+  "$venv/bin/python" -m pip install -q --dry-run --report "$venv/cloud-sdks.json" \
+    ".[test,test-cloud-sdks]" "$zenml_pin" >/dev/null
+  "$venv/bin/python" -c '
 import json, sys
 from importlib.metadata import PackageNotFoundError, version
 for item in json.load(open(sys.argv[1]))["install"]:
@@ -62,12 +66,13 @@ for item in json.load(open(sys.argv[1]))["install"]:
     if name != "zenml-docker-connector" and installed != wanted:
         print(f"{name}=={wanted}")
 ' "$venv/cloud-sdks.json" >"$venv/cloud-sdks.txt"
-if ! cmp -s "$venv/cloud-sdks.txt" "$cloud_sdks/.requirements"; then
-  rm -rf "$cloud_sdks"
-  "$venv/bin/python" -m pip install -q --no-deps --target "$cloud_sdks" -r "$venv/cloud-sdks.txt" >/dev/null
-  cp "$venv/cloud-sdks.txt" "$cloud_sdks/.requirements"
+  if ! cmp -s "$venv/cloud-sdks.txt" "$cloud_sdks/.requirements"; then
+    rm -rf "$cloud_sdks"
+    "$venv/bin/python" -m pip install -q --no-deps --target "$cloud_sdks" -r "$venv/cloud-sdks.txt" >/dev/null
+    cp "$venv/cloud-sdks.txt" "$cloud_sdks/.requirements"
+  fi
+  export ZDC_CLOUD_SDKS="$(cd "$cloud_sdks" && pwd)"
 fi
-export ZDC_CLOUD_SDKS="$(cd "$cloud_sdks" && pwd)"
 "$venv/bin/python" -c 'import sys, zenml, docker, pydantic, requests; print("== python", sys.version.split()[0], "zenml", zenml.__version__, "docker-py", docker.__version__, "pydantic", pydantic.VERSION, "requests", requests.__version__)'
 
 if [[ "${SKIP_LINT:-0}" != 1 ]]; then

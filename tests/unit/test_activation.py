@@ -1,11 +1,14 @@
-"""Activation's pieces on stand-ins for ZenML's registry (the real doors, in fresh
-interpreters, are tested in tests/integration/glue/test_activation.py)."""
+"""Activation's pieces on stand-ins for ZenML's registry, store and connector modules (the
+real doors, in fresh interpreters, are tested in tests/integration/glue/test_activation.py)."""
 
 from __future__ import annotations
 
+import importlib
 import logging
+import sys
 import threading
 import types
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -104,3 +107,78 @@ def test_register_with_uses_the_registry_lock_when_there_is_one() -> None:
 def test_our_spec_names_our_class() -> None:
     spec = DockerServiceConnector.get_type()
     assert spec.connector_type == "docker" and spec.connector_class is DockerServiceConnector
+
+
+def test_cloud_connector_modules_get_our_class() -> None:
+    from zenml.service_connectors.docker_service_connector import (
+        DockerServiceConnector as Builtin,
+    )
+
+    module = types.ModuleType("fake_cloud_connector")
+    module.DockerServiceConnector = Builtin  # type: ignore[attr-defined]
+    activation._use_our_class(module)
+    assert module.DockerServiceConnector is DockerServiceConnector  # type: ignore[attr-defined]
+
+
+class FakeStore:
+    """What `_wrap_resource_listing` wraps: the SQL store's resource listing."""
+
+    def __init__(self) -> None:
+        self.seen: list[Any] = []
+
+    def list_service_connector_resources(self, *args: Any, **kwargs: Any) -> list[Any]:
+        from zenml_docker_connector.resource_listing import _listing_store
+
+        self.seen.append((_listing_store.get(), args, kwargs))
+        return ["listed"]
+
+
+def test_resource_listing_is_marked_while_it_runs() -> None:
+    from zenml_docker_connector.resource_listing import _listing_store
+
+    module = types.ModuleType("fake_sql_zen_store")
+    module.SqlZenStore = type("SqlZenStore", (FakeStore,), {})  # type: ignore[attr-defined]
+    activation._wrap_resource_listing(module)
+    activation._wrap_resource_listing(module)  # a second door: no second wrapper
+    store = module.SqlZenStore()  # type: ignore[attr-defined]
+    assert store.list_service_connector_resources("filter", hydrate=True) == ["listed"]
+    assert store.seen == [(store, ("filter",), {"hydrate": True})]
+    assert _listing_store.get() is None
+
+
+def test_the_finder_adjusts_only_the_modules_it_waits_for(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("zdc_watched_module", "zdc_other_module"):
+        (tmp_path / f"{name}.py").write_text("VALUE = 1\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    adjusted: list[str] = []
+
+    def adjust(module: types.ModuleType) -> None:
+        adjusted.append(module.__name__)
+        module.VALUE = 2  # type: ignore[attr-defined]
+
+    finder = activation._ZenmlModuleFinder({"zdc_watched_module": adjust})
+    monkeypatch.setattr(sys, "meta_path", [finder, *sys.meta_path])
+    for name in ("zdc_watched_module", "zdc_other_module"):
+        monkeypatch.delitem(sys.modules, name, raising=False)
+    watched = importlib.import_module("zdc_watched_module")
+    other = importlib.import_module("zdc_other_module")
+    assert (watched.VALUE, other.VALUE) == (2, 1)
+    assert adjusted == ["zdc_watched_module"]
+
+
+def test_a_failing_adjustment_never_breaks_the_import(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "zdc_fragile_module.py").write_text("VALUE = 1\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "zdc_fragile_module", raising=False)
+
+    def adjust(module: types.ModuleType) -> None:
+        raise AttributeError("ZenML moved things")
+
+    finder = activation._ZenmlModuleFinder({"zdc_fragile_module": adjust})
+    monkeypatch.setattr(sys, "meta_path", [finder, *sys.meta_path])
+    assert importlib.import_module("zdc_fragile_module").VALUE == 1
+    assert isinstance(activation.last_error, AttributeError)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 
 from zenml_docker_connector import spec
@@ -13,6 +15,7 @@ from zenml_docker_connector.connector import (
 from zenml_docker_connector.credentials import Credentials
 from zenml_docker_connector.references import parse_registry_reference
 from zenml_docker_connector.registry.settings import ConnectionSettings
+from zenml_docker_connector.resource_listing import listing_resources
 
 
 def _connector(registry: str | None, **config: object) -> DockerServiceConnector:
@@ -71,3 +74,54 @@ def test_plaintext_warning_names_the_file_and_the_remedy() -> None:
         "WARNING! Your password will be stored unencrypted in /root/.docker/config.json.\n"
     )
     assert '"credsStore"' in warning and "zenml service-connector login" in warning
+
+
+def test_the_builtin_configuration_cloud_connectors_pass_is_accepted() -> None:
+    from zenml.service_connectors.docker_service_connector import DockerConfiguration
+
+    connector = DockerServiceConnector(
+        auth_method=spec.PASSWORD_AUTH_METHOD,
+        resource_type=spec.RESOURCE_TYPE,
+        config=DockerConfiguration(
+            username="AWS", password="ecr-Token-1", registry="https://1.dkr.ecr.x.amazonaws.com"
+        ),
+    )
+    assert type(connector.config) is spec.DockerConnectorConfiguration
+    assert connector.credentials() == Credentials("AWS", "ecr-Token-1")
+    assert connector.connection_settings() == ConnectionSettings(insecure=False)
+    assert connector.resource_id == "1.dkr.ecr.x.amazonaws.com"
+
+
+class _Store:
+    """Hands out the stored model, with its secrets, as the SQL store does when asked."""
+
+    def __init__(self, stored: object) -> None:
+        self.stored = stored
+
+    def get_service_connector(self, connector_id: object, expand_secrets: bool = False) -> object:
+        assert expand_secrets
+        return self.stored
+
+
+def _stored_and_listed() -> tuple[object, object]:
+    stored = _connector("http://127.0.0.1:5000").to_response_model(name="c", id=uuid.uuid4())
+    listed = stored.model_copy(deep=True)
+    listed.remove_secrets()
+    return stored, listed
+
+
+def test_a_listed_model_without_secrets_is_completed_only_while_listing() -> None:
+    stored, listed = _stored_and_listed()
+    with pytest.raises(ValueError, match="Field required"):
+        DockerServiceConnector.from_model(listed)
+    with listing_resources(_Store(stored)):
+        connector = DockerServiceConnector.from_model(listed)
+    assert connector.credentials() == Credentials("alice", "Conn-Secret-1")
+
+
+def test_when_completing_fails_the_first_error_is_raised() -> None:
+    _, listed = _stored_and_listed()
+    with listing_resources(_Store(listed)), pytest.raises(ValueError) as caught:
+        DockerServiceConnector.from_model(listed)
+    assert "Field required" in str(caught.value)
+    assert "Conn-Secret-1" not in str(caught.value)

@@ -19,6 +19,8 @@ from pathlib import Path
 import pytest
 from packaging.version import Version
 
+pytestmark = pytest.mark.zenml_lines
+
 ZENML_HAS_INIT_HOOKS = Version(version("zenml")) >= Version("0.94.1")
 
 SITE = sysconfig.get_paths()["purelib"]
@@ -60,7 +62,7 @@ from zenml.service_connectors.service_connector_registry import service_connecto
 cls = r.get_service_connector_type("docker").connector_class
 print(cls.__module__ + "." + cls.__name__)
 finders = [f for f in sys.meta_path if type(f).__name__ == "_ZenmlModuleFinder"]
-print("finders", len(finders))
+print(f"finders {{len(finders)}}")
 aws = sys.modules.get({AWS_MODULE!r})
 print(aws.DockerServiceConnector.__module__ if aws else "no AWS connector")
 """

@@ -58,6 +58,7 @@ def test_list_types_shows_local(zen: ZenCli) -> None:
     assert "✅" in result.output
 
 
+@pytest.mark.zenml_lines
 @pytest.mark.parametrize("registry_fixture", ["htpasswd_registry", "token_registry"])
 def test_register_verifies_without_a_daemon(
     request: pytest.FixtureRequest,
@@ -74,6 +75,7 @@ def test_register_verifies_without_a_daemon(
     assert verified.error is None, verified.error
 
 
+@pytest.mark.zenml_lines
 @pytest.mark.parametrize("registry_fixture", ["htpasswd_registry", "token_registry"])
 def test_wrong_password_registers_nothing(
     request: pytest.FixtureRequest, registry_fixture: str, unique_name: str, no_docker_daemon: None
@@ -201,6 +203,7 @@ def test_connect_without_daemon_says_so(
     assert "Traceback" not in str(caught.value)
 
 
+@pytest.mark.zenml_lines
 def test_container_registry_pushes_through_the_connector(
     zen: ZenCli,
     htpasswd_registry: Any,
@@ -254,6 +257,7 @@ def push_through_zenml(image: str, registry_component: Any) -> None:
         get_container_engine().push_image(image, container_registry=registry_component)
 
 
+@pytest.mark.zenml_lines
 def test_service_connector_login_then_docker_cli_pulls_and_logout_undoes_it(
     zen: ZenCli,
     htpasswd_registry: Any,
