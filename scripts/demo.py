@@ -34,6 +34,7 @@ def main() -> int:
             DOCKER_CONFIG=str(work / "docker"),
             ZENML_ANALYTICS_OPT_IN="false",
             ZENML_ENABLE_RICH_TRACEBACK="false",
+            ZENML_LOGGING_COLORS_DISABLED="true",
             COLUMNS="120",
         )
         try:
@@ -92,6 +93,7 @@ def run_demo(url: str, env: dict[str, str], work: Path) -> int:
     show(zenml("service-connector", "verify", "demo"), no_daemon)
     step("What happens on the wire")
     show([str(BIN / "zenml-docker"), "doctor", "demo", "--repository", "demo/app"], no_daemon)
+    push_through_a_container_registry(url, env, work)
     step("`login` writes credentials where the docker CLI looks")
     show(zenml("service-connector", "login", "demo"), no_daemon)
     config = Path(env["DOCKER_CONFIG"]) / "config.json"
@@ -117,6 +119,63 @@ def run_demo(url: str, env: dict[str, str], work: Path) -> int:
         print(masked_config(config))
     print("\nDemo finished; the registry and all files are being removed.")
     return 0
+
+
+PUSH = """
+from zenml.client import Client
+from zenml.enums import StackComponentType
+from zenml.stack import StackComponent
+
+model = Client().get_stack_component(StackComponentType.CONTAINER_REGISTRY, "demo-registry")
+registry = StackComponent.from_model(model)
+try:
+    from zenml.container_engines import get_container_engine
+except ModuleNotFoundError:  # ZenML < 0.94.3: the component pushes with connect()'s client
+    registry.push_image({image!r})
+    how = "BaseContainerRegistry.push_image"
+else:
+    get_container_engine().push_image({image!r}, container_registry=registry)
+    how = "ZenML's container engine"
+connector = registry.get_connector()
+print(f"pushed {image} with {{how}}; credentials from {{type(connector).__module__}}."
+      f"{{type(connector).__name__}} (connector {{registry.connector}})")
+"""
+
+
+def push_through_a_container_registry(url: str, env: dict[str, str], work: Path) -> None:
+    """The main job: a container registry stack component, linked to the connector, pushes."""
+    from demo_daemon import catalog, docker_daemon, import_image, remove_image
+
+    title = "A container registry linked to the connector pushes an image (ZenML's own code)"
+    host = url.split("://", 1)[1]
+    with docker_daemon() as (docker_host, which):
+        if docker_host is None:
+            step(f"{title}: SKIPPED, {which}")
+            return
+        step(f"{title}; daemon: {which}")
+        with_daemon = dict(env, DOCKER_HOST=docker_host)
+        uri = f"{host}/demo"
+        show(
+            zenml(
+                "container-registry",
+                "register",
+                "demo-registry",
+                "--flavor=default",
+                f"--uri={uri}",
+            ),
+            env,
+        )
+        show(zenml("container-registry", "connect", "demo-registry", "--connector", "demo"), env)
+        image = f"{uri}/hello:1"
+        import_image(docker_host, image)
+        script = work / "push.py"  # a file: ZenML wants a source root, `python -c` has none
+        script.write_text(PUSH.format(image=image))
+        print(f"{script.name}:{PUSH.format(image=image)}")
+        try:
+            show([str(BIN / "python"), str(script)], with_daemon)
+        finally:
+            remove_image(docker_host, image)
+        print(catalog(url, USER, PASSWORD))
 
 
 def zenml(*args: str) -> list[str]:
