@@ -3,7 +3,9 @@
 `testbed.fixtures` is the pytest plugin for the real services (registries, a token server,
 dockerd, a credential helper); their modules can also be started by hand (for example from a
 REPL while debugging a failing test). `zenml_fixtures` and `zenml_server_fixture` are the
-plugins for ZenML's CLI and servers. The rest: `leaks` (the one secret-leak assertion),
+plugins for ZenML's CLI and servers, `cloud_fixtures` for moto's AWS API server
+(`moto_server`) and the ECR stand-in built on it (`ecr`, with `hosts_namespace`). The rest:
+`leaks` (the one secret-leak assertion),
 `local_http` (a scriptable HTTP server), `scripted_http` (the registry transport without a
 socket, for unit tests), `local_stores` (sandboxed docker/podman files), `docker_cli` (images
 and the real docker CLI), `purity` (the unit tests' no-socket/no-process guard).

@@ -35,18 +35,20 @@ CLOUD_SDKS_ENV = "ZDC_CLOUD_SDKS"
 
 
 def _cloud_module(name: str, sdk: str, monkeypatch: pytest.MonkeyPatch) -> Any:
-    """ZenML's connector module for one cloud. The GCP and Azure SDKs live outside the venv
-    (`scripts/test.sh` says why) and are put on sys.path here only; the modules stay loaded."""
-    overlay = os.environ.get(CLOUD_SDKS_ENV)
-    if overlay and Path(overlay).is_dir():
+    """ZenML's connector module for one cloud. The GCP and Azure SDKs live outside the venv,
+    in `$VENV/cloud-sdks` (`scripts/test.sh` says why), and are put on sys.path here only;
+    the modules stay loaded."""
+    overlay = Path(os.environ.get(CLOUD_SDKS_ENV) or Path(sys.prefix) / "cloud-sdks")
+    if overlay.is_dir():
         # Appended: it adds missing packages and can shadow nothing the venv has.
-        monkeypatch.setattr(sys, "path", [*sys.path, overlay])
+        monkeypatch.setattr(sys, "path", [*sys.path, str(overlay)])
         importlib.invalidate_caches()
-    if importlib.util.find_spec(sdk) is None:
-        require_service(
-            f"{name}-sdk",
-            f"python module {sdk!r} missing: run scripts/test.sh (it sets up {CLOUD_SDKS_ENV})",
-        )
+    try:
+        found = importlib.util.find_spec(sdk) is not None
+    except ModuleNotFoundError:
+        found = False
+    if not found:
+        require_service(f"{name}-sdk", f"python module {sdk!r} missing: run scripts/test.sh")
     return importlib.import_module(
         f"zenml.integrations.{name}.service_connectors.{name}_service_connector"
     )
@@ -192,25 +194,32 @@ CLIENT_SNIPPET = """
 import json
 from zenml.client import Client
 client = Client().get_service_connector_client({name!r}, resource_type="docker-registry")
+docker_client = client.connect()
 print(json.dumps({{
     "class": type(client).__module__ + "." + type(client).__name__,
     "resource_id": client.resource_id,
     "username": client.credentials().username,
+    "connect": type(docker_client).__module__ + "." + type(docker_client).__name__,
+    "pulled": [t for i in [docker_client.images.pull({image!r})] for t in i.tags],
 }}))
+docker_client.images.remove({image!r})
 """
 
 
-def test_ecr_client_connector_is_ours_and_refuses_a_token_the_registry_rejects(
+def test_ecr_client_connector_is_ours_connects_and_refuses_a_rejected_token(
     ecr: EcrBed, no_podman: str, tmp_path: Path, unique_name: str
 ) -> None:
     env = ecr.env(tmp_path, no_podman)
     _register_aws(ecr, env, unique_name)
-    shown = ecr.python(env, CLIENT_SNIPPET.format(name=unique_name))
+    with_daemon = {**env, "DOCKER_HOST": ecr.dockerd.host}
+    shown = ecr.python(with_daemon, CLIENT_SNIPPET.format(name=unique_name, image=ecr.image))
     assert shown.returncode == 0, output_of(shown)
     assert json.loads(shown.stdout.strip().splitlines()[-1]) == {
         "class": "zenml_docker_connector.connector.DockerServiceConnector",
         "resource_id": ECR_HOST,
         "username": ECR_USERNAME,
+        "connect": "docker.client.DockerClient",
+        "pulled": [ecr.image],
     }
 
     ecr.registry.set_password(ECR_USERNAME, "not-what-moto-hands-out")
