@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from testbed.process import die_with_parent
+from testbed.process import die_with_parent, stop_process
 
 # Bind the prepared file over /etc/hosts, say so, then keep the namespace alive.
 _HOLDER_SCRIPT = 'mount --bind "$1" /etc/hosts && echo ready && exec sleep infinity'
@@ -58,13 +58,7 @@ class HostsNamespace:
 
     def stop(self) -> None:
         """End the holder; the namespace (and what was mounted in it) goes with it."""
-        if self.holder.poll() is None:
-            self.holder.terminate()
-            try:
-                self.holder.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.holder.kill()
-                self.holder.wait(timeout=5)
+        stop_process(self.holder)
 
 
 def _binary(name: str) -> str:

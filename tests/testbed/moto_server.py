@@ -19,7 +19,7 @@ from typing import Any
 import requests
 
 from testbed.net import LOOPBACK, free_port, loopback_session, wait_for
-from testbed.process import die_with_parent
+from testbed.process import die_with_parent, stop_process
 
 ACCOUNT_ID = "123456789012"  # moto's fixed account
 REGION = "us-east-1"
@@ -65,13 +65,7 @@ class MotoServer:
         )
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=5)
+        stop_process(self.process, timeout=10)
 
 
 def moto_binary() -> str | None:

@@ -18,7 +18,7 @@ from testbed.accesslog import AccessLog, RegistryRequest
 from testbed.certs import Issued
 from testbed.htpasswd import HtpasswdFile
 from testbed.net import LOOPBACK, free_port, loopback_session
-from testbed.process import die_with_parent
+from testbed.process import die_with_parent, stop_process
 from testbed.token_server import TokenServer
 
 Kind = Literal["htpasswd", "tls", "token", "open"]
@@ -101,13 +101,7 @@ class Registry:
 
     def stop(self) -> None:
         """Terminate the registry and drop its blobs; config and logs stay for post-mortems."""
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=5)
+        stop_process(self.process)
         shutil.rmtree(self.directory / "storage", ignore_errors=True)
 
 

@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
@@ -73,6 +74,22 @@ def zenml_subprocess(tmp_path: Path) -> Iterator[ZenSubprocess]:
         NO_COLOR="1",
     )
     yield ZenSubprocess(env=env, executable=executable)
+
+
+def register_docker_connector(name: str, registry: Any, password: str | None = None) -> Any:
+    """`Client().create_service_connector` for a `docker` connector to a testbed registry."""
+    from zenml.client import Client
+
+    return Client().create_service_connector(
+        name=name,
+        connector_type="docker",
+        auth_method="password",
+        configuration={
+            "username": registry.username,
+            "password": password or registry.password,
+            "registry": registry.url,
+        },
+    )
 
 
 def output_of(result: Result | subprocess.CompletedProcess[str]) -> str:
