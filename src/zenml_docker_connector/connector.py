@@ -7,6 +7,7 @@ redeclared so that `get_type()` returns our spec instead of the parent's cached 
 
 from __future__ import annotations
 
+import os
 from contextvars import ContextVar
 from typing import Any, ClassVar
 
@@ -29,7 +30,10 @@ from zenml_docker_connector.references import (
     RegistryReference,
     parse_registry_reference,
 )
-from zenml_docker_connector.registry.settings import ConnectionSettings
+from zenml_docker_connector.registry.settings import (
+    ConnectionSettings,
+    private_networks_allowed,
+)
 
 _explicit_check: ContextVar[bool] = ContextVar("zenml_docker_explicit_check", default=False)
 """True while ZenML's public `verify()` runs: register and verify must ask the registry."""
@@ -60,8 +64,17 @@ class DockerServiceConnector(BuiltinDockerServiceConnector):
         )
 
     def connection_settings(self) -> ConnectionSettings:
-        """How to reach the registry; configs built by other connectors have no `insecure`."""
-        return ConnectionSettings(insecure=bool(getattr(self.config, "insecure", False)))
+        """How to reach the registry; configs built by other connectors have no `insecure`.
+
+        Inside a ZenML server (ZenML's own `ZENML_SERVER` flag, set when the server starts)
+        the connector works for every user of the server: destinations on private networks
+        other than the registry's host are refused unless the server's operator allows them.
+        """
+        return ConnectionSettings(
+            insecure=bool(getattr(self.config, "insecure", False)),
+            refuse_private_destinations=inside_zenml_server()
+            and not private_networks_allowed(os.environ),
+        )
 
     @classmethod
     def _parse_resource_id(cls, resource_id: str) -> str:
@@ -162,6 +175,13 @@ class DockerServiceConnector(BuiltinDockerServiceConnector):
                 registry=registry_field_value(found.reference),
             ),
         )
+
+
+def inside_zenml_server() -> bool:
+    """Is this process a ZenML server? (ZenML's own test: its `ZENML_SERVER` variable.)"""
+    from zenml.constants import ENV_ZENML_SERVER
+
+    return ENV_ZENML_SERVER in os.environ
 
 
 def registry_field_value(reference: RegistryReference) -> str | None:

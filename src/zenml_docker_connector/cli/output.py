@@ -1,14 +1,18 @@
 """How `zenml-docker` prints: through ZenML's CLI helpers, so it looks like `zenml` itself.
 
-Markup and highlighting are off: the text may contain registry answers and user names.
+Markup and highlighting are off and every line is made printable (`printable`): the text may
+contain registry answers and user names, which must not reach the terminal as escape sequences.
 """
 
 from __future__ import annotations
 
 import click
 
+from zenml_docker_connector.printable import printable
+
 
 def declare(text: str) -> None:
+    text = printable(text)
     try:
         from zenml.cli.utils import declare
     except ImportError:  # pragma: no cover - zenml is a dependency
@@ -18,6 +22,7 @@ def declare(text: str) -> None:
 
 
 def warn(text: str) -> None:
+    text = printable(text)
     try:
         from zenml.cli.utils import warning
     except ImportError:  # pragma: no cover
@@ -27,6 +32,7 @@ def warn(text: str) -> None:
 
 
 def success(text: str) -> None:
+    text = printable(text)
     try:
         from zenml.cli.utils import success
     except ImportError:  # pragma: no cover
@@ -36,6 +42,7 @@ def success(text: str) -> None:
 
 
 def fail(text: str) -> None:
+    text = printable(text)
     try:
         from zenml.cli.utils import error
     except ImportError:  # pragma: no cover

@@ -10,13 +10,13 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime
-import json
 import re
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
 from zenml_docker_connector.errors import TokenServiceError
+from zenml_docker_connector.registry.limits import InputLimitError, load_json
 from zenml_docker_connector.registry.responses import json_object
 
 DEFAULT_EXPIRES_IN = 60
@@ -84,6 +84,14 @@ def parse_token_response(
             f"The token service {realm} of registry {registry} answered without a token "
             "(neither 'token' nor 'access_token').",
         )
+    try:
+        access = decode_jwt_access(value.strip())
+    except InputLimitError as error:
+        raise TokenServiceError(
+            registry,
+            f"The token service {realm} of registry {registry} issued a token whose JWT "
+            f"payload is {error}; refusing it.",
+        ) from None
     expires_in = _expires_in(data.get("expires_in"))
     wall = time.time() if now is None else now
     remaining = float(expires_in)
@@ -95,7 +103,7 @@ def parse_token_response(
         expires_in=expires_in,
         remaining=remaining,
         method=method,
-        access=decode_jwt_access(value.strip()),
+        access=access,
     )
 
 
@@ -129,13 +137,16 @@ def _parse_rfc3339(value: object) -> float | None:
 
 
 def decode_jwt_access(token: str) -> tuple[GrantedAccess, ...] | None:
-    """The `access` claim of a JWT (unverified), or None when `token` is not a JWT."""
+    """The `access` claim of a JWT (unverified), or None when `token` is not a JWT; raises
+    `InputLimitError` when its payload nests too deeply."""
     parts = token.split(".")
     if len(parts) != 3:
         return None
     try:
         payload = base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4))
-        claims: Any = json.loads(payload)
+        claims: Any = load_json(payload.decode("utf-8"))
+    except InputLimitError:
+        raise
     except (binascii.Error, ValueError):
         return None
     if not isinstance(claims, dict):

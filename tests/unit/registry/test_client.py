@@ -47,7 +47,10 @@ def _check(
 @pytest.mark.parametrize("repository", ["Team/App", "team/app:1", "team/app@sha256:ab", "a//b?"])
 def test_bad_repository_fails_before_any_request(repository: str) -> None:
     reference = parse_registry_reference("127.0.0.1:1")
-    with RegistryClient(reference, "u", "p") as client, pytest.raises(ValueError):
+    with (
+        RegistryClient(reference, Credentials("u", "p")) as client,
+        pytest.raises(ValueError),
+    ):
         client.check(repository)
     assert client.counter.registry == 0
 
