@@ -4,7 +4,9 @@
 dockerd, a credential helper); their modules can also be started by hand (for example from a
 REPL while debugging a failing test). `zenml_fixtures` and `zenml_server_fixture` are the
 plugins for ZenML's CLI and servers. The rest: `leaks` (the one secret-leak assertion),
-`local_http` (a scriptable HTTP server), `scripted_http` (the registry transport without a
-socket, for unit tests), `local_stores` (sandboxed docker/podman files), `docker_cli` (images
-and the real docker CLI), `purity` (the unit tests' no-socket/no-process guard).
+`local_http` (a scriptable HTTP server), `hostile` (what a hostile registry sends, for it),
+`bounded_child` (a verification in a child process with an address-space limit),
+`scripted_http` (the registry transport without a socket, for unit tests), `local_stores`
+(sandboxed docker/podman files), `docker_cli` (images and the real docker CLI), `purity`
+(the unit tests' no-socket/no-process guard).
 """

@@ -137,7 +137,7 @@ def bomb(
 
 def challenge_flood(headers: int = 97, size: int = 16 * 1024) -> Reply:
     """`headers` WWW-Authenticate headers of `size` bytes, each a run of tiny challenges."""
-    value = ", ".join(["Basic"] * (size // 7))[:size].rstrip(", ")
+    value = (", ".join(["Basic"] * (size // 7)) + ", " + "B" * size)[:size]
     return Reply(401, [("WWW-Authenticate", value)] * headers, b"")
 
 

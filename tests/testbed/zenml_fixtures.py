@@ -75,6 +75,18 @@ def zenml_subprocess(tmp_path: Path) -> Iterator[ZenSubprocess]:
     yield ZenSubprocess(env=env, executable=executable)
 
 
+def create_docker_connector(name: str, username: str, password: str, registry: str) -> None:
+    """Register a `docker` connector in the current ZenML store (it is verified first)."""
+    from zenml.client import Client
+
+    Client().create_service_connector(
+        name=name,
+        connector_type="docker",
+        auth_method="password",
+        configuration={"username": username, "password": password, "registry": registry},
+    )
+
+
 def output_of(result: Result | subprocess.CompletedProcess[str]) -> str:
     if isinstance(result, Result):
         return result.output + (f"\n{result.exception!r}" if result.exception else "")

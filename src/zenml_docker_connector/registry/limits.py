@@ -69,8 +69,16 @@ def json_nesting_bound(text: str, limit: int = MAX_JSON_DEPTH) -> int:
     return levels + len(brackets)
 
 
+def json_problem(text: str) -> str | None:
+    """What is wrong with `text` as JSON we would parse, or None (within the limits)."""
+    if json_nesting_bound(text) > MAX_JSON_DEPTH:
+        return f"JSON nested more than {MAX_JSON_DEPTH} levels deep"
+    return None
+
+
 def load_json(text: str) -> Any:
     """`json.loads` that refuses nesting deeper than `MAX_JSON_DEPTH` (`InputLimitError`)."""
-    if json_nesting_bound(text) > MAX_JSON_DEPTH:
-        raise InputLimitError(f"JSON nested more than {MAX_JSON_DEPTH} levels deep")
+    problem = json_problem(text)
+    if problem is not None:
+        raise InputLimitError(problem)
     return json.loads(text)

@@ -10,6 +10,8 @@ handling, no decoding) and reads here:
   the cap is refused unread); compressed bodies (`gzip`, `deflate`, at most
   `MAX_ENCODING_LAYERS` layers, as Docker accepts) are inflated here with zlib's
   `max_length`, each layer capped too, so a gzip bomb costs at most the cap per layer;
+- a body that looks like JSON is refused when it nests deeper than `limits` allow, before
+  any JSON parser sees it;
 - time is bounded by the transport's deadline watchdog, which cuts the socket.
 
 Other content codings are refused: we announce `Accept-Encoding: gzip`, as Docker does.
@@ -21,7 +23,7 @@ import zlib
 from collections.abc import Iterable
 from typing import Any
 
-from zenml_docker_connector.registry.limits import header_problem
+from zenml_docker_connector.registry.limits import header_problem, json_problem
 
 MAX_ENCODING_LAYERS = 2
 ACCEPT_ENCODING = "gzip"
@@ -69,7 +71,12 @@ def read_body(raw: Any, headers: Any, cap: int) -> bytes:
     for layer in layers:
         tail = layer.feed(tail) + layer.finish()
     pieces.append(tail)
-    return b"".join(pieces)
+    body = b"".join(pieces)
+    if body.lstrip()[:1] in (b"{", b"["):
+        problem = json_problem(body.decode("utf-8", "replace"))
+        if problem is not None:
+            raise AnswerRefusedError(problem)
+    return body
 
 
 def _codings(header: str) -> list[str]:

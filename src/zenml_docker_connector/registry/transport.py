@@ -4,8 +4,8 @@
   followed by hand (at most `MAX_REDIRECTS`), each hop counting as a round trip.
 - Requests go out through `HTTPAdapter.send` with our `connections`: no redirect handling
   or content decoding inside `requests` (it would read a redirect's whole body), the peer
-  rule checked on the connected address. Every answer is read by `reader` (header limits,
-  body cap, bounded inflation); JSON nested too deeply is refused (`limits`).
+  rule checked on the connected address. Every answer, redirect replies included, is read
+  by `reader` (header limits, body cap, bounded inflation, JSON depth).
 - One `Deadline` covers the whole verification: each connect and read timeout is cut to the
   time left, and a watchdog shuts the sockets when it runs out, so a server that drips its
   status line, headers or body one byte at a time cannot hold the thread.
@@ -46,7 +46,6 @@ from zenml_docker_connector.registry.connections import (
     host_addresses,
 )
 from zenml_docker_connector.registry.deadline import Deadline, SocketWatchdog
-from zenml_docker_connector.registry.limits import MAX_JSON_DEPTH, json_nesting_bound
 from zenml_docker_connector.registry.outgoing import Outgoing, Role, role_text
 from zenml_docker_connector.registry.policy import (
     PolicyRules,
@@ -287,13 +286,7 @@ class Transport:
         reader.check_headers(raw.raw.headers.items())
         body = reader.read_body(raw.raw, raw.headers, cap)
         if self._watchdog is not None and self._watchdog.fired:
-            raise _DeadlineError()
-        if body.lstrip()[:1] in (b"{", b"["):
-            text = body.decode("utf-8", "replace")
-            if json_nesting_bound(text) > MAX_JSON_DEPTH:
-                raise reader.AnswerRefusedError(
-                    f"JSON nested more than {MAX_JSON_DEPTH} levels deep"
-                )
+            raise _DeadlineError()  # what was read may be cut short
         return body
 
     def _proxies(self, request: Outgoing) -> dict[str, str]:
@@ -343,11 +336,17 @@ class Transport:
         if isinstance(error, (requests.exceptions.Timeout, TimeoutError)):
             self._step(request, "timeout")
             return self._timeout_error(request, self._timeout_text(error))
+        reason = summarize_connection_error(error)
+        if reason in _LIMIT_REASONS:
+            self._step(request, "answer refused")
+            return self._refused_answer(
+                request, reader.AnswerRefusedError(reason.removeprefix("it sent "))
+            )
         self._step(request, "no answer")
         return RegistryUnreachableError(
             self.registry,
             f"Cannot reach {role_text(request.role)} {self.shown_url(request.url)} for "
-            f"registry {self.registry}: {self.shown(summarize_connection_error(error))}. "
+            f"registry {self.registry}: {self.shown(reason)}. "
             "Is the registry running and is the URL (host, port, http/https) right?",
         )
 
@@ -408,11 +407,18 @@ _REASONS = (
     ("got more than 100 headers", "it sent more than 100 header lines"),
     ("when reading header line", "it sent a header line longer than 64 KiB"),
     ("when reading status line", "it sent a status line longer than 64 KiB"),
+    ("header value is too long", "it sent a header line longer than 64 KiB"),
     ("badstatusline", "it did not answer with an HTTP status line"),
     ("remotedisconnected", "the server closed the connection without answering"),
     ("connection aborted", "the server closed the connection without answering"),
     ("certificate verify failed", "certificate verify failed"),
 )
+
+
+_LIMIT_REASONS = frozenset(
+    reason for needle, reason in _REASONS if "longer than" in reason or "more than" in reason
+)
+"""Reasons that are `http.client`'s own limits on an answer: reported as refused answers."""
 
 
 def summarize_connection_error(error: BaseException) -> str:

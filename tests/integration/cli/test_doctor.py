@@ -8,23 +8,15 @@ from typing import Any
 from click.testing import CliRunner
 
 from testbed.leaks import assert_no_secret
+from testbed.zenml_fixtures import create_docker_connector
 
 
 def test_doctor_command(token_registry: Any, no_docker_daemon: None) -> None:
-    from zenml.client import Client
-
     from zenml_docker_connector.cli import main
 
     name = f"doctor-{uuid.uuid4().hex[:8]}"
-    Client().create_service_connector(
-        name=name,
-        connector_type="docker",
-        auth_method="password",
-        configuration={
-            "username": token_registry.username,
-            "password": token_registry.password,
-            "registry": token_registry.url,
-        },
+    create_docker_connector(
+        name, token_registry.username, token_registry.password, token_registry.url
     )
     result = CliRunner().invoke(main, ["doctor", name, "--repository", "team/app", "--push"])
     assert result.exit_code == 0, result.output

@@ -54,32 +54,22 @@ def _assert_deadline(error: RegistryUnreachableError, url: str) -> None:
     assert url in message and not raw_controls(message)
 
 
+@pytest.mark.parametrize("server", ["registry", "token service"])
 @pytest.mark.parametrize(
     "attack",
     [slow_status_line, slow_headers, slow_body],
     ids=["status line", "headers", "body"],
 )
-def test_a_registry_dripping_its_answer_hits_the_deadline(attack: Any) -> None:
-    with (
-        LocalServer(lambda seen: attack()) as registry,
-        pytest.raises(RegistryUnreachableError) as caught,
-    ):
+def test_an_answer_dripped_byte_by_byte_hits_the_deadline(attack: Any, server: str) -> None:
+    if server == "registry":
+        context: Any = LocalServer(lambda seen: attack())
+    else:
+        context = bearer_pair(lambda seen: attack())
+    with context as servers, pytest.raises(RegistryUnreachableError) as caught:
+        registry, token_service = servers if server != "registry" else (servers, None)
         _verify(registry.netloc)
-    _assert_deadline(caught.value, f"{registry.url}/v2/")
-
-
-@pytest.mark.parametrize(
-    "attack",
-    [slow_status_line, slow_headers, slow_body],
-    ids=["status line", "headers", "body"],
-)
-def test_a_token_service_dripping_its_answer_hits_the_deadline(attack: Any) -> None:
-    with (
-        bearer_pair(lambda seen: attack()) as (registry, token_service),
-        pytest.raises(RegistryUnreachableError) as caught,
-    ):
-        _verify(registry.netloc)
-    _assert_deadline(caught.value, f"{token_service.url}/token")
+    url = f"{registry.url}/v2/" if token_service is None else f"{token_service.url}/token"
+    _assert_deadline(caught.value, url)
 
 
 def test_a_tls_handshake_dripped_byte_by_byte_hits_the_deadline() -> None:
