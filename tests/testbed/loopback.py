@@ -16,7 +16,6 @@ every `Transport` it built closed afterwards. `tests/unit/conftest.py` imports t
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 
@@ -125,11 +124,6 @@ def _reset(server: LocalServer) -> None:
 def loopback_server() -> Iterator[LocalServer]:
     """The one `LocalServer` of the session (tests use it through `loopback`)."""
     server = LocalServer(_unscripted)
-    # Without TCP_NODELAY every answer on a reused keep-alive connection waits ~40 ms: the
-    # handler writes headers and body separately, and Nagle holds the body until the client's
-    # delayed ACK. (`LocalServer` itself could set this for every test that uses it.)
-    handler: Any = server._httpd.RequestHandlerClass
-    handler.disable_nagle_algorithm = True
     with server:
         yield server
 
