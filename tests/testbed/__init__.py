@@ -6,5 +6,6 @@ REPL while debugging a failing test). `zenml_fixtures` and `zenml_server_fixture
 plugins for ZenML's CLI and servers. The rest: `leaks` (the one secret-leak assertion),
 `local_http` (a scriptable HTTP server), `loopback` (the unit tests' fixtures over one such
 server on 127.0.0.1), `local_stores` (sandboxed docker/podman files), `docker_cli` (images and
-the real docker CLI), `purity` (the unit tests' guard: loopback sockets only, no processes).
+the real docker CLI), `podman_cli` (podman pulling with a given auth file), `purity` (the unit
+tests' guard: loopback sockets only, no processes).
 """
