@@ -15,7 +15,8 @@ secret matches all of them, character by character, so mixtures match too:
 make printable, redact, and only then clip to a length, so a cut or a collapse never leaves
 part of a secret behind. A secret shorter than `MIN_INLINE` characters cannot be replaced
 inside text without replacing ordinary letters too; a piece of network text that contains
-one in any form is withheld whole instead. Texts we compose ourselves never contain a secret;
+one in any form, standing on its own (not inside a longer word, as `p` in `http`), is
+withheld whole instead. Texts we compose ourselves never contain a secret;
 `redact` is the second line of defence for them and replaces secrets of `MIN_INLINE` or more
 characters (and every base64 form, whatever the secret's length).
 """
@@ -107,8 +108,10 @@ class Redactor:
             for variant in secret_variants(self._secrets, self._usernames):
                 pattern, length = _literal_pattern(variant)
                 longest = max(longest, length)
-                is_short = variant in self._secrets and len(variant) < MIN_INLINE
-                (short if is_short else inline).append(pattern)
+                if variant in self._secrets and len(variant) < MIN_INLINE:
+                    short.append(rf"(?<!\w)(?:{pattern})(?!\w)")
+                else:
+                    inline.append(pattern)
             self._compiled = (
                 re.compile("|".join(inline)) if inline else None,
                 re.compile("|".join(short)) if short else None,
@@ -122,7 +125,8 @@ class Redactor:
         return inline.sub(REDACTED, text) if inline is not None else text
 
     def reveals_short_secret(self, text: str) -> bool:
-        """Does `text` contain a secret too short to replace inline, in any form?"""
+        """Does `text` contain a secret too short to replace inline, in any form, standing
+        on its own (not as a part of a longer word)?"""
         _inline, short, _longest = self._patterns()
         return short is not None and short.search(text) is not None
 

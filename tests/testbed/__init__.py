@@ -4,9 +4,10 @@
 dockerd, a credential helper); their modules can also be started by hand (for example from a
 REPL while debugging a failing test). `zenml_fixtures` and `zenml_server_fixture` are the
 plugins for ZenML's CLI and servers. The rest: `leaks` (the one secret-leak assertion),
-`local_http` (a scriptable HTTP server), `hostile` (what a hostile registry sends, for it),
+`local_http` (a scriptable HTTP server), `loopback` (the unit tests' fixtures over one such
+server on 127.0.0.1), `hostile` (what a hostile registry sends, for `local_http`),
 `bounded_child` (a verification in a child process with an address-space limit),
-`scripted_http` (the registry transport without a socket, for unit tests), `local_stores`
-(sandboxed docker/podman files), `docker_cli` (images and the real docker CLI), `purity`
-(the unit tests' no-socket/no-process guard).
+`local_stores` (sandboxed docker/podman files), `docker_cli` (images and the real docker CLI),
+`podman_cli` (podman pulling with a given auth file), `purity` (the unit tests' guard:
+loopback sockets only, no processes).
 """

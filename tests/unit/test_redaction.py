@@ -59,6 +59,9 @@ def test_short_secrets_withhold_the_whole_text(secret: str) -> None:
     assert redactor.shown(f"password {quote_plus(secret)}!") == WITHHELD
     assert redactor.shown(_b64(f"{USER}:{secret}")) == REDACTED
     assert redactor.shown("xyz 123") == "xyz 123"  # nothing of it: shown as it is
+    # Inside a longer word it is no echo: URLs and words stay readable.
+    word = f"http://registry.example/x{secret}x/app"
+    assert redactor.shown(word) == word
 
 
 def test_escape_sequences_are_shown_escaped_and_secrets_inside_them_redacted() -> None:

@@ -82,7 +82,6 @@ class RegistryClient:
         self.counter = RequestCounter()
         self.steps: list[str] = []
         self.transport = Transport(reference, settings, self.counter, self.steps)
-        self.transport.redactor = credentials.redactor
         if deadline is not None:
             self.transport.deadline = deadline
         self.context = CheckContext(
