@@ -126,6 +126,16 @@ def test_accepted_forms(
         ("registry.example.com/app?x=1", "'?'"),
         ("http://docker.io", "https"),
         ("docker.io:443", "port"),
+        ("registry.example.com/a//b", "empty path component"),
+        ("registry.example.com//a", "empty path component"),
+        ("a//b", "empty path component"),
+        ("https://index.docker.io/v1//app", "empty path component"),
+        ("[fe80::1%eth0]:5000", "zone"),
+        ("[fe80::1%25eth0]", "zone"),
+        ("[::ffff:127.0.0.1]:5000", "IPv4-embedded"),
+        ("[::127.0.0.1]", "IPv4-embedded"),
+        ("r\u00e9gistry.example.com", "non-ASCII"),
+        ("registry.example.com/app@sha256:" + "a" * 64, "digest"),
     ],
 )
 def test_junk_is_refused_with_the_input_and_formats(text: str, why: str) -> None:
@@ -133,8 +143,50 @@ def test_junk_is_refused_with_the_input_and_formats(text: str, why: str) -> None
         parse_registry_reference(text)
     message = str(caught.value)
     assert why in message
-    assert repr(text) in message
+    if "@" not in text:
+        assert repr(text) in message
     assert "Accepted formats" in message
+
+
+def test_names_docker_rejects_as_too_long_are_refused() -> None:
+    """Docker's limit: the whole name (registry host included) is at most 255 characters."""
+    longest = "r.example/" + "a" * 245
+    assert parse_registry_reference(longest).repository == "a" * 245
+    with pytest.raises(ValueError, match="256 characters long"):
+        parse_registry_reference(longest + "b")
+    with pytest.raises(ValueError, match="at most 255"):
+        parse_registry_reference("docker.io/" + "a" * 240)  # docker.io/library/ counts too
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "https://user:PASSWORD-Zq9@registry.example.com",
+        "user:PASSWORD-Zq9@registry.example.com:5000/ns",
+        "https://user:PASS/WORD-Zq9@registry.example.com",
+        "https://user:PASS@WORD-Zq9@registry.example.com",
+        "http://user:PASSWORD-Zq9:x@[::1]:5000",
+        "user:PASSWORD-Zq9@",
+        "ftp://user:PASSWORD-Zq9@registry.example.com",
+        "https://user:PASSWORD-Zq9\n@registry.example.com",
+    ],
+)
+def test_user_information_is_never_echoed(text: str) -> None:
+    with pytest.raises(ValueError) as caught:
+        parse_registry_reference(text)
+    message = str(caught.value)
+    for part in ("PASSWORD", "PASS", "WORD-Zq9", "user:"):
+        assert part not in message
+    assert "user information" in message or "scheme" in message or "control" in message
+
+
+def test_long_input_is_shown_bounded() -> None:
+    text = "registry.example.com/" + "Z" * 10_000
+    with pytest.raises(ValueError) as caught:
+        parse_registry_reference(text)
+    message = str(caught.value)
+    assert len(message) < 1_000
+    assert "10021 characters" in message
 
 
 def test_container_registry_uri_matches_connector_registry() -> None:
@@ -175,3 +227,28 @@ def test_scheme_is_explicit_only_when_written() -> None:
     assert not parse_registry_reference("127.0.0.1:5000").scheme_explicit
     assert not parse_registry_reference("ghcr.io").scheme_explicit
     assert str(parse_registry_reference("https://index.docker.io/v1/")) == "docker.io"
+
+
+@pytest.mark.parametrize(
+    ("text", "repository", "written"),
+    [
+        ("docker.io/team", "library/team", "team"),
+        ("docker.io/library/ubuntu", "library/ubuntu", "library/ubuntu"),
+        ("team/app", "team/app", "team/app"),
+        ("https://index.docker.io/v1/team", "library/team", "team"),
+        ("ghcr.io/org", "org", "org"),
+        ("docker.io", None, None),
+    ],
+)
+def test_the_path_as_written_is_kept_next_to_docker_s_name(
+    text: str, repository: str | None, written: str | None
+) -> None:
+    """podman's `docker.io/<ns>` keys name a namespace: the path as written, not library/<ns>."""
+    reference = parse_registry_reference(text)
+    assert (reference.repository, reference.path) == (repository, written)
+
+
+def test_the_written_path_does_not_change_which_registry_or_repository_it_is() -> None:
+    assert parse_registry_reference("docker.io/team") == parse_registry_reference(
+        "docker.io/library/team"
+    )
