@@ -16,7 +16,12 @@ import pytest
 
 from testbed.local_stores import RICH_CONFIG
 from zenml_docker_connector.errors import LocalConfigError
-from zenml_docker_connector.local.json_files import parse_json_text, read_json, update_json_file
+from zenml_docker_connector.local.json_files import (
+    MAX_FILE_BYTES,
+    parse_json_text,
+    read_json,
+    update_json_file,
+)
 
 
 def _mode(path: Path) -> int:
@@ -236,7 +241,7 @@ def test_read_json_errors_name_the_file_and_the_problem_never_the_content(tmp_pa
     assert "left unchanged" in message and "c2VjcmV0" not in message
     path.unlink()
     path.mkdir()
-    with pytest.raises(LocalConfigError, match="is a directory, not a file"):
+    with pytest.raises(LocalConfigError, match="is a directory, not a regular file"):
         read_json(path, what="containers auth file")
 
 
@@ -253,3 +258,65 @@ def test_parse_json_text_errors_use_the_label() -> None:
         parse_json_text('{"auths": ', label="The environment variable X")
     with pytest.raises(LocalConfigError, match=r"^The environment variable X is not UTF-8 text"):
         parse_json_text(b"\xff", label="The environment variable X")
+
+
+# --- files that hang or redirect writes ------------------------------------------------------
+
+
+@pytest.mark.timeout(20)
+def test_a_fifo_in_place_of_the_file_is_refused_at_once(tmp_path: Path) -> None:
+    path = tmp_path / "config.json"
+    os.mkfifo(path)
+    with pytest.raises(LocalConfigError) as caught:
+        update_json_file(path, _add("r.example", {}), what="docker config file")
+    message = str(caught.value)
+    assert f"The docker config file {path} is a FIFO (named pipe), not a regular file" in message
+    with pytest.raises(LocalConfigError, match="is a FIFO"):
+        read_json(path, what="docker config file")
+    assert stat.S_ISFIFO(os.lstat(path).st_mode)
+    # The lock was released: once the FIFO is gone, the next update works.
+    path.unlink()
+    update_json_file(path, _add("r.example", {}))
+    assert json.loads(path.read_text()) == {"auths": {"r.example": {}}}
+
+
+def test_a_symlinked_lock_file_is_refused_and_its_target_not_created(tmp_path: Path) -> None:
+    path = tmp_path / "config.json"
+    path.write_text(RICH_CONFIG)
+    planted = tmp_path / "elsewhere" / "created-by-login"
+    planted.parent.mkdir()
+    (tmp_path / "config.json.lock").symlink_to(planted)
+    with pytest.raises(LocalConfigError) as caught:
+        update_json_file(path, _add("r.example", {}), what="docker config file")
+    message = str(caught.value)
+    assert f"The lock file {tmp_path / 'config.json.lock'}" in message
+    assert "is a symbolic link" in message and "remove it" in message
+    assert not planted.exists()
+    assert path.read_text() == RICH_CONFIG
+
+
+@pytest.mark.timeout(20)
+def test_a_fifo_lock_file_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "config.json"
+    os.mkfifo(tmp_path / "config.json.lock")
+    with pytest.raises(LocalConfigError, match="is a FIFO"):
+        update_json_file(path, _add("r.example", {}), what="docker config file")
+    assert not path.exists()
+
+
+def test_a_huge_file_is_refused_unread(tmp_path: Path) -> None:
+    path = tmp_path / "config.json"
+    with path.open("wb") as handle:
+        handle.truncate(MAX_FILE_BYTES + 1)
+    with pytest.raises(LocalConfigError, match=f"larger than {MAX_FILE_BYTES // 2**20} MiB"):
+        read_json(path, what="docker config file")
+    with pytest.raises(LocalConfigError, match="larger than"):
+        update_json_file(path, _add("r.example", {}))
+    assert path.stat().st_size == MAX_FILE_BYTES + 1
+
+
+def test_a_device_in_place_of_the_file_is_refused(tmp_path: Path) -> None:
+    link = tmp_path / "config.json"
+    link.symlink_to("/dev/zero")
+    with pytest.raises(LocalConfigError, match="is a character device, not a regular file"):
+        read_json(link, what="docker config file")
