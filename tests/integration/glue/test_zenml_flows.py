@@ -190,17 +190,6 @@ def test_connect_returns_a_logged_in_client_that_wins_over_helpers(
     client.close()
 
 
-def test_connect_without_daemon_says_so(
-    htpasswd_registry: Any, unique_name: str, no_docker_daemon: None
-) -> None:
-    _register(unique_name, htpasswd_registry)
-    connector = _client().get_service_connector_client(unique_name, resource_type="docker-registry")
-    with pytest.raises(RuntimeError) as caught:
-        connector.connect()
-    assert "DOCKER_HOST" in str(caught.value)
-    assert "Traceback" not in str(caught.value)
-
-
 def test_container_registry_pushes_through_the_connector(
     zen: ZenCli,
     htpasswd_registry: Any,
