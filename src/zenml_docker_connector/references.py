@@ -223,7 +223,7 @@ def _parse_ipv6(value: str, literal: str) -> str:
 def _parse_host(value: str, host: str) -> str:
     if not host:
         raise _invalid(value, "it names no host")
-    if re.fullmatch(r"[0-9.]+", host):
+    if re.fullmatch(r"[0-9.]*[0-9][0-9.]*", host):
         try:
             return str(ipaddress.IPv4Address(host))
         except ValueError:
@@ -234,7 +234,7 @@ def _parse_host(value: str, host: str) -> str:
 
 
 def _parse_port(value: str, port_text: str) -> int:
-    if not port_text.isdigit() or not 1 <= int(port_text) <= 65535:
+    if not (port_text.isdigit() and len(port_text) <= 5 and 1 <= int(port_text) <= 65535):
         raise _invalid(value, f"port {_shown(port_text)} is not a number from 1 to 65535")
     return int(port_text)
 

@@ -6,7 +6,9 @@ components already know); the descriptions say what this implementation does dif
 
 from __future__ import annotations
 
-from pydantic import ConfigDict, Field, SecretStr, field_validator
+from typing import Any
+
+from pydantic import ConfigDict, Field, SecretStr, field_validator, model_validator
 from zenml.constants import DOCKER_REGISTRY_RESOURCE_TYPE
 from zenml.models import AuthenticationMethodModel, ResourceTypeModel, ServiceConnectorTypeModel
 from zenml.service_connectors.docker_service_connector import DockerConfiguration
@@ -21,6 +23,8 @@ LOGO_URL = "https://public-flavor-logos.s3.eu-central-1.amazonaws.com/container_
 MAX_USERNAME_LENGTH = 512
 MAX_PASSWORD_LENGTH = 16 * 1024
 """Generous for cloud tokens (ECR, GCP, Azure: a few kB), small enough for an HTTP header."""
+_MIN_SECRET_IN_REGISTRY = 6
+"""Shorter passwords occur in registry names by chance ("http")."""
 
 
 class DockerConnectorConfiguration(DockerConfiguration):
@@ -38,6 +42,26 @@ class DockerConnectorConfiguration(DockerConfiguration):
         default=False,
         title="Skip TLS certificate verification for this registry (test registries only).",
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _registry_must_not_hold_the_password(cls, data: Any) -> Any:
+        """A registry error repeats the value; one holding the password must not get that far."""
+        if isinstance(data, dict):
+            registry, password = data.get("registry"), data.get("password")
+            if isinstance(password, SecretStr):
+                password = password.get_secret_value()
+            if (
+                isinstance(registry, str)
+                and isinstance(password, str)
+                and len(password) >= _MIN_SECRET_IN_REGISTRY
+                and password in registry
+            ):
+                raise ValueError(
+                    "the registry value contains the password (pasted with it?); it is not "
+                    "repeated here. Set the registry to [http(s)://]host[:port] only"
+                )
+        return data
 
     @field_validator("registry")
     @classmethod

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -14,6 +15,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
+from testbed.secret_scan import observe, secrets_shown_on_purpose
+
 
 @pytest.fixture
 def unique_name() -> str:
@@ -24,10 +27,13 @@ def unique_name() -> str:
 class ZenCli:
     """ZenML's click group run in this process (fast) with the test's environment."""
 
-    def __call__(self, *args: str, input: str | None = None) -> Result:
+    def __call__(self, *args: str, input: str | None = None, shows_secrets: bool = False) -> Result:
+        """Run `zenml ARGS`; `shows_secrets` exempts a command that prints them on purpose."""
         from zenml.cli.cli import cli
 
-        return CliRunner().invoke(cli, list(args), input=input, catch_exceptions=True)
+        scan = secrets_shown_on_purpose() if shows_secrets else contextlib.nullcontext()
+        with scan:
+            return CliRunner().invoke(cli, list(args), input=input, catch_exceptions=True)
 
 
 @pytest.fixture
@@ -45,7 +51,7 @@ class ZenSubprocess:
     def run(
         self, *args: str, input: str | None = None, timeout: float = 120
     ) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
+        result = subprocess.run(
             [self.executable, *args],
             input=input,
             env=self.env,
@@ -53,6 +59,8 @@ class ZenSubprocess:
             text=True,
             timeout=timeout,
         )
+        observe(result.stdout + result.stderr, f"output of `zenml {' '.join(args)[:80]}`")
+        return result
 
 
 @pytest.fixture

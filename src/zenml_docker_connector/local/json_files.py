@@ -74,6 +74,7 @@ def update_json_file(
     target = _resolve(Path(path), what)
     if not create_missing and not os.path.lexists(target):
         return mutate({})
+    _refuse_special(target, what)
     with _locked(target, what):
         data = _read_object(target, what)
         original = copy.deepcopy(data)
@@ -115,13 +116,17 @@ def _require_regular(descriptor: int, label: str) -> None:
     """Refuse what is not a regular file, or is too large to be a client config."""
     info = os.fstat(descriptor)
     if not stat.S_ISREG(info.st_mode):
-        kind = _KINDS.get(stat.S_IFMT(info.st_mode), "not a file")
-        raise LocalConfigError(
-            f"{label} is {kind}, not a regular file, so it was not used or changed. Remove "
-            "or rename it, or point the environment at the right file, then retry."
-        )
+        raise _not_regular(label, info.st_mode)
     if info.st_size > MAX_FILE_BYTES:
         raise _too_large(label)
+
+
+def _not_regular(label: str, mode: int) -> LocalConfigError:
+    kind = _KINDS.get(stat.S_IFMT(mode), "not a file")
+    return LocalConfigError(
+        f"{label} is {kind}, not a regular file, so it was not used or changed. Remove "
+        "or rename it, or point the environment at the right file, then retry."
+    )
 
 
 def _too_large(label: str) -> LocalConfigError:
@@ -145,6 +150,10 @@ def parse_json_text(raw: bytes | str, *, label: str) -> object:
         raise _corrupt(
             label, f"is not valid JSON ({error.msg} at line {error.lineno} column {error.colno})"
         ) from None
+    except RecursionError:
+        raise _corrupt(label, "is nested too deeply to be a client config") from None
+    except ValueError:  # an integer with more digits than Python converts
+        raise _corrupt(label, "is not valid JSON (a number is too long)") from None
 
 
 def _serialised(data: dict[str, Any]) -> str:
@@ -161,6 +170,16 @@ def _resolve(path: Path, what: str) -> Path:
             f"The {what} {path} cannot be resolved ({error.strerror or error}). Fix the "
             "symbolic link, or point the environment at another file."
         ) from None
+
+
+def _refuse_special(target: Path, what: str) -> None:
+    """A FIFO, device or directory at the target: refused before a lock is made beside it."""
+    try:
+        info = os.stat(target)
+    except OSError:
+        return  # missing (created later) or unreadable (reported when read)
+    if not stat.S_ISREG(info.st_mode):
+        raise _not_regular(f"The {what} {target}", info.st_mode)
 
 
 @contextlib.contextmanager
@@ -229,8 +248,16 @@ def _read_object(target: Path, what: str) -> dict[str, Any]:
     return data
 
 
+def _payload(data: dict[str, Any]) -> bytes:
+    """Tab-indented like the docker CLI writes; JSON escapes for what UTF-8 cannot hold."""
+    try:
+        return (json.dumps(data, indent="\t", ensure_ascii=False) + "\n").encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate escape (\ud800) read from the file
+        return (json.dumps(data, indent="\t", ensure_ascii=True) + "\n").encode("ascii")
+
+
 def _write_atomically(target: Path, data: dict[str, Any], mode: int, what: str) -> None:
-    payload = (json.dumps(data, indent="\t", ensure_ascii=False) + "\n").encode("utf-8")
+    payload = _payload(data)
     owner = _owner(target)
     try:
         descriptor, temporary = tempfile.mkstemp(

@@ -155,7 +155,7 @@ def test_describe_hides_secrets_unless_asked(
     hidden = zen("service-connector", "describe", unique_name)
     assert hidden.exit_code == 0, output_of(hidden)
     assert_no_secret([hidden.output], htpasswd_registry.password)
-    shown = zen("service-connector", "describe", unique_name, "-x")
+    shown = zen("service-connector", "describe", unique_name, "-x", shows_secrets=True)
     assert htpasswd_registry.password in shown.output
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import stat
 import threading
 from pathlib import Path
@@ -320,3 +321,32 @@ def test_a_device_in_place_of_the_file_is_refused(tmp_path: Path) -> None:
     link.symlink_to("/dev/zero")
     with pytest.raises(LocalConfigError, match="is a character device, not a regular file"):
         read_json(link, what="docker config file")
+
+
+@pytest.mark.parametrize(
+    ("raw", "problem"),
+    [
+        ("[" * 100_000 + "]" * 100_000, "is nested too deeply"),
+        ('{"n": ' + "9" * 5_000 + "}", "is not valid JSON (a number"),
+    ],
+)
+def test_json_python_cannot_hold_is_a_clear_error(raw: str, problem: str) -> None:
+    with pytest.raises(LocalConfigError, match=re.escape(problem)):
+        parse_json_text(raw, label="The docker config file /x/config.json")
+
+
+def test_a_lone_surrogate_escape_survives_a_rewrite(tmp_path: Path) -> None:
+    """JSON may escape half a UTF-16 pair; UTF-8 cannot hold it, the JSON escape can."""
+    path = tmp_path / "config.json"
+    path.write_text('{"note": "\\ud800", "auths": {}}')
+    update_json_file(path, _add("r.example", {}))
+    data = json.loads(path.read_text())
+    assert data == {"note": "\ud800", "auths": {"r.example": {}}}
+
+
+def test_a_symlink_to_a_device_is_refused_before_any_lock_is_made(tmp_path: Path) -> None:
+    link = tmp_path / "config.json"
+    link.symlink_to("/dev/null")
+    with pytest.raises(LocalConfigError, match="is a character device, not a regular file"):
+        update_json_file(link, _add("r.example", {}), what="docker config file")
+    assert not Path("/dev/null.lock").exists()
