@@ -3,11 +3,13 @@
 These files belong to the user and to other tools: the docker CLI, podman and credential
 helpers write them too, and they hold settings we know nothing about. So every update here
 holds an exclusive lock (a `flock` on a sibling `<name>.lock` file, which also works across
-processes, plus a per-file thread lock), re-reads the file under that lock, changes only what
-the caller changes, and replaces the file atomically (temporary file in the same directory,
-fsync, mode 0600, `os.replace`). A file that is not a JSON object is refused and left exactly
-as it was; a symlinked file is followed, so the link keeps pointing at its (updated) target.
-Key order and every other key and value survive the round trip.
+processes, plus a per-file thread lock; the holder removes the lock file before releasing it,
+and a waiter that finds its locked file gone starts over, so none is ever left behind),
+re-reads the file under that lock, changes only what the caller changes, and replaces the
+file atomically (temporary file in the same directory, fsync, mode 0600, `os.replace`). A
+file that is not a JSON object is refused and left exactly as it was; a symlinked file is
+followed, so the link keeps pointing at its (updated) target. Key order and every other key
+and value survive the round trip.
 
 Files are opened so that nothing a user (or an attacker) put in their place can hang us or
 redirect a write: reads use `O_NONBLOCK` and accept regular files only (a FIFO would block
@@ -74,7 +76,7 @@ def update_json_file(
     target = _resolve(Path(path), what)
     if not create_missing and not os.path.lexists(target):
         return mutate({})
-    _refuse_special(target, what)
+    _read_object(target, what)  # a broken file is refused before anything is made beside it
     with _locked(target, what):
         data = _read_object(target, what)
         original = copy.deepcopy(data)
@@ -98,6 +100,9 @@ def read_file(path: Path, *, what: str) -> bytes | None:
     except FileNotFoundError:
         return None
     except OSError as error:
+        mode = _mode_of(path)  # a socket cannot be opened: say what it is
+        if mode is not None and not stat.S_ISREG(mode):
+            raise _not_regular(label, mode) from None
         raise _os_error(label, error) from None
     try:
         _require_regular(descriptor, label)
@@ -110,6 +115,13 @@ def read_file(path: Path, *, what: str) -> bytes | None:
     if len(raw) > MAX_FILE_BYTES:
         raise _too_large(label)
     return raw
+
+
+def _mode_of(path: Path) -> int | None:
+    try:
+        return os.stat(path).st_mode
+    except OSError:
+        return None
 
 
 def _require_regular(descriptor: int, label: str) -> None:
@@ -172,16 +184,6 @@ def _resolve(path: Path, what: str) -> Path:
         ) from None
 
 
-def _refuse_special(target: Path, what: str) -> None:
-    """A FIFO, device or directory at the target: refused before a lock is made beside it."""
-    try:
-        info = os.stat(target)
-    except OSError:
-        return  # missing (created later) or unreadable (reported when read)
-    if not stat.S_ISREG(info.st_mode):
-        raise _not_regular(f"The {what} {target}", info.st_mode)
-
-
 @contextlib.contextmanager
 def _locked(target: Path, what: str) -> Iterator[None]:
     key = str(target)
@@ -189,17 +191,41 @@ def _locked(target: Path, what: str) -> Iterator[None]:
         thread_lock = _thread_locks.setdefault(key, threading.Lock())
     with thread_lock:
         _ensure_directory(target.parent, what)
-        descriptor = _open_lock(target, what)
+        descriptor = _acquire(target, what)
         try:
-            fcntl.flock(descriptor, fcntl.LOCK_EX)
             yield
         finally:
+            # Removed while still held, so no lock file outlives an update (or a failed one).
+            with contextlib.suppress(OSError):
+                os.unlink(_lock_path(target))
             os.close(descriptor)  # closing releases the flock
+
+
+def _lock_path(target: Path) -> Path:
+    return target.with_name(target.name + LOCK_SUFFIX)
+
+
+def _acquire(target: Path, what: str) -> int:
+    """flock `<target>.lock`, retrying when the holder before us removed the file we locked."""
+    while True:
+        descriptor = _open_lock(target, what)
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
+        try:
+            current = os.stat(_lock_path(target), follow_symlinks=False)
+        except FileNotFoundError:
+            current = None
+        locked = os.fstat(descriptor)
+        if current is not None and (current.st_dev, current.st_ino) == (
+            locked.st_dev,
+            locked.st_ino,
+        ):
+            return descriptor
+        os.close(descriptor)
 
 
 def _open_lock(target: Path, what: str) -> int:
     """Open (or create) `<target>.lock`: never through a symlink, never a FIFO or device."""
-    lock_path = target.with_name(target.name + LOCK_SUFFIX)
+    lock_path = _lock_path(target)
     label = f"The lock file {lock_path} for the {what} {target}"
     flags = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
     try:
@@ -211,6 +237,8 @@ def _open_lock(target: Path, what: str) -> int:
                 "points elsewhere would make this login create or change a file there. "
                 "Nothing was changed: remove it (nobody else should have made it), then retry."
             ) from None
+        if error.errno == errno.EISDIR:
+            raise _not_regular(label, stat.S_IFDIR) from None
         raise _os_error(label, error) from None
     try:
         _require_regular(descriptor, label)
@@ -244,7 +272,7 @@ def _read_object(target: Path, what: str) -> dict[str, Any]:
     if data is None:
         return {}
     if not isinstance(data, dict):
-        raise _corrupt(f"The {what} {target}", "holds JSON that is not an object")
+        raise _corrupt(f"The {what} {target}", "is not a JSON object")
     return data
 
 

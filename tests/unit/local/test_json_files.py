@@ -47,7 +47,7 @@ def test_creates_file_0600_and_directory_0700(tmp_path: Path) -> None:
     assert _mode(path) == 0o600
     assert _mode(path.parent) == 0o700
     assert _mode(path.parent.parent) == 0o700
-    assert sorted(p.name for p in path.parent.iterdir()) == ["config.json", "config.json.lock"]
+    assert sorted(p.name for p in path.parent.iterdir()) == ["config.json"]  # no lock left
 
 
 def test_existing_directory_mode_is_kept_and_loose_file_mode_is_tightened(tmp_path: Path) -> None:
@@ -89,8 +89,8 @@ def test_replacing_an_existing_entry_keeps_its_position(tmp_path: Path) -> None:
     ("content", "problem"),
     [
         (b'{"auths": {"a": {"auth": "x"}},', "is not valid JSON"),
-        (b"[1, 2, 3]", "not an object"),
-        (b'"just a string"', "not an object"),
+        (b"[1, 2, 3]", "is not a JSON object"),
+        (b'"just a string"', "is not a JSON object"),
         (b"\xff\xfe{}", "not UTF-8"),
     ],
 )
@@ -136,6 +136,7 @@ def test_a_failing_mutation_writes_nothing(tmp_path: Path) -> None:
     with pytest.raises(RuntimeError):
         update_json_file(path, boom)
     assert path.read_text() == RICH_CONFIG
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["config.json"]
 
 
 def test_no_change_means_no_write_and_no_file(tmp_path: Path) -> None:
