@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
-from zenml_docker_connector.references import is_loopback_host, parse_registry_reference
+from zenml_docker_connector.references import (
+    RegistryReference,
+    is_loopback_host,
+    parse_registry_reference,
+)
 
 HUB = ("docker.io", None, "https", "https://registry-1.docker.io", "https://index.docker.io/v1/")
 
@@ -252,3 +258,69 @@ def test_the_written_path_does_not_change_which_registry_or_repository_it_is() -
     assert parse_registry_reference("docker.io/team") == parse_registry_reference(
         "docker.io/library/team"
     )
+
+
+# --- properties (hypothesis) -----------------------------------------------------------------
+
+_LABEL = st.text("abz09", min_size=1, max_size=6) | st.sampled_from(["a-b", "x--y"])
+_HOSTS = st.one_of(
+    st.lists(_LABEL, min_size=1, max_size=4).map(".".join),
+    st.ip_addresses(v=4).map(str),
+    st.ip_addresses(v=6).map(lambda address: f"[{address}]"),
+    st.sampled_from(["localhost", "docker.io", "index.docker.io", "registry-1.docker.io"]),
+)
+_COMPONENT = st.text("az09", min_size=1, max_size=6) | st.sampled_from(["a.b", "a_b", "a-b"])
+_JUNK = st.sampled_from(["", "", "", "/", "//", ":", "@", "..", " ", "\x00", "é", "%", "[", "A"])
+
+
+@st.composite
+def _reference_like(draw: st.DrawFn, junk: bool = True) -> str:
+    """Well-formed references; with `junk`, a sprinkle of what makes them invalid."""
+    scheme = draw(st.sampled_from(["", "", "http://", "https://", "HTTPS://"]))
+    port = draw(st.one_of(st.none(), st.integers(min_value=1, max_value=65535)))
+    path = draw(st.lists(_COMPONENT, max_size=4))
+    text = scheme + draw(_HOSTS) + ("" if port is None else f":{port}")
+    text += "".join(f"/{part}" for part in path) + draw(st.sampled_from(["", "/"]))
+    if not junk:
+        return text
+    extra = draw(st.one_of(_JUNK, st.sampled_from(["ftp://", ":0", ":70000", "-"])))
+    where = draw(st.integers(min_value=0, max_value=len(text)))
+    return text[:where] + extra + text[where:]
+
+
+def _canonical(reference: RegistryReference) -> str:
+    tail = f"/{reference.repository}" if reference.repository else ""
+    return f"{reference.scheme}://{reference.netloc}{tail}"
+
+
+def _parsed_or_none(text: object) -> RegistryReference | None:
+    """The reference, or None when refused: only ValueError may escape."""
+    try:
+        return parse_registry_reference(text)  # type: ignore[arg-type]
+    except ValueError:
+        return None
+
+
+@settings(max_examples=150, deadline=None, database=None)
+@given(st.one_of(st.text(), _reference_like(), st.binary().map(repr), st.integers()))
+def test_anything_parses_or_raises_value_error(text: object) -> None:
+    _parsed_or_none(text)
+
+
+@settings(max_examples=150, deadline=None, database=None)
+@given(st.one_of(_reference_like(junk=False), _reference_like()))
+def test_the_canonical_form_is_idempotent(text: str) -> None:
+    reference = _parsed_or_none(text)
+    assume(reference is not None)
+    assert reference is not None
+    canonical = _canonical(reference)
+    again = parse_registry_reference(canonical)
+    assert (again.host, again.port, again.scheme, again.repository) == (
+        reference.host,
+        reference.port,
+        reference.scheme,
+        reference.repository,
+    )
+    assert _canonical(again) == canonical
+    assert parse_registry_reference(reference.resource_id).resource_id == reference.resource_id
+    assert parse_registry_reference(reference.config_key).same_registry(reference)

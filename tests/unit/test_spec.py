@@ -55,8 +55,10 @@ def _error(**fields: object) -> str:
 @pytest.mark.parametrize(
     ("fields", "fragment"),
     [
-        ({"registry": f"https://user:{SECRET}@r.example"}, "user information"),
-        ({"registry": f"https://u:{SECRET}@r.example/a b"}, "whitespace"),
+        ({"registry": f"https://user:{SECRET}@r.example"}, "contains the password"),
+        ({"registry": f"r.example\n{SECRET}"}, "contains the password"),
+        ({"registry": f"https://user:{SECRET[::-1]}@r.example"}, "user information"),
+        ({"registry": f"https://u:{SECRET[::-1]}@r.example/a b"}, "whitespace"),
         ({"username": "", "registry": "r.example"}, "username is empty"),
         ({"username": "   "}, "username is empty"),
         ({"username": "a\nb"}, "username contains a line break"),
@@ -76,7 +78,8 @@ def test_bad_values_are_refused_without_repeating_any_value(
 ) -> None:
     message = _error(**fields)
     assert fragment in message
-    assert SECRET not in message and SECRET[:8] not in message
+    for secret in (SECRET, SECRET[::-1]):
+        assert secret not in message and secret[:8] not in message
     assert "input_value" not in message
 
 
