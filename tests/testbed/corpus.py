@@ -22,12 +22,21 @@ from typing import Any
 import pytest
 import yaml
 from click.testing import Result
+from pydantic import ValidationError
 
 from testbed.leaks import assert_no_secret
+from zenml_docker_connector.errors import LocalConfigError
 
 CORPUS_DIR = Path(__file__).resolve().parent.parent / "integration" / "corpus"
 MAX_MESSAGE = 4000
 """A message longer than this is not "bounded"; real ones are a few hundred characters."""
+
+ERRORS: dict[str, type[Exception]] = {
+    "ValueError": ValueError,
+    "ValidationError": ValidationError,
+    "LocalConfigError": LocalConfigError,
+}
+"""The error types a case may expect, by the name its YAML uses."""
 
 _counts = {"tried": 0, "handled": 0}
 
@@ -41,6 +50,10 @@ class Case:
     error: str
     fields: dict[str, Any] = field(default_factory=dict)
     paths: tuple[str, ...] = ()
+
+    @property
+    def error_type(self) -> type[Exception]:
+        return ERRORS[self.error]
 
 
 def expand(value: Any) -> Any:

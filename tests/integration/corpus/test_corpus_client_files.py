@@ -23,7 +23,6 @@ from testbed.corpus import (
 )
 from testbed.zenml_fixtures import ZenCli
 from zenml_docker_connector.credentials import Credentials
-from zenml_docker_connector.errors import LocalConfigError
 from zenml_docker_connector.local.discovery import find_local_credentials
 from zenml_docker_connector.local.json_files import MAX_FILE_BYTES
 from zenml_docker_connector.local.login import login_local_clients, logout_local_clients
@@ -150,7 +149,7 @@ def test_client_file(
     with counted():
         before = fingerprint(*watched)
         if path in ("discover", "login", "logout"):
-            with pytest.raises(LocalConfigError) as caught:
+            with pytest.raises(case.error_type) as caught:
                 _direct(path, case, secret)
             check_message(str(caught.value), case, secrets)
         elif path == "auto-configure":

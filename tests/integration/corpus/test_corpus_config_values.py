@@ -6,7 +6,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from pydantic import ValidationError
 
 from testbed.corpus import (
     Case,
@@ -38,7 +37,7 @@ def test_config_value(
     values = {k: with_secret(v, secret) for k, v in {**DEFAULTS, **case.fields}.items()}
     with counted():
         before = fingerprint(*watched)
-        with pytest.raises(ValidationError) as caught:
+        with pytest.raises(case.error_type) as caught:
             DockerConnectorConfiguration(**values)
         if path == "model":
             check_message(str(caught.value), case, (secret,))

@@ -23,7 +23,6 @@ from testbed.corpus import (
 from testbed.credential_helper import CredentialHelper
 from testbed.zenml_fixtures import ZenCli
 from zenml_docker_connector.credentials import Credentials
-from zenml_docker_connector.errors import LocalConfigError
 from zenml_docker_connector.local.discovery import find_local_credentials
 from zenml_docker_connector.local.helpers import TIMEOUT_ENV_VAR
 from zenml_docker_connector.local.login import login_local_clients, logout_local_clients
@@ -126,7 +125,7 @@ def test_helper_output(
             )
             check_cli(result, case, (secret,))
         else:
-            with pytest.raises(LocalConfigError) as caught:
+            with pytest.raises(case.error_type) as caught:
                 _direct(path, "podman" if setting == "podman" else "docker", secret)
             check_message(str(caught.value), case, (secret,))
         assert fingerprint(*watched) == before

@@ -37,7 +37,7 @@ def test_reference(
     value = with_secret(case.fields["input"], secret)
     with counted():
         before = fingerprint(*watched)
-        with pytest.raises(ValueError) as caught:
+        with pytest.raises(case.error_type) as caught:
             parse_registry_reference(value)  # type: ignore[arg-type]
         if path == "parse":
             check_message(str(caught.value), case, (secret,))
