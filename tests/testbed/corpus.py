@@ -25,6 +25,7 @@ from click.testing import Result
 from pydantic import ValidationError
 
 from testbed.leaks import assert_no_secret
+from testbed.zenml_fixtures import ZenCli
 from zenml_docker_connector.errors import LocalConfigError
 
 CORPUS_DIR = Path(__file__).resolve().parent.parent / "integration" / "corpus"
@@ -117,6 +118,31 @@ def check_cli(result: Result, case: Case, secrets: tuple[str, ...]) -> None:
     assert result.exit_code != 0, f"{case.id}: exit code 0:\n{out[-2000:]}"
     assert isinstance(result.exception, SystemExit), f"{case.id}: {result.exception!r}"
     check_message(out, case, secrets)
+
+
+@dataclass
+class CorpusRun:
+    """What one case's test works with: the CLI, a fresh connector name and password."""
+
+    zen: ZenCli
+    name: str
+    secret: str
+    """A registered test password, for the case's `{secret}` and the connector."""
+    watched: tuple[Path, ...]
+
+    def auto_configure(self, resource_id: str) -> Result:
+        """`zenml service-connector register NAME --type docker --auto-configure`."""
+        return self.zen.register_docker(
+            self.name, "--auto-configure", f"--resource-id={resource_id}"
+        )
+
+    @contextlib.contextmanager
+    def attempt(self) -> Iterator[None]:
+        """Count the case; when the block is done, no watched file may have changed."""
+        with counted():
+            before = fingerprint(*self.watched)
+            yield
+            assert fingerprint(*self.watched) == before, "a watched file changed"
 
 
 def fingerprint(*roots: Path) -> dict[str, str]:

@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
@@ -34,6 +35,24 @@ class ZenCli:
         scan = secrets_shown_on_purpose() if shows_secrets else contextlib.nullcontext()
         with scan:
             return CliRunner().invoke(cli, list(args), input=input, catch_exceptions=True)
+
+    def register_docker(self, name: str, *options: str) -> Result:
+        """`zenml service-connector register NAME --type docker OPTIONS`."""
+        return self("service-connector", "register", name, "--type", "docker", *options)
+
+
+def register_connector(name: str, registry: Any, **configuration: str) -> Any:
+    """Register (and verify) a docker connector for a testbed registry through ZenML's client."""
+    from zenml.client import Client
+
+    values = {"username": registry.username, "password": registry.password}
+    values["registry"] = registry.url
+    return Client().create_service_connector(
+        name=name,
+        connector_type="docker",
+        auth_method="password",
+        configuration={**values, **configuration},
+    )
 
 
 @pytest.fixture

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from testbed.corpus import CorpusRun
 from testbed.local_stores import isolate_client_files
+from testbed.zenml_fixtures import ZenCli
 
 
 @pytest.fixture(scope="session")
@@ -33,3 +36,10 @@ def watched(
     isolate_client_files(tmp_path, monkeypatch)
     monkeypatch.setenv("REGISTRY_AUTH_FILE", str(containers_auth_file))
     return (tmp_path, zenml_store)
+
+
+@pytest.fixture
+def run(
+    zen: ZenCli, unique_name: str, new_secret: Callable[..., str], watched: tuple[Path, ...]
+) -> CorpusRun:
+    return CorpusRun(zen, unique_name, new_secret("corpus password"), watched)

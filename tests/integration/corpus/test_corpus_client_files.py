@@ -5,23 +5,15 @@ from __future__ import annotations
 import json
 import os
 import socket
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from testbed.corpus import (
-    Case,
-    check_cli,
-    check_message,
-    counted,
-    fingerprint,
-    load,
-    params,
-    with_secret,
-)
-from testbed.zenml_fixtures import ZenCli
+from testbed import corpus
+from testbed.corpus import Case, CorpusRun
+from testbed.zenml_fixtures import register_connector
 from zenml_docker_connector.credentials import Credentials
 from zenml_docker_connector.local.discovery import find_local_credentials
 from zenml_docker_connector.local.json_files import MAX_FILE_BYTES
@@ -37,7 +29,7 @@ DEFAULT_PATHS = {
 }
 CASES = [
     case if case.paths else Case(**{**case.__dict__, "paths": DEFAULT_PATHS[case.fields["file"]]})
-    for case in load("client_files", default_paths=())
+    for case in corpus.load("client_files", default_paths=())
 ]
 
 
@@ -51,7 +43,7 @@ def sockets() -> Iterator[list[socket.socket]]:
 
 def _content(fields: dict[str, Any], secret: str) -> bytes:
     text = json.dumps(fields["json"]) if "json" in fields else fields.get("content", "")
-    return str(with_secret(text, secret)).encode(fields.get("encoding", "utf-8"))
+    return str(corpus.with_secret(text, secret)).encode(fields.get("encoding", "utf-8"))
 
 
 def _make(path: Path, special: str, sockets: list[socket.socket]) -> None:
@@ -127,58 +119,28 @@ def _direct(path: str, case: Case, secret: str) -> None:
 
 
 @pytest.mark.timeout(60)
-@pytest.mark.parametrize(("case", "path"), params(CASES))
+@pytest.mark.parametrize(("case", "path"), corpus.params(CASES))
 def test_client_file(
     case: Case,
     path: str,
-    zen: ZenCli,
-    unique_name: str,
-    new_secret: Callable[..., str],
-    watched: tuple[Path, ...],
+    run: CorpusRun,
     monkeypatch: pytest.MonkeyPatch,
     request: pytest.FixtureRequest,
     sockets: list[socket.socket],
 ) -> None:
-    secret = new_secret("corpus password")
-    registry = None
+    secrets: tuple[str, ...] = (run.secret,)
     if path == "cli-login":
         registry = request.getfixturevalue("htpasswd_registry")
-        _register(unique_name, registry)
-    _place(case, Path(os.environ["HOME"]), secret, monkeypatch, sockets)
-    secrets = (secret,) if registry is None else (secret, registry.password)
-    with counted():
-        before = fingerprint(*watched)
+        register_connector(run.name, registry)
+        secrets += (registry.password,)
+    _place(case, Path(os.environ["HOME"]), run.secret, monkeypatch, sockets)
+    with run.attempt():
         if path in ("discover", "login", "logout"):
             with pytest.raises(case.error_type) as caught:
-                _direct(path, case, secret)
-            check_message(str(caught.value), case, secrets)
+                _direct(path, case, run.secret)
+            corpus.check_message(str(caught.value), case, secrets)
         elif path == "auto-configure":
-            result = zen(
-                "service-connector",
-                "register",
-                unique_name,
-                "--type",
-                "docker",
-                "--auto-configure",
-                f"--resource-id={REFERENCE}",
-            )
-            check_cli(result, case, secrets)
+            corpus.check_cli(run.auto_configure(str(REFERENCE)), case, secrets)
         else:
-            check_cli(zen("service-connector", "login", unique_name), case, secrets)
-        assert fingerprint(*watched) == before
+            corpus.check_cli(run.zen("service-connector", "login", run.name), case, secrets)
         assert not Path("/dev/zero.lock").exists()
-
-
-def _register(name: str, registry: Any) -> None:
-    from zenml.client import Client
-
-    Client().create_service_connector(
-        name=name,
-        connector_type="docker",
-        auth_method="password",
-        configuration={
-            "username": registry.username,
-            "password": registry.password,
-            "registry": registry.url,
-        },
-    )

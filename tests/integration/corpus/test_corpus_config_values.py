@@ -2,50 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from pathlib import Path
-
 import pytest
 
-from testbed.corpus import (
-    Case,
-    check_cli,
-    check_message,
-    counted,
-    fingerprint,
-    load,
-    params,
-    with_secret,
-)
-from testbed.zenml_fixtures import ZenCli
+from testbed import corpus
+from testbed.corpus import Case, CorpusRun
 from zenml_docker_connector.spec import DockerConnectorConfiguration
 
-CASES = load("config_values", default_paths=("model", "register"))
+CASES = corpus.load("config_values", default_paths=("model", "register"))
 DEFAULTS = {"username": "alice", "password": "{secret}", "registry": "127.0.0.1:9"}
 
 
-@pytest.mark.parametrize(("case", "path"), params(CASES))
-def test_config_value(
-    case: Case,
-    path: str,
-    zen: ZenCli,
-    unique_name: str,
-    new_secret: Callable[..., str],
-    watched: tuple[Path, ...],
-) -> None:
-    secret = new_secret("corpus password")
-    values = {k: with_secret(v, secret) for k, v in {**DEFAULTS, **case.fields}.items()}
-    with counted():
-        before = fingerprint(*watched)
+@pytest.mark.parametrize(("case", "path"), corpus.params(CASES))
+def test_config_value(case: Case, path: str, run: CorpusRun) -> None:
+    merged = {**DEFAULTS, **case.fields}
+    values = {name: corpus.with_secret(value, run.secret) for name, value in merged.items()}
+    with run.attempt():
         with pytest.raises(case.error_type) as caught:
             DockerConnectorConfiguration(**values)
         if path == "model":
-            check_message(str(caught.value), case, (secret,))
+            corpus.check_message(str(caught.value), case, (run.secret,))
             assert "input_value" not in str(caught.value)
         else:  # only values the model refuses reach the CLI
             arguments = [f"--{name}={value}" for name, value in values.items()]
-            result = zen(
-                "service-connector", "register", unique_name, "--type", "docker", *arguments
-            )
-            check_cli(result, case, (secret,))
-        assert fingerprint(*watched) == before
+            corpus.check_cli(run.zen.register_docker(run.name, *arguments), case, (run.secret,))

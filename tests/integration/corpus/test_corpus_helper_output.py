@@ -4,24 +4,14 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from testbed.corpus import (
-    Case,
-    check_cli,
-    check_message,
-    counted,
-    fingerprint,
-    load,
-    params,
-    with_secret,
-)
+from testbed import corpus
+from testbed.corpus import Case, CorpusRun
 from testbed.credential_helper import CredentialHelper
-from testbed.zenml_fixtures import ZenCli
 from zenml_docker_connector.credentials import Credentials
 from zenml_docker_connector.local.discovery import find_local_credentials
 from zenml_docker_connector.local.helpers import TIMEOUT_ENV_VAR
@@ -29,7 +19,7 @@ from zenml_docker_connector.local.login import login_local_clients, logout_local
 from zenml_docker_connector.references import parse_registry_reference
 
 REFERENCE = parse_registry_reference("127.0.0.1:5000")
-CASES = load("helper_output", default_paths=())
+CASES = corpus.load("helper_output", default_paths=())
 ACTIONS = {"get": "get", "list": "list", "store": "store", "erase": "erase"}
 ACTIONS["auto-configure"] = "get"
 SCRIPT_FIELDS = ("stdout", "stderr", "exit_code", "seconds", "echo_stdin", "orphan", "signal")
@@ -88,19 +78,15 @@ def _direct(path: str, engine: str, secret: str) -> None:
 
 
 @pytest.mark.timeout(60)
-@pytest.mark.parametrize(("case", "path"), params(CASES))
+@pytest.mark.parametrize(("case", "path"), corpus.params(CASES))
 def test_helper_output(
     case: Case,
     path: str,
-    zen: ZenCli,
-    unique_name: str,
-    new_secret: Callable[..., str],
-    watched: tuple[Path, ...],
+    run: CorpusRun,
     credential_helper: CredentialHelper,
     monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,
 ) -> None:
-    secret = new_secret("corpus password")
     monkeypatch.setenv(TIMEOUT_ENV_VAR, "2")
     fields = case.fields
     setting = fields.get("setting", "credsStore")
@@ -108,24 +94,15 @@ def test_helper_output(
         suffix = _install_broken(fields["install"], tmp_path / "broken-bin", monkeypatch)
     else:
         suffix = credential_helper.name
-        script = {k: with_secret(fields[k], secret) for k in SCRIPT_FIELDS if k in fields}
+        script = {
+            k: corpus.with_secret(fields[k], run.secret) for k in SCRIPT_FIELDS if k in fields
+        }
         credential_helper.script(**script, actions=(ACTIONS[path],))
     _configure(setting, suffix)
-    with counted():
-        before = fingerprint(*watched)
+    with run.attempt():
         if path == "auto-configure":
-            result = zen(
-                "service-connector",
-                "register",
-                unique_name,
-                "--type",
-                "docker",
-                "--auto-configure",
-                f"--resource-id={REFERENCE}",
-            )
-            check_cli(result, case, (secret,))
+            corpus.check_cli(run.auto_configure(str(REFERENCE)), case, (run.secret,))
         else:
             with pytest.raises(case.error_type) as caught:
-                _direct(path, "podman" if setting == "podman" else "docker", secret)
-            check_message(str(caught.value), case, (secret,))
-        assert fingerprint(*watched) == before
+                _direct(path, "podman" if setting == "podman" else "docker", run.secret)
+            corpus.check_message(str(caught.value), case, (run.secret,))

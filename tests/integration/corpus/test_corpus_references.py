@@ -3,54 +3,26 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 
-from testbed.corpus import (
-    Case,
-    check_cli,
-    check_message,
-    counted,
-    fingerprint,
-    load,
-    params,
-    with_secret,
-)
-from testbed.zenml_fixtures import ZenCli
+from testbed import corpus
+from testbed.corpus import Case, CorpusRun
 from zenml_docker_connector.references import parse_registry_reference
 
-CASES = load("references", default_paths=("parse", "register"))
+CASES = corpus.load("references", default_paths=("parse", "register"))
 
 
-@pytest.mark.parametrize(("case", "path"), params(CASES))
-def test_reference(
-    case: Case,
-    path: str,
-    zen: ZenCli,
-    unique_name: str,
-    new_secret: Callable[..., str],
-    watched: tuple[Path, ...],
-) -> None:
-    secret = new_secret("password typed into a registry reference")
+@pytest.mark.parametrize(("case", "path"), corpus.params(CASES))
+def test_reference(case: Case, path: str, run: CorpusRun, new_secret: Callable[..., str]) -> None:
     password = new_secret("corpus connector password")
-    value = with_secret(case.fields["input"], secret)
-    with counted():
-        before = fingerprint(*watched)
+    value = corpus.with_secret(case.fields["input"], run.secret)
+    with run.attempt():
         with pytest.raises(case.error_type) as caught:
             parse_registry_reference(value)  # type: ignore[arg-type]
         if path == "parse":
-            check_message(str(caught.value), case, (secret,))
+            corpus.check_message(str(caught.value), case, (run.secret,))
         else:  # only inputs the parser refuses reach the CLI: none may reach a registry
-            result = zen(
-                "service-connector",
-                "register",
-                unique_name,
-                "--type",
-                "docker",
-                "--username=alice",
-                f"--password={password}",
-                f"--registry={value}",
-            )
-            check_cli(result, case, (secret, password))
-        assert fingerprint(*watched) == before
+            options = ("--username=alice", f"--password={password}", f"--registry={value}")
+            result = run.zen.register_docker(run.name, *options)
+            corpus.check_cli(result, case, (run.secret, password))

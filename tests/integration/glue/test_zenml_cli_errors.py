@@ -17,7 +17,7 @@ import pytest
 from click.testing import Result
 
 from testbed.leaks import assert_no_secret
-from testbed.zenml_fixtures import ZenCli, ZenSubprocess, output_of
+from testbed.zenml_fixtures import ZenCli, ZenSubprocess, output_of, register_connector
 
 CORRUPT = '{"auths": {"r.example": {"auth": "dTpw"}},'  # cut short: not JSON
 
@@ -26,19 +26,6 @@ def _client() -> Any:
     from zenml.client import Client
 
     return Client()
-
-
-def _register(name: str, registry: Any, *, url: str | None = None) -> None:
-    _client().create_service_connector(
-        name=name,
-        connector_type="docker",
-        auth_method="password",
-        configuration={
-            "username": registry.username,
-            "password": registry.password,
-            "registry": url or registry.url,
-        },
-    )
 
 
 def assert_clean_failure(result: Result, *fragments: str, secrets: tuple[str, ...] = ()) -> str:
@@ -54,38 +41,25 @@ def assert_clean_failure(result: Result, *fragments: str, secrets: tuple[str, ..
     return flat
 
 
-def test_register_never_repeats_a_password_given_in_the_registry_url(
-    zen: ZenCli, unique_name: str
+@pytest.mark.parametrize(
+    ("password", "registry", "fragment"),
+    [
+        ("{secret}", "https://alice:{secret}@registry.example.com", "contains the password"),
+        ("Other-Pw-0123456", "https://alice:{secret}@registry.example.com", "user information"),
+        ("{secret}\n", "127.0.0.1:1", "password contains a line break"),
+    ],
+)
+def test_register_refuses_bad_values_without_repeating_a_secret(
+    zen: ZenCli, unique_name: str, password: str, registry: str, fragment: str
 ) -> None:
     secret = "Url-Secret-Zq9vX2pL8wK4"
-    result = zen(
-        "service-connector",
-        "register",
+    result = zen.register_docker(
         unique_name,
-        "--type",
-        "docker",
         "--username=alice",
-        f"--password={secret}",
-        f"--registry=https://alice:{secret}@registry.example.com",
+        f"--password={password.format(secret=secret)}",
+        f"--registry={registry.format(secret=secret)}",
     )
-    assert_clean_failure(result, "user information", secrets=(secret,))
-
-
-def test_register_with_an_unusable_password_says_what_is_wrong(
-    zen: ZenCli, unique_name: str
-) -> None:
-    secret = "Newline-Secret-Zq9vX2pL8"
-    result = zen(
-        "service-connector",
-        "register",
-        unique_name,
-        "--type",
-        "docker",
-        "--username=alice",
-        f"--password={secret}\n",
-        "--registry=127.0.0.1:1",
-    )
-    assert_clean_failure(result, "password contains a line break", secrets=(secret,))
+    assert_clean_failure(result, fragment, secrets=(secret, "Other-Pw-0123456"))
 
 
 def test_login_with_a_corrupt_docker_config(
@@ -98,7 +72,7 @@ def test_login_with_a_corrupt_docker_config(
 ) -> None:
     config = docker_config_dir / "config.json"
     config.write_text(CORRUPT)
-    _register(unique_name, htpasswd_registry)
+    register_connector(unique_name, htpasswd_registry)
     result = zen("service-connector", "login", unique_name)
     assert_clean_failure(
         result,
@@ -117,7 +91,7 @@ def test_login_with_a_fifo_config_and_a_planted_lock(
     no_docker_daemon: None,
     no_podman: None,
 ) -> None:
-    _register(unique_name, htpasswd_registry)
+    register_connector(unique_name, htpasswd_registry)
     config = docker_config_dir / "config.json"
     config.write_text("{}")
     target = tmp_path / "lock-target"
@@ -137,7 +111,7 @@ def test_login_with_a_fifo_config_and_a_planted_lock(
 def test_verify_and_describe_of_an_unreachable_registry(
     zen: ZenCli, htpasswd_registry: Any, unique_name: str, no_docker_daemon: None
 ) -> None:
-    _register(unique_name, htpasswd_registry)
+    register_connector(unique_name, htpasswd_registry)
     from zenml.models import ServiceConnectorUpdate
 
     connector = _client().get_service_connector(unique_name)
@@ -168,9 +142,7 @@ def test_auto_configure_with_a_corrupt_dockercfg_names_it(
     home = isolate_client_files(tmp_path, monkeypatch)
     monkeypatch.delenv("DOCKER_CONFIG", raising=False)
     (home / ".dockercfg").write_text("auth = %%%\nemail = x@example.com\n")
-    result = zen(
-        "service-connector", "register", unique_name, "--type", "docker", "--auto-configure"
-    )
+    result = zen.register_docker(unique_name, "--auto-configure")
     assert_clean_failure(result, f"The legacy docker config file {home / '.dockercfg'}")
 
 
@@ -179,7 +151,7 @@ def test_connect_without_a_daemon_raises_what_zenml_reports(
 ) -> None:
     from zenml.exceptions import AuthorizationException
 
-    _register(unique_name, htpasswd_registry)
+    register_connector(unique_name, htpasswd_registry)
     connector = _client().get_service_connector_client(unique_name, resource_type="docker-registry")
     with pytest.raises(AuthorizationException) as caught:
         connector.connect()
