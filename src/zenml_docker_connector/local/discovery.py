@@ -249,8 +249,10 @@ class _ConfigSource:
         )
 
     def _from_helpers(self, reference: RegistryReference) -> FoundCredentials | None:
-        setting = next(
-            (h for h in self.data.cred_helpers if h.registry.same_registry(reference)), None
+        setting = min(
+            (h for h in self.data.cred_helpers if h.registry.same_registry(reference)),
+            key=lambda h: key_rank(h.key, reference),
+            default=None,
         )
         if setting is not None:
             helper = CredentialHelper(

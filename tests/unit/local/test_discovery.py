@@ -350,3 +350,12 @@ def test_a_fifo_in_place_of_a_client_file_is_refused_at_once(
     os.mkfifo(path)
     message = fails()
     assert f"{path} is a FIFO (named pipe), not a regular file" in message
+
+
+def test_the_exact_docker_io_cred_helpers_key_wins(docker_config_dir: Path) -> None:
+    """Which helper serves Docker Hub follows the same key rule as `auths` (none runs here)."""
+    write_config(
+        docker_config_dir,
+        {"credHelpers": {"index.docker.io": "alias-zz", "docker.io": "exact-zz"}},
+    )
+    assert "docker-credential-exact-zz" in fails(reference=parse_registry_reference("docker.io"))
