@@ -5,8 +5,9 @@ dockerd, a credential helper); their modules can also be started by hand (for ex
 REPL while debugging a failing test). `zenml_fixtures` and `zenml_server_fixture` are the
 plugins for ZenML's CLI and servers; `secret_scan` (test secrets in any captured output fail
 the session) and `corpus` (the bad-input corpus's checks and summary line) are session-wide
-plugins too. The rest: `leaks` (the one secret-leak assertion),
-`local_http` (a scriptable HTTP server), `scripted_http` (the registry transport without a
-socket, for unit tests), `local_stores` (sandboxed docker/podman files), `docker_cli` (images
-and the real docker CLI), `purity` (the unit tests' no-socket/no-process guard).
+plugins too. The rest: `leaks` (the one secret-leak assertion), `local_http` (a scriptable
+HTTP server), `loopback` (the unit tests' fixtures over one such server on 127.0.0.1),
+`local_stores` (sandboxed docker/podman files), `docker_cli` (images and the real docker CLI),
+`podman_cli` (podman pulling with a given auth file), `purity` (the unit tests' guard:
+loopback sockets only, no processes).
 """

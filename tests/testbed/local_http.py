@@ -63,6 +63,9 @@ class LocalServer:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # Headers and body are written separately: without TCP_NODELAY, Nagle holds the
+            # body of every answer on a kept-alive connection until the client's delayed ACK.
+            disable_nagle_algorithm = True
 
             def log_message(self, format: str, *args: Any) -> None:
                 pass

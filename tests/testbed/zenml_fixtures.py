@@ -1,4 +1,5 @@
-"""ZenML helpers for tests: unique names, the CLI in-process and as a real subprocess."""
+"""ZenML helpers for tests: unique names, the CLI in-process and as a real subprocess, and
+registering a connector for a testbed registry."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import sys
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -106,3 +108,40 @@ def output_of(result: Result | subprocess.CompletedProcess[str]) -> str:
     if isinstance(result, Result):
         return result.output + (f"\n{result.exception!r}" if result.exception else "")
     return result.stdout + result.stderr
+
+
+def register_docker_connector(
+    name: str,
+    registry: Any,
+    *,
+    password: str | None = None,
+    expires_at: datetime | None = None,
+) -> Any:
+    """A `docker` connector for a testbed registry in this process's store, not verified (so
+    a wrong password can be stored); `expires_at` as ZenML keeps it (naive UTC)."""
+    from zenml.client import Client
+
+    model, _ = Client().create_service_connector(
+        name=name,
+        connector_type="docker",
+        auth_method="password",
+        configuration={
+            "username": registry.username,
+            "password": password or registry.password,
+            "registry": registry.url,
+        },
+        expires_at=expires_at,
+        verify=False,
+        list_resources=False,
+    )
+    return model
+
+
+@pytest.fixture
+def needs_pull_secret_settings() -> None:
+    """Skip a test of the pod-settings helpers on ZenML < 0.62, which has no
+    `KubernetesPodSettings.image_pull_secrets` (the helpers then say "upgrade ZenML")."""
+    from zenml.integrations.kubernetes.pod_settings import KubernetesPodSettings
+
+    if "image_pull_secrets" not in KubernetesPodSettings.model_fields:
+        pytest.skip("ZenML < 0.62: KubernetesPodSettings has no image_pull_secrets")
