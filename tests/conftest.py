@@ -25,8 +25,8 @@ os.environ.pop("ZENML_STORE_URL", None)
 pytest_plugins = [
     "pytester",
     "testbed.secret_scan",
-    "testbed.corpus",
     "testbed.fixtures",
     "testbed.zenml_fixtures",
+    "testbed.corpus",
     "testbed.zenml_server_fixture",
 ]
