@@ -10,6 +10,7 @@ connect without a daemon, auto-configure.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -101,8 +102,6 @@ def test_login_with_a_fifo_config_and_a_planted_lock(
     assert not target.exists() and config.read_text() == "{}"
     (docker_config_dir / "config.json.lock").unlink()
     config.unlink()
-    import os
-
     os.mkfifo(config)
     result = zen("service-connector", "login", unique_name)
     assert_clean_failure(result, "is a FIFO (named pipe), not a regular file")
