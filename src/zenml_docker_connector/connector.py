@@ -20,11 +20,7 @@ from zenml.service_connectors.docker_service_connector import (
 
 from zenml_docker_connector import spec
 from zenml_docker_connector.credentials import Credentials
-from zenml_docker_connector.errors import (
-    DockerConnectorError,
-    LocalConfigError,
-    RegistryError,
-)
+from zenml_docker_connector.errors import DockerConnectorError
 from zenml_docker_connector.references import (
     DOCKER_HUB,
     RegistryReference,
@@ -116,10 +112,8 @@ class DockerServiceConnector(BuiltinDockerServiceConnector):
                 settings=self.connection_settings(),
                 use_cache=not _explicit_check.get(),
             )
-        except RegistryError as error:
-            # ZenML reports only AuthorizationException messages to the user; every registry
-            # failure carries an actionable, secret-free message, so it travels that way.
-            raise AuthorizationException(str(error)) from None
+        except DockerConnectorError as error:
+            raise zenml_error(error) from None
         return [reference.resource_id]
 
     def _connect_to_resource(self, **kwargs: Any) -> Any:
@@ -127,10 +121,8 @@ class DockerServiceConnector(BuiltinDockerServiceConnector):
 
         try:
             return authenticated_docker_client(self.registry_reference(), self.credentials())
-        except RegistryError as error:
-            raise AuthorizationException(str(error)) from None
         except DockerConnectorError as error:
-            raise RuntimeError(str(error)) from None
+            raise zenml_error(error) from None
 
     def _configure_local_client(self, **kwargs: Any) -> None:
         from zenml_docker_connector.local.login import login_local_clients
@@ -143,7 +135,7 @@ class DockerServiceConnector(BuiltinDockerServiceConnector):
                 engine_setting=configured_container_engine(),
             )
         except DockerConnectorError as error:
-            raise RuntimeError(str(error)) from None
+            raise zenml_error(error) from None
         for note in result.notes:
             click.echo(note, err=True)
         if result.plaintext_path is not None:
@@ -163,8 +155,8 @@ class DockerServiceConnector(BuiltinDockerServiceConnector):
         reference = parse_registry_reference(wanted) if wanted else None
         try:
             found = find_local_credentials(reference)
-        except LocalConfigError as error:
-            raise AuthorizationException(str(error)) from None
+        except DockerConnectorError as error:
+            raise zenml_error(error) from None
         return cls(
             auth_method=spec.PASSWORD_AUTH_METHOD,
             resource_type=spec.RESOURCE_TYPE,
@@ -182,6 +174,19 @@ def inside_zenml_server() -> bool:
     from zenml.constants import ENV_ZENML_SERVER
 
     return ENV_ZENML_SERVER in os.environ
+
+
+def zenml_error(error: DockerConnectorError) -> AuthorizationException:
+    """Our error as the exception ZenML reports with its message.
+
+    Every `zenml service-connector` command (register, verify, login, describe, auto-configure)
+    catches only `KeyError`, `ValueError`, `IllegalOperationError`, `NotImplementedError` and
+    `AuthorizationException`, and `ServiceConnector.verify()` shows only the message of an
+    `AuthorizationException` ("an unexpected error occurred" for anything else). Our messages
+    are complete and secret-free, so each failure (registry, local files, helpers, daemon)
+    travels as an `AuthorizationException` carrying it.
+    """
+    return AuthorizationException(str(error))
 
 
 def registry_field_value(reference: RegistryReference) -> str | None:

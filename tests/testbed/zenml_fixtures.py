@@ -3,6 +3,7 @@ registering a connector for a testbed registry."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -17,6 +18,8 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
+from testbed.secret_scan import observe, secrets_shown_on_purpose
+
 
 @pytest.fixture
 def unique_name() -> str:
@@ -27,10 +30,31 @@ def unique_name() -> str:
 class ZenCli:
     """ZenML's click group run in this process (fast) with the test's environment."""
 
-    def __call__(self, *args: str, input: str | None = None) -> Result:
+    def __call__(self, *args: str, input: str | None = None, shows_secrets: bool = False) -> Result:
+        """Run `zenml ARGS`; `shows_secrets` exempts a command that prints them on purpose."""
         from zenml.cli.cli import cli
 
-        return CliRunner().invoke(cli, list(args), input=input, catch_exceptions=True)
+        scan = secrets_shown_on_purpose() if shows_secrets else contextlib.nullcontext()
+        with scan:
+            return CliRunner().invoke(cli, list(args), input=input, catch_exceptions=True)
+
+    def register_docker(self, name: str, *options: str) -> Result:
+        """`zenml service-connector register NAME --type docker OPTIONS`."""
+        return self("service-connector", "register", name, "--type", "docker", *options)
+
+
+def register_connector(name: str, registry: Any, **configuration: str) -> Any:
+    """Register (and verify) a docker connector for a testbed registry through ZenML's client."""
+    from zenml.client import Client
+
+    values = {"username": registry.username, "password": registry.password}
+    values["registry"] = registry.url
+    return Client().create_service_connector(
+        name=name,
+        connector_type="docker",
+        auth_method="password",
+        configuration={**values, **configuration},
+    )
 
 
 @pytest.fixture
@@ -48,7 +72,7 @@ class ZenSubprocess:
     def run(
         self, *args: str, input: str | None = None, timeout: float = 120
     ) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
+        result = subprocess.run(
             [self.executable, *args],
             input=input,
             env=self.env,
@@ -56,6 +80,8 @@ class ZenSubprocess:
             text=True,
             timeout=timeout,
         )
+        observe(result.stdout + result.stderr, f"output of `zenml {' '.join(args)[:80]}`")
+        return result
 
 
 @pytest.fixture

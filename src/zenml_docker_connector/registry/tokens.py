@@ -22,6 +22,9 @@ from zenml_docker_connector.registry.responses import json_object
 DEFAULT_EXPIRES_IN = 60
 MINIMUM_EXPIRES_IN = 60
 
+_GO_ZERO_TIME = datetime.datetime(1, 1, 1, tzinfo=datetime.timezone.utc)
+"""What Go services write for an unset `issued_at`; distribution's client reads it as "now"."""
+
 _RFC3339 = re.compile(
     r"^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(Z|z|[+-]\d{2}:\d{2})$"
 )
@@ -114,7 +117,11 @@ def _expires_in(value: object) -> int:
 
 
 def _parse_rfc3339(value: object) -> float | None:
-    """Seconds since the epoch, or None (Go writes up to 9 fraction digits)."""
+    """Seconds since the epoch, or None when absent (Go writes up to 9 fraction digits).
+
+    Go's zero time counts as absent, as in distribution's token client: a token server that
+    leaves `issued_at` unset means "issued now", not "expired two thousand years ago".
+    """
     if not isinstance(value, str):
         return None
     match = _RFC3339.match(value.strip())
@@ -132,6 +139,8 @@ def _parse_rfc3339(value: object) -> float | None:
             int(year), int(month), int(day), int(hour), int(minute), int(second), tzinfo=tz
         )
     except ValueError:
+        return None
+    if stamp == _GO_ZERO_TIME and not (fraction or "").strip("0"):
         return None
     return stamp.timestamp() + (float(f"0.{fraction}") if fraction else 0.0)
 
