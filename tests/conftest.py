@@ -4,8 +4,9 @@ ZenML keeps a process-wide global configuration, so the in-process tests share o
 ZenML home, set here before anything imports ZenML; each test uses its own connector names.
 All test support code lives in the `testbed` package: its `fixtures` plugin holds the
 real-service test bed (registries, token server, dockerd, credential helper), `zenml_fixtures`
-the ZenML CLI helpers, `zenml_server_fixture` the ZenML servers and `cloud_fixtures` moto's
-AWS API with a local ECR stand-in. `unit/` mirrors the package's modules and needs none of
+the ZenML CLI helpers, `zenml_server_fixture` the ZenML servers, `cloud_fixtures` moto's AWS
+API with a local ECR stand-in, and `secret_scan` fails the session when a test secret shows up
+in anything it printed or logged. `unit/` mirrors the package's modules and needs none of
 those services; `integration/` uses them.
 """
 
@@ -23,8 +24,11 @@ os.environ.setdefault("ZENML_LOGGING_VERBOSITY", "WARN")
 os.environ.pop("ZENML_STORE_URL", None)
 
 pytest_plugins = [
+    "pytester",
+    "testbed.secret_scan",
     "testbed.fixtures",
     "testbed.zenml_fixtures",
+    "testbed.corpus",
     "testbed.zenml_server_fixture",
     "testbed.cloud_fixtures",
 ]

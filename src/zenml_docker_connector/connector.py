@@ -7,6 +7,7 @@ redeclared so that `get_type()` returns our spec instead of the parent's cached 
 
 from __future__ import annotations
 
+import os
 from contextlib import suppress
 from contextvars import ContextVar
 from typing import Any, ClassVar
@@ -24,17 +25,16 @@ from zenml.service_connectors.docker_service_connector import (
 
 from zenml_docker_connector import spec
 from zenml_docker_connector.credentials import Credentials
-from zenml_docker_connector.errors import (
-    DockerConnectorError,
-    LocalConfigError,
-    RegistryError,
-)
+from zenml_docker_connector.errors import DockerConnectorError
 from zenml_docker_connector.references import (
     DOCKER_HUB,
     RegistryReference,
     parse_registry_reference,
 )
-from zenml_docker_connector.registry.settings import ConnectionSettings
+from zenml_docker_connector.registry.settings import (
+    ConnectionSettings,
+    private_networks_allowed,
+)
 
 _explicit_check: ContextVar[bool] = ContextVar("zenml_docker_explicit_check", default=False)
 """True while ZenML's public `verify()` runs: register and verify must ask the registry."""
@@ -98,8 +98,17 @@ class DockerServiceConnector(BuiltinDockerServiceConnector):
         )
 
     def connection_settings(self) -> ConnectionSettings:
-        """How to reach the registry; configs built by other connectors have no `insecure`."""
-        return ConnectionSettings(insecure=bool(getattr(self.config, "insecure", False)))
+        """How to reach the registry; configs built by other connectors have no `insecure`.
+
+        Inside a ZenML server (ZenML's own `ZENML_SERVER` flag, set when the server starts)
+        the connector works for every user of the server: destinations on private networks
+        other than the registry's host are refused unless the server's operator allows them.
+        """
+        return ConnectionSettings(
+            insecure=bool(getattr(self.config, "insecure", False)),
+            refuse_private_destinations=inside_zenml_server()
+            and not private_networks_allowed(os.environ),
+        )
 
     @classmethod
     def _parse_resource_id(cls, resource_id: str) -> str:
@@ -141,10 +150,8 @@ class DockerServiceConnector(BuiltinDockerServiceConnector):
                 settings=self.connection_settings(),
                 use_cache=not _explicit_check.get(),
             )
-        except RegistryError as error:
-            # ZenML reports only AuthorizationException messages to the user; every registry
-            # failure carries an actionable, secret-free message, so it travels that way.
-            raise AuthorizationException(str(error)) from None
+        except DockerConnectorError as error:
+            raise zenml_error(error) from None
         return [reference.resource_id]
 
     def _connect_to_resource(self, **kwargs: Any) -> Any:
@@ -152,10 +159,8 @@ class DockerServiceConnector(BuiltinDockerServiceConnector):
 
         try:
             return authenticated_docker_client(self.registry_reference(), self.credentials())
-        except RegistryError as error:
-            raise AuthorizationException(str(error)) from None
         except DockerConnectorError as error:
-            raise RuntimeError(str(error)) from None
+            raise zenml_error(error) from None
 
     def _configure_local_client(self, **kwargs: Any) -> None:
         from zenml_docker_connector.local.login import login_local_clients
@@ -168,7 +173,7 @@ class DockerServiceConnector(BuiltinDockerServiceConnector):
                 engine_setting=configured_container_engine(),
             )
         except DockerConnectorError as error:
-            raise RuntimeError(str(error)) from None
+            raise zenml_error(error) from None
         for note in result.notes:
             click.echo(note, err=True)
         if result.plaintext_path is not None:
@@ -188,8 +193,8 @@ class DockerServiceConnector(BuiltinDockerServiceConnector):
         reference = parse_registry_reference(wanted) if wanted else None
         try:
             found = find_local_credentials(reference)
-        except LocalConfigError as error:
-            raise AuthorizationException(str(error)) from None
+        except DockerConnectorError as error:
+            raise zenml_error(error) from None
         return cls(
             auth_method=spec.PASSWORD_AUTH_METHOD,
             resource_type=spec.RESOURCE_TYPE,
@@ -200,6 +205,26 @@ class DockerServiceConnector(BuiltinDockerServiceConnector):
                 registry=registry_field_value(found.reference),
             ),
         )
+
+
+def inside_zenml_server() -> bool:
+    """Is this process a ZenML server? (ZenML's own test: its `ZENML_SERVER` variable.)"""
+    from zenml.constants import ENV_ZENML_SERVER
+
+    return ENV_ZENML_SERVER in os.environ
+
+
+def zenml_error(error: DockerConnectorError) -> AuthorizationException:
+    """Our error as the exception ZenML reports with its message.
+
+    Every `zenml service-connector` command (register, verify, login, describe, auto-configure)
+    catches only `KeyError`, `ValueError`, `IllegalOperationError`, `NotImplementedError` and
+    `AuthorizationException`, and `ServiceConnector.verify()` shows only the message of an
+    `AuthorizationException` ("an unexpected error occurred" for anything else). Our messages
+    are complete and secret-free, so each failure (registry, local files, helpers, daemon)
+    travels as an `AuthorizationException` carrying it.
+    """
+    return AuthorizationException(str(error))
 
 
 def registry_field_value(reference: RegistryReference) -> str | None:

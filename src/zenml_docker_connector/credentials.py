@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import base64
 from dataclasses import dataclass, field
+from functools import cached_property
 
-from zenml_docker_connector.redaction import redact
+from zenml_docker_connector.redaction import Redactor
 
 IDENTITY_TOKEN_USERNAME = "<token>"
 """The username credential helpers (and docker) use when the secret is an identity token."""
@@ -53,6 +54,11 @@ class Credentials:
         """The `Authorization` header value for HTTP Basic."""
         return "Basic " + self.basic_value()
 
+    @cached_property
+    def redactor(self) -> Redactor:
+        """Finds every encoding of the secret (patterns compiled once per credentials)."""
+        return Redactor([self.secret], [self.username])
+
     def redact(self, text: str) -> str:
         """`text` with every known encoding of the secret replaced."""
-        return redact(text, [self.secret], [self.username])
+        return self.redactor.redact(text)

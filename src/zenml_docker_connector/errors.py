@@ -7,16 +7,22 @@ Every message names the registry and suggests what to try; none may carry a secr
 
 from __future__ import annotations
 
+from zenml_docker_connector.printable import printable
+
 
 class DockerConnectorError(Exception):
     """Base class: `str(error)` is a complete, secret-free message for the user."""
 
 
 class RegistryError(DockerConnectorError):
-    """Something went wrong talking to a registry."""
+    """Something went wrong talking to a registry.
+
+    The message may quote what a server sent; it is made printable here once more, whatever
+    its parts went through, so no escape sequence reaches a terminal or a log through it.
+    """
 
     def __init__(self, registry: str, message: str) -> None:
-        super().__init__(message)
+        super().__init__(printable(message))
         self.registry = registry
 
 
@@ -42,6 +48,11 @@ class NotARegistryError(RegistryError):
 
 class InsecureTransportError(RegistryError):
     """We refused to send credentials over an unprotected channel."""
+
+
+class DestinationRefusedError(RegistryError):
+    """A request would reach an address the request policy forbids (inside a ZenML server:
+    loopback, link-local or private networks other than the registry itself)."""
 
 
 class TokenServiceError(RegistryError):

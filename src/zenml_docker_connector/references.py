@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 DOCKER_HUB = "docker.io"
 DOCKER_HUB_API_HOST = "registry-1.docker.io"
@@ -28,7 +28,15 @@ ACCEPTED_FORMATS = (
 _SCHEME = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*)://")
 _HOST_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 _PATH_COMPONENT = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$")
+_DIGEST_SUFFIX = re.compile(
+    r"@[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9A-Fa-f]{32,}$"
+)
 _MAX_HOSTNAME = 253
+MAX_NAME_LENGTH = 255
+"""Docker's limit for a whole image name, registry host included (`docker.io/library/…` too)."""
+_SHOWN_LENGTH = 100
+"""How much of a rejected input a message repeats."""
+_HIDDEN = "<hidden>"
 
 
 @dataclass(frozen=True)
@@ -43,6 +51,9 @@ class RegistryReference:
     scheme_explicit: bool
     repository: str | None
     """`ns/repo` when the reference named one (Docker Hub single names get `library/`)."""
+    path: str | None = field(default=None, compare=False)
+    """The repository part exactly as written: `team` for `docker.io/team`, where
+    `repository` says `library/team`. podman keys (`docker.io/team`) name namespaces this way."""
 
     @property
     def is_docker_hub(self) -> bool:
@@ -88,15 +99,16 @@ def is_loopback_host(host: str) -> bool:
 
 
 def parse_registry_reference(value: str) -> RegistryReference:
-    """Parse a registry reference; raise `ValueError` naming the input and accepted formats."""
+    """Parse a registry reference; raise `ValueError` naming the input and accepted formats.
+
+    The rules are docker's (distribution's reference grammar), so that a name we accept is
+    one the docker CLI accepts too; the input is repeated in errors bounded in length and
+    with any `user:password@` part hidden.
+    """
     scheme, text = _split_scheme(value)
     authority, _, path = text.partition("/")
     if not authority:
         raise _invalid(value, "it names no host")
-    if "@" in authority:
-        raise _invalid(
-            value, "it contains user information (user@host); pass credentials separately"
-        )
     if scheme is None and path and not _looks_like_host(authority):
         # Docker's own rule: `team/app` (no dot, colon or localhost) is a Docker Hub repository.
         host, port = DOCKER_HUB, None
@@ -113,12 +125,16 @@ def parse_registry_reference(value: str) -> RegistryReference:
         effective = "https" if host == DOCKER_HUB or not is_loopback_host(host) else "http"
     else:
         effective = scheme
+    netloc = host if port is None else f"{host}:{port}"
+    written = _parse_path(value, path, docker_hub=host == DOCKER_HUB)
+    repository = _docker_name(value, netloc, written, docker_hub=host == DOCKER_HUB)
     return RegistryReference(
         host=host,
         port=port,
         scheme=effective,
         scheme_explicit=scheme is not None,
-        repository=_parse_repository(value, path, docker_hub=host == DOCKER_HUB),
+        repository=repository,
+        path=written,
     )
 
 
@@ -136,11 +152,25 @@ def _split_scheme(value: str) -> tuple[str | None, str]:
     if match:
         scheme = match.group("scheme").lower()
         if scheme not in ("http", "https"):
-            raise _invalid(value, f"the scheme {scheme}:// is not http:// or https://")
+            raise _invalid(value, f"the scheme {_shown(scheme + '://')} is not http:// or https://")
         text = text[match.end() :]
+    if "@" in text:
+        if _DIGEST_SUFFIX.search(text):
+            raise _invalid(
+                value, "it names a digest (@sha256:…), which a registry address cannot have"
+            )
+        raise _invalid(
+            value, "it contains user information (user@host); pass credentials separately"
+        )
     for marker in ("?", "#"):
         if marker in text:
             raise _invalid(value, f"it contains '{marker}', which a registry address cannot have")
+    if not text.isascii():
+        raise _invalid(
+            value,
+            "it contains non-ASCII characters; registry names are ASCII (write an "
+            "internationalised domain name in its xn-- form)",
+        )
     return scheme, text
 
 
@@ -158,12 +188,7 @@ def _parse_authority(value: str, authority: str) -> tuple[str, int | None]:
         closing = authority.find("]")
         if closing < 0:
             raise _invalid(value, "an IPv6 address is missing its closing ']'")
-        literal = authority[1:closing]
-        try:
-            address = ipaddress.IPv6Address(literal)
-        except ValueError:
-            raise _invalid(value, f"'{literal}' is not an IPv6 address") from None
-        host = f"[{address.compressed}]"
+        host = _parse_ipv6(value, authority[1:closing])
         rest = authority[closing + 1 :]
         if rest and not rest.startswith(":"):
             raise _invalid(value, "unexpected text after the IPv6 address")
@@ -178,44 +203,94 @@ def _parse_authority(value: str, authority: str) -> tuple[str, int | None]:
     return host, port
 
 
+def _parse_ipv6(value: str, literal: str) -> str:
+    """`[compressed]`; docker's grammar allows hex digits and colons only."""
+    if "%" in literal:
+        raise _invalid(value, "IPv6 zone ids (the %eth0 part) are not allowed in a registry name")
+    if "." in literal:
+        raise _invalid(
+            value,
+            "IPv4-embedded IPv6 addresses (such as ::ffff:10.0.0.1) are not allowed in a "
+            "registry name; write the IPv4 address itself, or the IPv6 address in hex",
+        )
+    try:
+        address = ipaddress.IPv6Address(literal)
+    except ValueError:
+        raise _invalid(value, f"{_shown(literal)} is not an IPv6 address") from None
+    return f"[{address.compressed}]"
+
+
 def _parse_host(value: str, host: str) -> str:
     if not host:
         raise _invalid(value, "it names no host")
-    if re.fullmatch(r"[0-9.]+", host):
+    if re.fullmatch(r"[0-9.]*[0-9][0-9.]*", host):
         try:
             return str(ipaddress.IPv4Address(host))
         except ValueError:
-            raise _invalid(value, f"'{host}' is not a valid IPv4 address") from None
+            raise _invalid(value, f"{_shown(host)} is not a valid IPv4 address") from None
     if len(host) > _MAX_HOSTNAME or not all(_HOST_LABEL.match(label) for label in host.split(".")):
-        raise _invalid(value, f"'{host}' is not a valid host name")
+        raise _invalid(value, f"{_shown(host)} is not a valid host name")
     return host
 
 
 def _parse_port(value: str, port_text: str) -> int:
-    if not port_text.isdigit() or not 1 <= int(port_text) <= 65535:
-        raise _invalid(value, f"port '{port_text}' is not a number from 1 to 65535")
+    if not (port_text.isdigit() and len(port_text) <= 5 and 1 <= int(port_text) <= 65535):
+        raise _invalid(value, f"port {_shown(port_text)} is not a number from 1 to 65535")
     return int(port_text)
 
 
-def _parse_repository(value: str, path: str, *, docker_hub: bool) -> str | None:
-    components = [part for part in path.split("/") if part]
+def _parse_path(value: str, path: str, *, docker_hub: bool) -> str | None:
+    """The repository as written: checked components, one trailing slash allowed."""
+    components = path.split("/")
+    if components[-1] == "":
+        components.pop()  # `https://index.docker.io/v1/`, `host/ns/`
+    if "" in components:
+        raise _invalid(value, "it has an empty path component ('//'), which docker rejects")
     if docker_hub and components[:1] == ["v1"]:
         components = components[1:]
-    if not components:
-        return None
     for part in components:
         if not _PATH_COMPONENT.match(part):
             raise _invalid(
                 value,
-                f"the repository part '{part}' is not a valid repository name "
+                f"the repository part {_shown(part)} is not a valid repository name "
                 "(lower-case letters, digits and . _ - separators; no tag or digest)",
             )
-    if docker_hub and len(components) == 1:
-        components.insert(0, "library")
-    return "/".join(components)
+    return "/".join(components) or None
+
+
+def _docker_name(value: str, netloc: str, path: str | None, *, docker_hub: bool) -> str | None:
+    """The repository docker uses (`library/` added to single Docker Hub names), length-checked."""
+    if path is None:
+        return None
+    repository = f"library/{path}" if docker_hub and "/" not in path else path
+    length = len(f"{netloc}/{repository}")
+    if length > MAX_NAME_LENGTH:
+        raise _invalid(
+            value,
+            f"the image name {netloc}/{repository[:20]}… is {length} characters long; docker "
+            f"allows at most {MAX_NAME_LENGTH}, registry host included",
+        )
+    return repository
+
+
+def _shown(value: str) -> str:
+    """`repr` of user input for a message: `user:password@` hidden, at most ~100 characters."""
+    text = value
+    digest = _DIGEST_SUFFIX.search(text)
+    body, tail = (text[: digest.start()], text[digest.start() :]) if digest else (text, "")
+    at = body.rfind("@")
+    if at >= 0:
+        scheme = _SCHEME.match(body.lstrip())
+        start = body.find("://") + 3 if scheme else 0
+        body = body[:start] + _HIDDEN + body[at:]
+    text = body + tail
+    if len(text) <= _SHOWN_LENGTH:
+        return repr(text)
+    return f"{text[:_SHOWN_LENGTH]!r}… ({len(value)} characters)"
 
 
 def _invalid(value: str, why: str) -> ValueError:
     return ValueError(
-        f"Invalid Docker registry reference {value!r}: {why}. Accepted formats: {ACCEPTED_FORMATS}."
+        f"Invalid Docker registry reference {_shown(value)}: {why}. "
+        f"Accepted formats: {ACCEPTED_FORMATS}."
     )

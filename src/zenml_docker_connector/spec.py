@@ -6,7 +6,9 @@ components already know); the descriptions say what this implementation does dif
 
 from __future__ import annotations
 
-from pydantic import Field, field_validator
+from typing import Any
+
+from pydantic import ConfigDict, Field, SecretStr, field_validator, model_validator
 from zenml.constants import DOCKER_REGISTRY_RESOURCE_TYPE
 from zenml.models import AuthenticationMethodModel, ResourceTypeModel, ServiceConnectorTypeModel
 from zenml.service_connectors.docker_service_connector import DockerConfiguration
@@ -18,18 +20,48 @@ PASSWORD_AUTH_METHOD = "password"
 RESOURCE_TYPE: str = DOCKER_REGISTRY_RESOURCE_TYPE
 LOGO_URL = "https://public-flavor-logos.s3.eu-central-1.amazonaws.com/container_registry/docker.png"
 
+MAX_USERNAME_LENGTH = 512
+MAX_PASSWORD_LENGTH = 16 * 1024
+"""Generous for cloud tokens (ECR, GCP, Azure: a few kB), small enough for an HTTP header."""
+_MIN_SECRET_IN_REGISTRY = 6
+"""Shorter passwords occur in registry names by chance ("http")."""
+
 
 class DockerConnectorConfiguration(DockerConfiguration):
     """ZenML's Docker fields (`username`, `password`, `registry`) plus TLS opt-out.
 
     The extra field is optional with a safe default, so a ZenML server that still runs the
-    built-in connector ignores it instead of rejecting the connector.
+    built-in connector ignores it instead of rejecting the connector. Errors never repeat the
+    input (`hide_input_in_errors`): pydantic would otherwise print every field, password
+    included, in the `ValidationError` that `zenml service-connector register` shows.
     """
+
+    model_config = ConfigDict(hide_input_in_errors=True)
 
     insecure: bool = Field(
         default=False,
         title="Skip TLS certificate verification for this registry (test registries only).",
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _registry_must_not_hold_the_password(cls, data: Any) -> Any:
+        """A registry error repeats the value; one holding the password must not get that far."""
+        if isinstance(data, dict):
+            registry, password = data.get("registry"), data.get("password")
+            if isinstance(password, SecretStr):
+                password = password.get_secret_value()
+            if (
+                isinstance(registry, str)
+                and isinstance(password, str)
+                and len(password) >= _MIN_SECRET_IN_REGISTRY
+                and password in registry
+            ):
+                raise ValueError(
+                    "the registry value contains the password (pasted with it?); it is not "
+                    "repeated here. Set the registry to [http(s)://]host[:port] only"
+                )
+        return data
 
     @field_validator("registry")
     @classmethod
@@ -39,6 +71,47 @@ class DockerConnectorConfiguration(DockerConfiguration):
             parse_registry_reference(value)
             return value.strip()
         return None
+
+    @field_validator("username")
+    @classmethod
+    def _username_must_be_usable(cls, value: SecretStr) -> SecretStr:
+        """docker login trims the username and refuses an empty one; Basic auth forbids ':'."""
+        text = value.get_secret_value().strip()
+        if not text:
+            raise ValueError("the username is empty; set the registry user name")
+        _check_characters("username", text, MAX_USERNAME_LENGTH)
+        if ":" in text:
+            raise ValueError(
+                "the username cannot contain ':' (HTTP Basic authentication and docker's "
+                "config files separate username and password with it)"
+            )
+        return SecretStr(text)
+
+    @field_validator("password")
+    @classmethod
+    def _password_must_be_usable(cls, value: SecretStr) -> SecretStr:
+        """A pasted line break or NUL is a copy-paste accident no registry accepts."""
+        text = value.get_secret_value()
+        if not text:
+            raise ValueError("the password is empty; set the password or access token")
+        _check_characters("password", text, MAX_PASSWORD_LENGTH)
+        return value
+
+
+def _check_characters(name: str, text: str, limit: int) -> None:
+    """Refuse control characters and oversize values, naming the position, never the value."""
+    if len(text) > limit:
+        raise ValueError(f"the {name} is {len(text)} characters long; at most {limit} are allowed")
+    for position, char in enumerate(text, start=1):
+        if char in "\r\n":
+            what = "a line break (a trailing newline copied with it?)"
+        elif char == "\x00":
+            what = "a NUL character"
+        elif (ord(char) < 0x20 and char != "\t") or ord(char) == 0x7F:
+            what = f"a control character (U+{ord(char):04X})"
+        else:
+            continue
+        raise ValueError(f"the {name} contains {what} at position {position}; remove it")
 
 
 CONNECTOR_DESCRIPTION = """

@@ -10,7 +10,7 @@ import inspect
 import os
 from dataclasses import dataclass
 
-from zenml_docker_connector import activation
+from zenml_docker_connector import activation, spec
 from zenml_docker_connector.connector import DockerServiceConnector
 from zenml_docker_connector.errors import DockerConnectorError
 
@@ -29,10 +29,7 @@ def load_docker_connector(name_id_or_prefix: str) -> DockerServiceConnector:
             name_id_or_prefix, allow_name_prefix_match=False, **{secrets_flag: True}
         )
     except KeyError as error:
-        raise DockerConnectorError(
-            f"No service connector named '{name_id_or_prefix}' is registered: {error}. "
-            "List them with `zenml service-connector list --type docker`."
-        ) from None
+        raise _not_registered(name_id_or_prefix, error, "--connector_type docker") from None
     connector = service_connector_registry.instantiate_connector(model=model)
     if not isinstance(connector, DockerServiceConnector):
         raise DockerConnectorError(
@@ -41,6 +38,72 @@ def load_docker_connector(name_id_or_prefix: str) -> DockerServiceConnector:
             "`zenml-docker status` tells which class serves the `docker` type here."
         )
     return connector
+
+
+@dataclass(frozen=True)
+class ConnectorIdentity:
+    """How ZenML names a registered connector: what a derived name or a label is made of."""
+
+    name: str
+    id: str
+
+
+def connector_identity(name_id_or_prefix: str) -> ConnectorIdentity:
+    """The connector's name and id, without loading its secrets."""
+    from zenml.client import Client
+
+    try:
+        model = Client().get_service_connector(name_id_or_prefix, allow_name_prefix_match=False)
+    except KeyError as error:
+        raise _not_registered(name_id_or_prefix, error, "--resource_type docker-registry") from None
+    return ConnectorIdentity(name=model.name, id=str(model.id))
+
+
+def docker_registry_client(
+    identity: ConnectorIdentity, resource_id: str | None = None
+) -> DockerServiceConnector:
+    """The `docker` client ZenML hands out for the connector's registry.
+
+    For a `docker` connector that is the connector itself; AWS, GCP and Azure connectors
+    mint short-lived registry credentials (`expires_at` set). ZenML checks the connector on
+    the way (locally, or on the server behind a REST store).
+    """
+    from zenml.client import Client
+    from zenml.exceptions import AuthorizationException
+
+    try:
+        client = Client().get_service_connector_client(
+            identity.id, resource_type=spec.RESOURCE_TYPE, resource_id=resource_id
+        )
+    except (AuthorizationException, ValueError, KeyError, NotImplementedError) as error:
+        raise DockerConnectorError(
+            f"ZenML could not get registry credentials from service connector "
+            f"'{identity.name}': {_first_line(error)}"
+        ) from None
+    if not isinstance(client, DockerServiceConnector):
+        raise DockerConnectorError(
+            f"Service connector '{identity.name}' handed out a {type(client).__name__} for "
+            f"'{spec.RESOURCE_TYPE}', not a connector of this plugin, so its credentials "
+            "cannot be checked here. `zenml-docker status` tells which class serves the "
+            "`docker` type."
+        )
+    return client
+
+
+def _first_line(error: Exception, limit: int = 300) -> str:
+    """ZenML's own message, first line only: pydantic's further lines repeat input values."""
+    lines = str(error).strip().splitlines() or [type(error).__name__]
+    text = "".join(ch for ch in lines[0] if ch.isprintable())
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def _not_registered(
+    name_id_or_prefix: str, error: KeyError, list_filter: str
+) -> DockerConnectorError:
+    return DockerConnectorError(
+        f"No service connector named '{name_id_or_prefix}' is registered: {error}. "
+        f"List them with `zenml service-connector list {list_filter}`."
+    )
 
 
 def configured_container_engine() -> str | None:

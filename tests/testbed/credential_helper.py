@@ -13,7 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-Mode = Literal["fail", "garbage", "hang"]
+from testbed.secret_scan import register_secret
+
+Mode = Literal["fail", "garbage", "hang", "scripted"]
 NOT_FOUND = "credentials not found in native keychain"
 
 _SCRIPT = '''\
@@ -36,6 +38,24 @@ def save(entries):
     staging.replace(STORE)
 
 
+def scripted(mode, data):
+    """Answer with exactly the bytes, exit status, delay or misbehaviour the test asked for."""
+    if mode.get("orphan"):
+        import subprocess
+        subprocess.Popen(["sleep", "30"])  # a grandchild keeping stdout open
+    time.sleep(mode.get("seconds", 0))
+    sys.stdout.buffer.write(mode.get("stdout", "").encode("utf-8", "surrogateescape"))
+    sys.stderr.buffer.write(mode.get("stderr", "").encode("utf-8", "surrogateescape"))
+    if mode.get("echo_stdin"):
+        sys.stderr.write(data)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    if mode.get("signal"):
+        import os, signal
+        os.kill(os.getpid(), signal.SIGKILL)
+    return int(mode.get("exit_code", 0))
+
+
 def main():
     action = sys.argv[1] if len(sys.argv) > 1 else ""
     data = sys.stdin.read() if action in ("store", "get", "erase") else ""
@@ -49,6 +69,8 @@ def main():
         calls.write(json.dumps([action, server]) + "\\n")
     mode = json.loads(MODE.read_text()) if MODE.exists() else {{}}
     if mode and (not mode.get("actions") or action in mode["actions"]):
+        if mode["mode"] == "scripted":
+            return scripted(mode, data)
         if mode["mode"] == "hang":
             time.sleep(mode.get("seconds", 60))
         elif mode["mode"] == "garbage":
@@ -130,6 +152,7 @@ class CredentialHelper:
 
     def set_entry(self, server_url: str, username: str, secret: str) -> None:
         """Pre-seed the store as if `store` had been called."""
+        register_secret(secret, "credential helper secret", [username])
         entries = self.entries()
         entries[server_url] = {"Username": username, "Secret": secret}
         self.store_path.write_text(json.dumps(entries, indent=1, sort_keys=True))
@@ -158,6 +181,35 @@ class CredentialHelper:
                     "message": message,
                     "exit_code": exit_code,
                     "seconds": seconds,
+                    "actions": list(actions),
+                }
+            )
+        )
+
+    def script(
+        self,
+        *,
+        stdout: str = "",
+        stderr: str = "",
+        exit_code: int = 0,
+        seconds: float = 0,
+        echo_stdin: bool = False,
+        orphan: bool = False,
+        signal: bool = False,
+        actions: tuple[str, ...] = (),
+    ) -> None:
+        """Answer with exactly this (for `actions` only if given), whatever is stored."""
+        self.mode_path.write_text(
+            json.dumps(
+                {
+                    "mode": "scripted",
+                    "stdout": stdout,
+                    "stderr": stderr,
+                    "exit_code": exit_code,
+                    "seconds": seconds,
+                    "echo_stdin": echo_stdin,
+                    "orphan": orphan,
+                    "signal": signal,
                     "actions": list(actions),
                 }
             )

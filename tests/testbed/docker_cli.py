@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from testbed.requirements import require_binary
+from testbed.secret_scan import observe
 
 
 def push_tiny_image(dockerd: Any, tiny_image: str, registry: Any) -> str:
@@ -31,13 +32,15 @@ def docker(dockerd: Any, docker_config_dir: Path, *args: str) -> subprocess.Comp
     env = dockerd.env()
     env["DOCKER_CONFIG"] = str(docker_config_dir)
     env["PATH"] = os.environ["PATH"]
-    return subprocess.run(
+    result = subprocess.run(
         [require_binary("docker", "docker.io"), *args],
         env=env,
         capture_output=True,
         text=True,
         timeout=120,
     )
+    observe(result.stdout + result.stderr, f"output of `docker {' '.join(args)[:80]}`")
+    return result
 
 
 def docker_pull(

@@ -8,6 +8,8 @@ import threading
 import time
 from pathlib import Path
 
+from testbed.secret_scan import register_secret
+
 
 class HtpasswdFile:
     """bcrypt entries (the only kind distribution accepts), rewritten atomically on change."""
@@ -34,6 +36,7 @@ class HtpasswdFile:
 
     def set(self, user: str, password: str) -> None:
         """Add `user` or change their password."""
+        register_secret(password, "registry password", [user])
         line = self._hash(user, password)
         with self._lock:
             self._lines[user] = line

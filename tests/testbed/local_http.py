@@ -6,13 +6,15 @@ redirects cannot be produced by distribution; these tests still go over real soc
 
 from __future__ import annotations
 
+import contextlib
 import ssl
+import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 from urllib.parse import urlsplit
 
 
@@ -40,29 +42,46 @@ class Reply:
     """Announce a long body and send it one byte every 0.2 s (until the server stops)."""
     no_length: bool = False
     """No Content-Length: the body ends when the connection closes."""
+    writer: Writer | None = None
+    """Write the whole answer (status line included) yourself: `writer(wfile, stop)`, where
+    `stop` is set when the server stops. For answers `http.server` cannot produce."""
 
 
+Writer = Callable[[BinaryIO, threading.Event], None]
 Script = Callable[[Seen], Reply]
 
 
+class _QuietServer(ThreadingHTTPServer):
+    """Clients that hang up mid-answer are expected here, not worth a traceback on stderr."""
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if not isinstance(sys.exc_info()[1], OSError):
+            super().handle_error(request, client_address)
+
+
 class LocalServer:
-    """`ThreadingHTTPServer` on 127.0.0.1 whose answers come from `script`."""
+    """`ThreadingHTTPServer` on a loopback address (`bind`, default 127.0.0.1) whose answers
+    come from `script`."""
 
     def __init__(
         self,
         script: Script,
         *,
-        url_host: str = "127.0.0.1",
+        url_host: str | None = None,
         tls: tuple[Path, Path] | None = None,
+        bind: str = "127.0.0.1",
     ) -> None:
         self.script = script
-        self.url_host = url_host
+        self.url_host = url_host or bind
         self.seen: list[Seen] = []
         self._release = threading.Event()
         server = self
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # Headers and body are written separately: without TCP_NODELAY, Nagle holds the
+            # body of every answer on a kept-alive connection until the client's delayed ACK.
+            disable_nagle_algorithm = True
 
             def log_message(self, format: str, *args: Any) -> None:
                 pass
@@ -78,6 +97,12 @@ class LocalServer:
                 reply = server.script(seen)
                 if reply.hang:
                     server._release.wait(30)
+                    self.close_connection = True
+                    return
+                if reply.writer is not None:
+                    # The client may give up (what the hostile answers are for).
+                    with contextlib.suppress(OSError):
+                        reply.writer(self.wfile, server._release)
                     self.close_connection = True
                     return
                 self.send_response(reply.status)
@@ -114,7 +139,7 @@ class LocalServer:
             do_POST = _handle
             do_HEAD = _handle
 
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._httpd = _QuietServer((bind, 0), Handler)
         self._httpd.daemon_threads = True
         self.scheme = "http"
         if tls is not None:

@@ -16,15 +16,16 @@ from typing import Any
 import pytest
 
 from testbed.leaks import assert_no_secret
+from testbed.secret_scan import register_secret
 from zenml_docker_connector.errors import LocalConfigError
 from zenml_docker_connector.local import discovery
 from zenml_docker_connector.local.discovery import FoundCredentials, find_local_credentials
 from zenml_docker_connector.local.helpers import helper_timeout
 from zenml_docker_connector.references import RegistryReference
 
-SECRET_SHAPED = "s3cr3t-Zq9vX2pL8wK4tR7y"
 USERNAMES = ("testbed", "src-alice", "src-bob", "hubuser", "<token>")
 """Usernames the discovery tests store secrets under (for base64 `user:secret` leak checks)."""
+SECRET_SHAPED = register_secret("s3cr3t-Zq9vX2pL8wK4tR7y", "discovery test secret", USERNAMES)
 
 # Every key the docker CLI and its users keep in config.json, in a deliberate, unsorted order.
 RICH_CONFIG = """{

@@ -22,6 +22,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from testbed.certs import Issued
 from testbed.net import LOOPBACK
+from testbed.secret_scan import register_secret
 from testbed.tokens import (
     DEFAULT_PERMISSIONS,
     Permissions,
@@ -162,11 +163,13 @@ class TokenServer:
     def add_user(
         self, user: str, password: str, permissions: Permissions = DEFAULT_PERMISSIONS
     ) -> None:
+        register_secret(password, "token server password", [user])
         with self._lock:
             self.users[user] = TokenUser(password, permissions)
 
     def set_password(self, user: str, password: str) -> None:
         """Change the password and revoke the user's refresh tokens, like a rotated secret."""
+        register_secret(password, "token server password", [user])
         with self._lock:
             self.users[user].password = password
             self._revoke(user)
@@ -202,10 +205,10 @@ class TokenServer:
             expires_in=self.expires_in if expires_in is None else expires_in,
         )
         claims.update(overrides)
-        return sign_jwt(self.signer, claims)
+        return register_secret(sign_jwt(self.signer, claims), "registry token")
 
     def _new_refresh_token(self, user: str) -> str:
-        token = secrets.token_urlsafe(24)
+        token = register_secret(secrets.token_urlsafe(24), "refresh token", ["<token>"])
         self._refresh_tokens[token] = user
         return token
 

@@ -1,7 +1,9 @@
-"""ZenML helpers for tests: unique names, the CLI in-process and as a real subprocess."""
+"""ZenML helpers for tests: unique names, the CLI in-process and as a real subprocess, and
+registering a connector for a testbed registry."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -9,11 +11,14 @@ import sys
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
+
+from testbed.secret_scan import observe, secrets_shown_on_purpose
 
 
 @pytest.fixture
@@ -25,10 +30,31 @@ def unique_name() -> str:
 class ZenCli:
     """ZenML's click group run in this process (fast) with the test's environment."""
 
-    def __call__(self, *args: str, input: str | None = None) -> Result:
+    def __call__(self, *args: str, input: str | None = None, shows_secrets: bool = False) -> Result:
+        """Run `zenml ARGS`; `shows_secrets` exempts a command that prints them on purpose."""
         from zenml.cli.cli import cli
 
-        return CliRunner().invoke(cli, list(args), input=input, catch_exceptions=True)
+        scan = secrets_shown_on_purpose() if shows_secrets else contextlib.nullcontext()
+        with scan:
+            return CliRunner().invoke(cli, list(args), input=input, catch_exceptions=True)
+
+    def register_docker(self, name: str, *options: str) -> Result:
+        """`zenml service-connector register NAME --type docker OPTIONS`."""
+        return self("service-connector", "register", name, "--type", "docker", *options)
+
+
+def register_connector(name: str, registry: Any, **configuration: str) -> Any:
+    """Register (and verify) a docker connector for a testbed registry through ZenML's client."""
+    from zenml.client import Client
+
+    values = {"username": registry.username, "password": registry.password}
+    values["registry"] = registry.url
+    return Client().create_service_connector(
+        name=name,
+        connector_type="docker",
+        auth_method="password",
+        configuration={**values, **configuration},
+    )
 
 
 @pytest.fixture
@@ -46,7 +72,7 @@ class ZenSubprocess:
     def run(
         self, *args: str, input: str | None = None, timeout: float = 120
     ) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
+        result = subprocess.run(
             [self.executable, *args],
             input=input,
             env=self.env,
@@ -54,6 +80,8 @@ class ZenSubprocess:
             text=True,
             timeout=timeout,
         )
+        observe(result.stdout + result.stderr, f"output of `zenml {' '.join(args)[:80]}`")
+        return result
 
 
 @pytest.fixture
@@ -76,11 +104,36 @@ def zenml_subprocess(tmp_path: Path) -> Iterator[ZenSubprocess]:
     yield ZenSubprocess(env=env, executable=executable)
 
 
-def register_docker_connector(name: str, registry: Any, password: str | None = None) -> Any:
-    """`Client().create_service_connector` for a `docker` connector to a testbed registry."""
+def create_docker_connector(name: str, username: str, password: str, registry: str) -> None:
+    """Register a `docker` connector in the current ZenML store (it is verified first)."""
     from zenml.client import Client
 
-    return Client().create_service_connector(
+    Client().create_service_connector(
+        name=name,
+        connector_type="docker",
+        auth_method="password",
+        configuration={"username": username, "password": password, "registry": registry},
+    )
+
+
+def output_of(result: Result | subprocess.CompletedProcess[str]) -> str:
+    if isinstance(result, Result):
+        return result.output + (f"\n{result.exception!r}" if result.exception else "")
+    return result.stdout + result.stderr
+
+
+def register_docker_connector(
+    name: str,
+    registry: Any,
+    *,
+    password: str | None = None,
+    expires_at: datetime | None = None,
+) -> Any:
+    """A `docker` connector for a testbed registry in this process's store, not verified (so
+    a wrong password can be stored); `expires_at` as ZenML keeps it (naive UTC)."""
+    from zenml.client import Client
+
+    model, _ = Client().create_service_connector(
         name=name,
         connector_type="docker",
         auth_method="password",
@@ -89,10 +142,18 @@ def register_docker_connector(name: str, registry: Any, password: str | None = N
             "password": password or registry.password,
             "registry": registry.url,
         },
+        expires_at=expires_at,
+        verify=False,
+        list_resources=False,
     )
+    return model
 
 
-def output_of(result: Result | subprocess.CompletedProcess[str]) -> str:
-    if isinstance(result, Result):
-        return result.output + (f"\n{result.exception!r}" if result.exception else "")
-    return result.stdout + result.stderr
+@pytest.fixture
+def needs_pull_secret_settings() -> None:
+    """Skip a test of the pod-settings helpers on ZenML < 0.62, which has no
+    `KubernetesPodSettings.image_pull_secrets` (the helpers then say "upgrade ZenML")."""
+    from zenml.integrations.kubernetes.pod_settings import KubernetesPodSettings
+
+    if "image_pull_secrets" not in KubernetesPodSettings.model_fields:
+        pytest.skip("ZenML < 0.62: KubernetesPodSettings has no image_pull_secrets")

@@ -14,7 +14,10 @@ from zenml_docker_connector.connector import (
 )
 from zenml_docker_connector.credentials import Credentials
 from zenml_docker_connector.references import parse_registry_reference
-from zenml_docker_connector.registry.settings import ConnectionSettings
+from zenml_docker_connector.registry.settings import (
+    ALLOW_PRIVATE_NETWORKS_ENV,
+    ConnectionSettings,
+)
 from zenml_docker_connector.resource_listing import listing_resources
 
 
@@ -35,6 +38,26 @@ def test_what_the_connector_points_at_and_with_what() -> None:
     assert connector.connection_settings() == ConnectionSettings(insecure=False)
     assert _connector(None).registry_reference().is_docker_hub
     assert _connector("r.example", insecure=True).connection_settings().insecure
+
+
+@pytest.mark.parametrize(
+    ("environment", "refuse"),
+    [
+        ({}, False),  # a client: the user's own machine and network
+        ({"ZENML_SERVER": "true"}, True),  # a ZenML server (ZenML's own flag)
+        ({"ZENML_SERVER": "true", ALLOW_PRIVATE_NETWORKS_ENV: "true"}, False),  # opted in
+        ({ALLOW_PRIVATE_NETWORKS_ENV: "true"}, False),
+    ],
+)
+def test_inside_a_zenml_server_private_destinations_are_refused(
+    monkeypatch: pytest.MonkeyPatch, environment: dict[str, str], refuse: bool
+) -> None:
+    for name in ("ZENML_SERVER", ALLOW_PRIVATE_NETWORKS_ENV):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    settings = _connector("registry.example").connection_settings()
+    assert settings.refuse_private_destinations is refuse
 
 
 def test_resource_ids_are_canonical() -> None:

@@ -1,35 +1,78 @@
-"""`redaction`: the forms a secret leaks in, and replacing all of them."""
+"""`redaction`: every echo shape of a secret is found, after every transformation."""
 
 from __future__ import annotations
 
 import base64
+from urllib.parse import quote_plus
 
-from zenml_docker_connector.redaction import REDACTED, redact, secret_variants
+import pytest
+
+from testbed.leaks import assert_no_secret, assert_no_secret_fragment, echo_shapes
+from zenml_docker_connector.redaction import (
+    REDACTED,
+    WITHHELD,
+    Redactor,
+    redact,
+    secret_variants,
+    shown,
+)
+
+SECRET = "Pa ss\tw0rd/+&é:x"
+USER = "alice"
 
 
 def _b64(text: str) -> str:
     return base64.b64encode(text.encode()).decode()
 
 
-def test_variants_are_clear_base64_and_base64_with_each_username() -> None:
-    variants = secret_variants(["s3cret-pw"], ["alice", "bob"])
-    assert set(variants) == {
-        "s3cret-pw",
-        _b64("s3cret-pw"),
-        _b64("alice:s3cret-pw"),
-        _b64("bob:s3cret-pw"),
-    }
-    assert [len(v) for v in variants] == sorted((len(v) for v in variants), reverse=True)
+@pytest.mark.parametrize("shape", list(echo_shapes(SECRET, USER)))
+def test_every_echo_shape_is_redacted(shape: str) -> None:
+    echo = echo_shapes(SECRET, USER)[shape]
+    text = f"error: {echo} was rejected for {USER}"
+    out = Redactor([SECRET], [USER]).shown(text)
+    assert REDACTED in out and f"for {USER}" in out
+    assert echo not in out
+    assert_no_secret(out, SECRET, usernames=[USER])
 
 
-def test_missing_and_tiny_secrets_have_no_variants_to_replace() -> None:
-    assert secret_variants([None, ""], [None]) == []
-    # A three-letter "secret" would turn every such substring into stars; base64 forms stay.
-    assert "abc" not in secret_variants(["abc"])
-    assert _b64("abc") in secret_variants(["abc"])
+@pytest.mark.parametrize("offset", [0, 150, 190, 195, 199, 400])
+def test_truncation_never_leaves_part_of_a_secret(offset: int) -> None:
+    secret = "Fourteen-chars"
+    text = "x" * offset + secret + "y" * 300
+    out = Redactor([secret]).shown(text, 200)
+    assert len(out) <= 200
+    assert_no_secret_fragment(out, secret, 4)
 
 
-def test_redact_keeps_usernames_and_replaces_longest_first() -> None:
+def test_a_long_text_is_cut_only_after_redaction() -> None:
+    secret = "Secret-at-the-edge"
+    for offset in range(790, 830):  # around the internal window of 4 x 200 characters
+        text = "x" * offset + secret + "z" * 2000
+        out = Redactor([secret]).shown(text)
+        assert "Secret-at" not in out and "Secret" not in out.replace(REDACTED, "")
+
+
+@pytest.mark.parametrize("secret", ["a", "pw", "abc"])
+def test_short_secrets_withhold_the_whole_text(secret: str) -> None:
+    redactor = Redactor([secret], [USER])
+    assert redactor.shown(f"password {secret} is wrong") == WITHHELD
+    assert redactor.shown(f"password {quote_plus(secret)}!") == WITHHELD
+    assert redactor.shown(_b64(f"{USER}:{secret}")) == REDACTED
+    assert redactor.shown("xyz 123") == "xyz 123"  # nothing of it: shown as it is
+    # Inside a longer word it is no echo: URLs and words stay readable.
+    word = f"http://registry.example/x{secret}x/app"
+    assert redactor.shown(word) == word
+
+
+def test_escape_sequences_are_shown_escaped_and_secrets_inside_them_redacted() -> None:
+    secret = "Esc\x1bPass-123"
+    escaped = secret.replace("\x1b", "\\x1b")
+    text = f"\x1b]52;c;{secret}\x07 and {escaped}"
+    out = Redactor([secret]).shown(text)
+    assert out.isprintable() and "\\x1b]52;c;" in out and out.count(REDACTED) == 2
+
+
+def test_whole_texts_are_redacted_longest_form_first() -> None:
     secret = "Pw-1234567890"
     text = f"user alice sent {_b64('alice:' + secret)} and {secret} and {secret[:6]}"
     assert redact(text, [secret], ["alice"]) == (
@@ -37,6 +80,14 @@ def test_redact_keeps_usernames_and_replaces_longest_first() -> None:
     )
 
 
-def test_redact_without_secrets_changes_nothing() -> None:
+def test_variants_are_clear_text_and_the_base64_forms() -> None:
+    variants = secret_variants(["s3cret-pw"], ["alice"])
+    assert "s3cret-pw" in variants and _b64("alice:s3cret-pw") in variants
+    assert _b64("s3cret-pw").rstrip("=") in variants
+    assert [len(v) for v in variants] == sorted((len(v) for v in variants), reverse=True)
+    assert secret_variants([None, ""], [None]) == []
+
+
+def test_nothing_to_redact_still_makes_text_printable_and_bounded() -> None:
     assert redact("plain text", []) == "plain text"
-    assert redact("plain text", [None]) == "plain text"
+    assert shown("a\x1b[31mb" + "c" * 300, limit=10) == "a\\x1b[31m…"

@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
-from zenml_docker_connector.references import is_loopback_host, parse_registry_reference
+from zenml_docker_connector.references import (
+    RegistryReference,
+    is_loopback_host,
+    parse_registry_reference,
+)
 
 HUB = ("docker.io", None, "https", "https://registry-1.docker.io", "https://index.docker.io/v1/")
 
@@ -126,6 +132,16 @@ def test_accepted_forms(
         ("registry.example.com/app?x=1", "'?'"),
         ("http://docker.io", "https"),
         ("docker.io:443", "port"),
+        ("registry.example.com/a//b", "empty path component"),
+        ("registry.example.com//a", "empty path component"),
+        ("a//b", "empty path component"),
+        ("https://index.docker.io/v1//app", "empty path component"),
+        ("[fe80::1%eth0]:5000", "zone"),
+        ("[fe80::1%25eth0]", "zone"),
+        ("[::ffff:127.0.0.1]:5000", "IPv4-embedded"),
+        ("[::127.0.0.1]", "IPv4-embedded"),
+        ("r\u00e9gistry.example.com", "non-ASCII"),
+        ("registry.example.com/app@sha256:" + "a" * 64, "digest"),
     ],
 )
 def test_junk_is_refused_with_the_input_and_formats(text: str, why: str) -> None:
@@ -133,8 +149,50 @@ def test_junk_is_refused_with_the_input_and_formats(text: str, why: str) -> None
         parse_registry_reference(text)
     message = str(caught.value)
     assert why in message
-    assert repr(text) in message
+    if "@" not in text:
+        assert repr(text) in message
     assert "Accepted formats" in message
+
+
+def test_names_docker_rejects_as_too_long_are_refused() -> None:
+    """Docker's limit: the whole name (registry host included) is at most 255 characters."""
+    longest = "r.example/" + "a" * 245
+    assert parse_registry_reference(longest).repository == "a" * 245
+    with pytest.raises(ValueError, match="256 characters long"):
+        parse_registry_reference(longest + "b")
+    with pytest.raises(ValueError, match="at most 255"):
+        parse_registry_reference("docker.io/" + "a" * 240)  # docker.io/library/ counts too
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "https://user:PASSWORD-Zq9@registry.example.com",
+        "user:PASSWORD-Zq9@registry.example.com:5000/ns",
+        "https://user:PASS/WORD-Zq9@registry.example.com",
+        "https://user:PASS@WORD-Zq9@registry.example.com",
+        "http://user:PASSWORD-Zq9:x@[::1]:5000",
+        "user:PASSWORD-Zq9@",
+        "ftp://user:PASSWORD-Zq9@registry.example.com",
+        "https://user:PASSWORD-Zq9\n@registry.example.com",
+    ],
+)
+def test_user_information_is_never_echoed(text: str) -> None:
+    with pytest.raises(ValueError) as caught:
+        parse_registry_reference(text)
+    message = str(caught.value)
+    for part in ("PASSWORD", "PASS", "WORD-Zq9", "user:"):
+        assert part not in message
+    assert "user information" in message or "scheme" in message or "control" in message
+
+
+def test_long_input_is_shown_bounded() -> None:
+    text = "registry.example.com/" + "Z" * 10_000
+    with pytest.raises(ValueError) as caught:
+        parse_registry_reference(text)
+    message = str(caught.value)
+    assert len(message) < 1_000
+    assert "10021 characters" in message
 
 
 def test_container_registry_uri_matches_connector_registry() -> None:
@@ -175,3 +233,94 @@ def test_scheme_is_explicit_only_when_written() -> None:
     assert not parse_registry_reference("127.0.0.1:5000").scheme_explicit
     assert not parse_registry_reference("ghcr.io").scheme_explicit
     assert str(parse_registry_reference("https://index.docker.io/v1/")) == "docker.io"
+
+
+@pytest.mark.parametrize(
+    ("text", "repository", "written"),
+    [
+        ("docker.io/team", "library/team", "team"),
+        ("docker.io/library/ubuntu", "library/ubuntu", "library/ubuntu"),
+        ("team/app", "team/app", "team/app"),
+        ("https://index.docker.io/v1/team", "library/team", "team"),
+        ("ghcr.io/org", "org", "org"),
+        ("docker.io", None, None),
+    ],
+)
+def test_the_path_as_written_is_kept_next_to_docker_s_name(
+    text: str, repository: str | None, written: str | None
+) -> None:
+    """podman's `docker.io/<ns>` keys name a namespace: the path as written, not library/<ns>."""
+    reference = parse_registry_reference(text)
+    assert (reference.repository, reference.path) == (repository, written)
+
+
+def test_the_written_path_does_not_change_which_registry_or_repository_it_is() -> None:
+    assert parse_registry_reference("docker.io/team") == parse_registry_reference(
+        "docker.io/library/team"
+    )
+
+
+# --- properties (hypothesis) -----------------------------------------------------------------
+
+_LABEL = st.text("abz09", min_size=1, max_size=6) | st.sampled_from(["a-b", "x--y"])
+_HOSTS = st.one_of(
+    st.lists(_LABEL, min_size=1, max_size=4).map(".".join),
+    st.ip_addresses(v=4).map(str),
+    st.ip_addresses(v=6).map(lambda address: f"[{address}]"),
+    st.sampled_from(["localhost", "docker.io", "index.docker.io", "registry-1.docker.io"]),
+)
+_COMPONENT = st.text("az09", min_size=1, max_size=6) | st.sampled_from(["a.b", "a_b", "a-b"])
+_JUNK = st.sampled_from(["", "", "", "/", "//", ":", "@", "..", " ", "\x00", "é", "%", "[", "A"])
+
+
+@st.composite
+def _reference_like(draw: st.DrawFn, junk: bool = True) -> str:
+    """Well-formed references; with `junk`, a sprinkle of what makes them invalid."""
+    scheme = draw(st.sampled_from(["", "", "http://", "https://", "HTTPS://"]))
+    port = draw(st.one_of(st.none(), st.integers(min_value=1, max_value=65535)))
+    path = draw(st.lists(_COMPONENT, max_size=4))
+    text = scheme + draw(_HOSTS) + ("" if port is None else f":{port}")
+    text += "".join(f"/{part}" for part in path) + draw(st.sampled_from(["", "/"]))
+    if not junk:
+        return text
+    extra = draw(st.one_of(_JUNK, st.sampled_from(["ftp://", ":0", ":70000", "-"])))
+    where = draw(st.integers(min_value=0, max_value=len(text)))
+    return text[:where] + extra + text[where:]
+
+
+def _canonical(reference: RegistryReference) -> str:
+    tail = f"/{reference.repository}" if reference.repository else ""
+    return f"{reference.scheme}://{reference.netloc}{tail}"
+
+
+def _parsed_or_none(text: object) -> RegistryReference | None:
+    """The reference, or None when refused: only ValueError may escape."""
+    try:
+        return parse_registry_reference(text)  # type: ignore[arg-type]
+    except ValueError:
+        return None
+
+
+@settings(max_examples=150, deadline=None, database=None)
+@given(st.one_of(st.text(), _reference_like(), st.binary().map(repr), st.integers()))
+def test_anything_parses_or_raises_value_error(text: object) -> None:
+    _parsed_or_none(text)
+
+
+@settings(max_examples=150, deadline=None, database=None)
+@given(st.one_of(_reference_like(junk=False), _reference_like()))
+def test_the_canonical_form_is_idempotent(text: str) -> None:
+    reference = _parsed_or_none(text)
+    assume(reference is not None)
+    assert reference is not None
+    canonical = _canonical(reference)
+    again = parse_registry_reference(canonical)
+    assert (again.host, again.port, again.scheme, again.repository) == (
+        reference.host,
+        reference.port,
+        reference.scheme,
+        reference.repository,
+    )
+    assert _canonical(again) == canonical
+    assert parse_registry_reference(reference.resource_id).resource_id == reference.resource_id
+    assert parse_registry_reference(reference.config_key).same_registry(reference)

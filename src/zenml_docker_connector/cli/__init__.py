@@ -1,4 +1,5 @@
-"""ZenML glue: `zenml-docker`, for what ZenML's own CLI has no room for (diagnostics, logout)."""
+"""ZenML glue: `zenml-docker`, for what ZenML's own CLI has no room for (diagnostics, logout,
+Kubernetes pull secrets)."""
 
 from __future__ import annotations
 
@@ -16,10 +17,12 @@ def main() -> None:
 def _register_commands() -> None:
     from zenml_docker_connector.cli.doctor import doctor
     from zenml_docker_connector.cli.logout import logout
+    from zenml_docker_connector.cli.pull_secret import pull_secret
     from zenml_docker_connector.cli.status import status
 
     main.add_command(doctor)
     main.add_command(logout)
+    main.add_command(pull_secret)
     main.add_command(status)
 
 

@@ -76,15 +76,32 @@ def registry_of_key(
     text = key.strip()
     scheme, sep, rest = text.partition("://")
     authority, _, path = (rest if sep else text).partition("/")
-    try:
-        registry = parse_registry_reference(f"{scheme}://{authority}" if sep else authority)
-    except ValueError:
+    registry = _key_registry(scheme if sep else None, authority)
+    if registry is None:
         return None
     namespace = None
     if namespaced and not sep:
         components = [part for part in path.split("/") if part]
         namespace = "/".join(components) or None
     return registry, namespace
+
+
+def _key_registry(scheme: str | None, authority: str) -> RegistryReference | None:
+    """The registry of a key's authority; Docker Hub under any scheme is Docker Hub.
+
+    Old docker versions wrote `http://index.docker.io/v1/`; the docker CLI and
+    containers/image normalise every Docker Hub spelling, so it is read, not dropped.
+    """
+    try:
+        bare = parse_registry_reference(authority)
+    except ValueError:
+        return None
+    if scheme is None or bare.is_docker_hub:
+        return bare
+    try:
+        return parse_registry_reference(f"{scheme}://{authority}")
+    except ValueError:
+        return None
 
 
 def parse_auth_config(

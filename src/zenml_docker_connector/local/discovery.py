@@ -10,13 +10,19 @@ Sources, first match wins:
    fall back to the home directory). Per registry: the `credHelpers` helper, else the
    `credsStore` helper, else the `auths` entry (plain `auth` or `username`/`password`). The
    docker CLI stops at a helper that has nothing; we then still try `auths`, like docker-py.
-3. The legacy `~/.dockercfg`, only when there is no config.json (docker-py's rule).
+3. The legacy `~/.dockercfg`, only when there is no config.json (docker-py's rule), in
+   either of its formats; a corrupt one is an error, as in the docker CLI.
 4. Podman/Buildah/Skopeo `auth.json` files (see `locations`), `credHelpers` first, then
-   namespaced `auths` keys matched longest-prefix first against `reference.repository`.
+   namespaced `auths` keys matched longest-prefix first against the repository path as the
+   user wrote it: `docker.io/team` is podman's key for the Docker Hub namespace `team`
+   (what `podman login docker.io/team` writes), not the image `docker.io/library/team`.
 
 Within DOCKER_AUTH_CONFIG and each file the same rules apply. Keys are matched after
 normalisation (`https://ghcr.io`, `ghcr.io/v1/`, `index.docker.io`, `registry-1.docker.io`,
-`https://index.docker.io/v1/` …), Docker Hub OAuth entries and unparsable keys are skipped.
+`https://index.docker.io/v1/`, the legacy `http://index.docker.io/v1/` …); when several keys
+name one registry the registry's canonical name (`docker.io`, `host:port`) wins, as in
+docker-py and containers/image, then the docker CLI's own key, then file order. Docker Hub
+OAuth entries and unparsable keys are skipped.
 Nothing is ever written. A source that exists but is broken raises `LocalConfigError` when
 it is consulted; a helper's "credentials not found" just moves on to the next source.
 Identity tokens (`identitytoken`, or a helper username `<token>`) cannot be used as docker
@@ -29,9 +35,6 @@ import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from docker import auth as docker_auth
-from docker.errors import DockerException
-
 from zenml_docker_connector.credentials import Credentials
 from zenml_docker_connector.errors import LocalConfigError
 from zenml_docker_connector.local.auth_entries import (
@@ -42,14 +45,14 @@ from zenml_docker_connector.local.auth_entries import (
 )
 from zenml_docker_connector.local.formats import DOCKER, PODMAN, ClientFileFormat
 from zenml_docker_connector.local.helpers import CredentialHelper, helper_timeout
-from zenml_docker_connector.local.json_files import parse_json_text, read_json
+from zenml_docker_connector.local.json_files import parse_json_text, read_file, read_json
 from zenml_docker_connector.local.locations import (
     docker_config_file,
     legacy_dockercfg_file,
     podman_auth_paths,
     searched_places,
 )
-from zenml_docker_connector.references import RegistryReference
+from zenml_docker_connector.references import DOCKER_HUB_CONFIG_KEY, RegistryReference
 
 ENV_VAR = "DOCKER_AUTH_CONFIG"
 
@@ -88,7 +91,7 @@ def find_local_credentials(
         token_hit = token_hit or found
     if token_hit is not None:
         raise _identity_token_error(token_hit)
-    shown = f"{reference}/{reference.repository}" if reference.repository else str(reference)
+    shown = f"{reference}/{reference.path}" if reference.path else str(reference)
     raise LocalConfigError(
         f"No credentials for the registry {shown} were found locally (looked in: "
         f"{', '.join(searched_places())}). "
@@ -165,41 +168,38 @@ def _sources(timeout: float) -> Iterator[_ConfigSource]:
 
 
 def _load_legacy_dockercfg() -> AuthConfigData | None:
-    """`~/.dockercfg`, parsed by docker-py (it knows both legacy formats)."""
+    """`~/.dockercfg` in its JSON format ({key: {auth, email}}) or the older two-line one.
+
+    docker-py's `load_config` reads both but turns every problem into "no credentials" (it
+    logs at debug level and returns {}), which would hide a broken file behind a misleading
+    "nothing found"; the docker CLI refuses such a file, and so do we, naming it.
+    """
     path = legacy_dockercfg_file()
     what = "legacy docker config file"
-    try:
-        path.read_bytes()
-    except FileNotFoundError:
+    raw = read_file(path, what=what)
+    if raw is None:
         return None
-    except OSError as exc:
-        raise LocalConfigError(
-            f"The {what} {path} cannot be read ({exc.strerror or type(exc).__name__}). "
-            "Fix or remove it."
-        ) from None
-    try:
-        loaded = docker_auth.load_config(config_path=str(path))
-    except (ValueError, TypeError, AttributeError, DockerException):  # raised bare by docker-py
-        raise LocalConfigError(
-            f"The {what} {path} cannot be parsed (an entry is not base64 of "
-            "username:password). Remove it and log in again with `docker login`."
-        ) from None
-    entries = []
-    for key, value in loaded.auths.items():
-        parsed = registry_of_key(key, namespaced=False)
-        if parsed is None or not isinstance(value, dict):
-            continue
-        entries.append(AuthEntry(key, parsed[0], None, _legacy_credentials(value)))
-    return AuthConfigData(origin=str(path), auths=tuple(entries))
+    label = f"The {what} {path}"
+    data: object
+    if raw.lstrip().startswith(b"auth"):
+        data = _two_line_dockercfg(raw, label)
+    else:
+        data = parse_json_text(raw, label=label)
+    if isinstance(data, dict) and not isinstance(data.get("auths"), dict):
+        data = {"auths": data}
+    return parse_auth_config(data, origin=str(path), kind=what)
 
 
-def _legacy_credentials(value: dict[str, object]) -> Credentials | None:
-    username = str(value.get("username") or "")
-    token = str(value.get("IdentityToken") or "")
-    password = str(value.get("password") or "")
-    if token:
-        return Credentials(username, token, identity_token=True)
-    return Credentials(username, password) if password else None
+def _two_line_dockercfg(raw: bytes, label: str) -> dict[str, object]:
+    """`auth = <base64>` and `email = <address>` lines: Docker Hub's credentials."""
+    lines = raw.decode("utf-8", errors="replace").splitlines()
+    first = lines[0].split(" = ", 1) if lines else []
+    if len(lines) < 2 or len(first) != 2 or first[0].strip() != "auth":
+        raise LocalConfigError(
+            f"{label} is neither JSON nor the old two-line 'auth = …' / 'email = …' format; it "
+            "was left unchanged. Remove it and log in again with `docker login`."
+        )
+    return {DOCKER_HUB_CONFIG_KEY: {"auth": first[1].strip()}}
 
 
 class _ConfigSource:
@@ -249,8 +249,10 @@ class _ConfigSource:
         )
 
     def _from_helpers(self, reference: RegistryReference) -> FoundCredentials | None:
-        setting = next(
-            (h for h in self.data.cred_helpers if h.registry.same_registry(reference)), None
+        setting = min(
+            (h for h in self.data.cred_helpers if h.registry.same_registry(reference)),
+            key=lambda h: key_rank(h.key, reference),
+            default=None,
         )
         if setting is not None:
             helper = CredentialHelper(
@@ -281,8 +283,7 @@ class _ConfigSource:
             for e in self.data.auths
             if e.credentials is not None and e.registry.same_registry(reference)
         ]
-        exact = [e for e in matching if e.key == reference.config_key]
-        return next(iter(exact or matching), None)
+        return min(matching, key=lambda e: key_rank(e.key, reference), default=None)
 
 
 def _ask(
@@ -295,30 +296,44 @@ def _ask(
     return None
 
 
+def key_rank(key: str, reference: RegistryReference) -> int:
+    """Which of several keys for one registry wins (lower first; ties keep file order).
+
+    The canonical name (`docker.io`, `host:port`) is what docker-py (`resolve_authconfig`)
+    and containers/image look up first; the docker CLI's Docker Hub key comes next.
+    """
+    if key == reference.resource_id:
+        return 0
+    return 1 if key == reference.config_key else 2
+
+
 def match_namespaced(
     entries: Sequence[AuthEntry], reference: RegistryReference, *, origin: str
 ) -> AuthEntry | None:
     """The entry for `reference`: the longest matching namespace, else the registry-wide one.
 
-    Without a repository in `reference` the registry-wide entry is used; if there is none and
+    Namespaces are matched against the path as written (`reference.path`). Without a path
+    in `reference` the registry-wide entry is used; if there is none and
     exactly one namespaced entry, that one; several namespaces are ambiguous (error).
     """
     candidates = [
         e for e in entries if e.registry.same_registry(reference) and e.credentials is not None
     ]
-    if reference.repository is not None:
-        repository = reference.repository
+    if reference.path is not None:
+        path = reference.path
         matching = [
             e
             for e in candidates
-            if e.namespace is None
-            or repository == e.namespace
-            or repository.startswith(e.namespace + "/")
+            if e.namespace is None or path == e.namespace or path.startswith(e.namespace + "/")
         ]
-        return max(matching, key=lambda e: len(e.namespace or ""), default=None)
+        return min(
+            matching,
+            key=lambda e: (-len(e.namespace or ""), key_rank(e.key, reference)),
+            default=None,
+        )
     whole = [e for e in candidates if e.namespace is None]
     if whole:
-        return whole[0]
+        return min(whole, key=lambda e: key_rank(e.key, reference))
     if len(candidates) == 1:
         return candidates[0]
     if not candidates:

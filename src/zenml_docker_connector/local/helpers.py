@@ -8,7 +8,8 @@ the helper in its own process group with a bounded wait, kills the whole group o
 shell-script helper's children would otherwise keep the pipes open), and turns every failure
 into a `LocalConfigError` that names the helper and where it was configured. `get` and
 `list` serve discovery; `store` and `erase` serve local login/logout (the secret travels on
-the helper's stdin only, never on its command line).
+the helper's stdin only, never on its command line). Helpers are looked up on PATH as Go's
+`exec.LookPath` (so the docker CLI) does it: one found through a relative entry is refused.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ import contextlib
 import json
 import os
 import re
-import shutil
 import signal
 import subprocess
 from dataclasses import dataclass, field
@@ -61,6 +61,33 @@ def helper_timeout(explicit: float | None = None) -> float:
     if value <= 0:
         raise LocalConfigError(f"{TIMEOUT_ENV_VAR} must be a positive number of seconds.")
     return value
+
+
+def helper_program(program: str) -> str | None:
+    """The first executable `program` on PATH, None if there is none; as Go finds programs.
+
+    `shutil.which` would also run a `docker-credential-*` planted in whatever directory ZenML
+    was started from when PATH has an empty or `.` entry. Go (1.19+) refuses a program found
+    through a relative entry, and with it the docker CLI; so do we. An unset or empty PATH
+    finds nothing, as in Go.
+    """
+    search = os.environ.get("PATH", "")
+    if not search:
+        return None
+    for entry in search.split(os.pathsep):
+        candidate = os.path.join(entry or ".", program)
+        if not (os.path.isfile(candidate) and os.access(candidate, os.X_OK)):
+            continue
+        if not os.path.isabs(candidate):
+            raise LocalConfigError(
+                f"{program} was found as {os.path.abspath(candidate)} through the PATH entry "
+                f"{entry!r}, which is relative to the current directory. Like the docker CLI, "
+                "programs found that way are not run (one planted in a working directory would "
+                "get your credentials): remove relative entries ('', '.') from PATH, or install "
+                "the helper in a directory named by an absolute PATH entry"
+            )
+        return candidate
+    return None
 
 
 @dataclass(frozen=True)
@@ -188,7 +215,10 @@ class CredentialHelper:
                 f"helper suffix: it must be the part after '{HELPER_PREFIX}', without slashes "
                 "or spaces. Fix that setting."
             )
-        executable = shutil.which(self.program)
+        try:
+            executable = helper_program(self.program)
+        except LocalConfigError as error:
+            raise LocalConfigError(f"The {self.description} was not run: {error}") from None
         if executable is None:
             raise LocalConfigError(
                 f"The {self.description} is not installed or not on PATH, {cannot}. "

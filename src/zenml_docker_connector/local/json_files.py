@@ -3,17 +3,26 @@
 These files belong to the user and to other tools: the docker CLI, podman and credential
 helpers write them too, and they hold settings we know nothing about. So every update here
 holds an exclusive lock (a `flock` on a sibling `<name>.lock` file, which also works across
-processes, plus a per-file thread lock), re-reads the file under that lock, changes only what
-the caller changes, and replaces the file atomically (temporary file in the same directory,
-fsync, mode 0600, `os.replace`). A file that is not a JSON object is refused and left exactly
-as it was; a symlinked file is followed, so the link keeps pointing at its (updated) target.
-Key order and every other key and value survive the round trip.
+processes, plus a per-file thread lock; the holder removes the lock file before releasing it,
+and a waiter that finds its locked file gone starts over, so none is ever left behind),
+re-reads the file under that lock, changes only what the caller changes, and replaces the
+file atomically (temporary file in the same directory, fsync, mode 0600, `os.replace`). A
+file that is not a JSON object is refused and left exactly as it was; a symlinked file is
+followed, so the link keeps pointing at its (updated) target. Key order and every other key
+and value survive the round trip.
+
+Files are opened so that nothing a user (or an attacker) put in their place can hang us or
+redirect a write: reads use `O_NONBLOCK` and accept regular files only (a FIFO would block
+forever, `/dev/zero` would never end) of at most `MAX_FILE_BYTES`; the lock file is opened
+with `O_NOFOLLOW`, so a planted `config.json.lock` symlink cannot make us create a file at
+its target.
 """
 
 from __future__ import annotations
 
 import contextlib
 import copy
+import errno
 import fcntl
 import json
 import os
@@ -31,6 +40,17 @@ T = TypeVar("T")
 FILE_MODE = 0o600
 DIRECTORY_MODE = 0o700
 LOCK_SUFFIX = ".lock"
+MAX_FILE_BYTES = 8 * 2**20
+"""A config.json with thousands of registries is a few hundred kB; more is not a config."""
+
+_KINDS = {
+    stat.S_IFIFO: "a FIFO (named pipe)",
+    stat.S_IFCHR: "a character device",
+    stat.S_IFBLK: "a block device",
+    stat.S_IFSOCK: "a socket",
+    stat.S_IFDIR: "a directory",
+    stat.S_IFLNK: "a symbolic link",
+}
 
 _thread_locks: dict[str, threading.Lock] = {}
 _thread_locks_guard = threading.Lock()
@@ -56,6 +76,7 @@ def update_json_file(
     target = _resolve(Path(path), what)
     if not create_missing and not os.path.lexists(target):
         return mutate({})
+    _read_object(target, what)  # a broken file is refused before anything is made beside it
     with _locked(target, what):
         data = _read_object(target, what)
         original = copy.deepcopy(data)
@@ -67,18 +88,64 @@ def update_json_file(
 
 def read_json(path: Path, *, what: str) -> object | None:
     """The parsed JSON in `path` (any JSON value), None if it does not exist."""
+    raw = read_file(path, what=what)
+    return None if raw is None else parse_json_text(raw, label=f"The {what} {path}")
+
+
+def read_file(path: Path, *, what: str) -> bytes | None:
+    """The bytes of the regular file `path` (symlinks followed), None if it does not exist."""
+    label = f"The {what} {path}"
     try:
-        raw = path.read_bytes()
+        descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     except FileNotFoundError:
         return None
-    except IsADirectoryError:
-        raise LocalConfigError(
-            f"The {what} {path} is a directory, not a file, so it was not used or changed. "
-            "Remove or rename it, or point the environment at the right file, then retry."
-        ) from None
     except OSError as error:
-        raise _os_error(f"The {what} {path}", error) from None
-    return parse_json_text(raw, label=f"The {what} {path}")
+        mode = _mode_of(path)  # a socket cannot be opened: say what it is
+        if mode is not None and not stat.S_ISREG(mode):
+            raise _not_regular(label, mode) from None
+        raise _os_error(label, error) from None
+    try:
+        _require_regular(descriptor, label)
+        with os.fdopen(descriptor, "rb", closefd=False) as handle:
+            raw = handle.read(MAX_FILE_BYTES + 1)
+    except OSError as error:
+        raise _os_error(label, error) from None
+    finally:
+        os.close(descriptor)
+    if len(raw) > MAX_FILE_BYTES:
+        raise _too_large(label)
+    return raw
+
+
+def _mode_of(path: Path) -> int | None:
+    try:
+        return os.stat(path).st_mode
+    except OSError:
+        return None
+
+
+def _require_regular(descriptor: int, label: str) -> None:
+    """Refuse what is not a regular file, or is too large to be a client config."""
+    info = os.fstat(descriptor)
+    if not stat.S_ISREG(info.st_mode):
+        raise _not_regular(label, info.st_mode)
+    if info.st_size > MAX_FILE_BYTES:
+        raise _too_large(label)
+
+
+def _not_regular(label: str, mode: int) -> LocalConfigError:
+    kind = _KINDS.get(stat.S_IFMT(mode), "not a file")
+    return LocalConfigError(
+        f"{label} is {kind}, not a regular file, so it was not used or changed. Remove "
+        "or rename it, or point the environment at the right file, then retry."
+    )
+
+
+def _too_large(label: str) -> LocalConfigError:
+    return LocalConfigError(
+        f"{label} is larger than {MAX_FILE_BYTES // 2**20} MiB, which no client config is, "
+        "so it was not used or changed. Check what it holds, move it away, then retry."
+    )
 
 
 def parse_json_text(raw: bytes | str, *, label: str) -> object:
@@ -95,6 +162,10 @@ def parse_json_text(raw: bytes | str, *, label: str) -> object:
         raise _corrupt(
             label, f"is not valid JSON ({error.msg} at line {error.lineno} column {error.colno})"
         ) from None
+    except RecursionError:
+        raise _corrupt(label, "is nested too deeply to be a client config") from None
+    except ValueError:  # an integer with more digits than Python converts
+        raise _corrupt(label, "is not valid JSON (a number is too long)") from None
 
 
 def _serialised(data: dict[str, Any]) -> str:
@@ -120,16 +191,61 @@ def _locked(target: Path, what: str) -> Iterator[None]:
         thread_lock = _thread_locks.setdefault(key, threading.Lock())
     with thread_lock:
         _ensure_directory(target.parent, what)
-        lock_path = target.with_name(target.name + LOCK_SUFFIX)
+        descriptor = _acquire(target, what)
         try:
-            descriptor = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, FILE_MODE)
-        except OSError as error:
-            raise _os_error(f"The lock file {lock_path} for the {what} {target}", error) from None
-        try:
-            fcntl.flock(descriptor, fcntl.LOCK_EX)
             yield
         finally:
+            # Removed while still held, so no lock file outlives an update (or a failed one).
+            with contextlib.suppress(OSError):
+                os.unlink(_lock_path(target))
             os.close(descriptor)  # closing releases the flock
+
+
+def _lock_path(target: Path) -> Path:
+    return target.with_name(target.name + LOCK_SUFFIX)
+
+
+def _acquire(target: Path, what: str) -> int:
+    """flock `<target>.lock`, retrying when the holder before us removed the file we locked."""
+    while True:
+        descriptor = _open_lock(target, what)
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
+        try:
+            current = os.stat(_lock_path(target), follow_symlinks=False)
+        except FileNotFoundError:
+            current = None
+        locked = os.fstat(descriptor)
+        if current is not None and (current.st_dev, current.st_ino) == (
+            locked.st_dev,
+            locked.st_ino,
+        ):
+            return descriptor
+        os.close(descriptor)
+
+
+def _open_lock(target: Path, what: str) -> int:
+    """Open (or create) `<target>.lock`: never through a symlink, never a FIFO or device."""
+    lock_path = _lock_path(target)
+    label = f"The lock file {lock_path} for the {what} {target}"
+    flags = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+    try:
+        descriptor = os.open(lock_path, flags, FILE_MODE)
+    except OSError as error:
+        if error.errno == errno.ELOOP:
+            raise LocalConfigError(
+                f"{label} is a symbolic link; it was not followed, because a lock file that "
+                "points elsewhere would make this login create or change a file there. "
+                "Nothing was changed: remove it (nobody else should have made it), then retry."
+            ) from None
+        if error.errno == errno.EISDIR:
+            raise _not_regular(label, stat.S_IFDIR) from None
+        raise _os_error(label, error) from None
+    try:
+        _require_regular(descriptor, label)
+    except LocalConfigError:
+        os.close(descriptor)
+        raise
+    return descriptor
 
 
 def _ensure_directory(directory: Path, what: str) -> None:
@@ -156,12 +272,20 @@ def _read_object(target: Path, what: str) -> dict[str, Any]:
     if data is None:
         return {}
     if not isinstance(data, dict):
-        raise _corrupt(f"The {what} {target}", "holds JSON that is not an object")
+        raise _corrupt(f"The {what} {target}", "is not a JSON object")
     return data
 
 
+def _payload(data: dict[str, Any]) -> bytes:
+    """Tab-indented like the docker CLI writes; JSON escapes for what UTF-8 cannot hold."""
+    try:
+        return (json.dumps(data, indent="\t", ensure_ascii=False) + "\n").encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate escape (\ud800) read from the file
+        return (json.dumps(data, indent="\t", ensure_ascii=True) + "\n").encode("ascii")
+
+
 def _write_atomically(target: Path, data: dict[str, Any], mode: int, what: str) -> None:
-    payload = (json.dumps(data, indent="\t", ensure_ascii=False) + "\n").encode("utf-8")
+    payload = _payload(data)
     owner = _owner(target)
     try:
         descriptor, temporary = tempfile.mkstemp(

@@ -40,9 +40,8 @@ def authenticate_basic(context: CheckContext, endpoint: Endpoint, *, from_cache:
             raise StaleChallengeError()
         raise CredentialsRejectedError(
             registry,
-            f"Registry {registry} rejected the {credentials.who()}"
-            f"{response.redirect_note()}: check the password or access token (it may have "
-            "expired or been revoked) and that the username is right.",
+            f"Registry {registry} rejected the {credentials.who()}: check the password or "
+            "access token (it may have expired or been revoked) and that the username is right.",
         )
     require_api_access(context, response, "the Basic credentials")
     return authorization

@@ -23,7 +23,7 @@ from zenml_docker_connector.registry.ping import (
 )
 from zenml_docker_connector.registry.token_service import TokenRequest, check_realm, request_token
 from zenml_docker_connector.registry.tokens import BearerToken
-from zenml_docker_connector.registry.urls import shown_url, v2_root
+from zenml_docker_connector.registry.urls import v2_root
 
 
 @dataclass(frozen=True)
@@ -42,7 +42,7 @@ def authenticate_bearer(
     """Get (or reuse) a token for `scopes` and check that the registry accepts it."""
     challenge = endpoint.challenge
     assert challenge is not None
-    realm = check_realm(context.transport, challenge, endpoint.base_url)
+    realm = check_realm(context.transport, challenge)
     request = TokenRequest(realm, challenge.service, scopes, _token_credentials(context))
     key = _token_key(context, request)
     token = _cached_token(context, key)
@@ -62,7 +62,7 @@ def authenticate_bearer(
         raise TokenServiceError(
             context.registry,
             f"Registry {context.registry} rejected the token its token service "
-            f"{shown_url(realm)} issued{response.redirect_note()}: the registry and its "
+            f"{context.transport.shown_url(realm)} issued: the registry and its "
             "token service disagree (service name, issuer or signing certificate). Check "
             "the registry's token auth settings.",
         )

@@ -75,8 +75,45 @@ class TTLStore(Generic[T]):
             return len(self._entries)
 
 
+class Flights:
+    """Checks in progress, by key, so that identical concurrent checks make one exchange.
+
+    No lock is held while a check talks to the network: the first check of a key registers
+    an event and sets it when done; the others wait on that event for at most their own
+    deadline, then read the verdict it left (or, if it failed, ask the registry themselves).
+    """
+
+    def __init__(self) -> None:
+        self._events: dict[str, threading.Event] = {}
+        self._guard = threading.Lock()
+
+    def lead(self, key: str) -> bool:
+        """Register a check of `key`; False when one is already running (run anyway)."""
+        with self._guard:
+            if key in self._events:
+                return False
+            self._events[key] = threading.Event()
+            return True
+
+    def land(self, key: str) -> None:
+        """The leading check of `key` is done: wake whoever waits for it."""
+        with self._guard:
+            event = self._events.pop(key, None)
+        if event is not None:
+            event.set()
+
+    def wait(self, key: str, timeout: float) -> bool:
+        """Wait up to `timeout` s for a running check of `key`; False when none runs."""
+        with self._guard:
+            event = self._events.get(key)
+        if event is None:
+            return False
+        event.wait(timeout)
+        return True
+
+
 class AuthCache:
-    """Challenges, tokens and verdicts, with a per-key lock to coalesce concurrent checks."""
+    """Challenges, tokens and verdicts, and the checks in progress (`flights`)."""
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self.clock = clock
@@ -84,8 +121,7 @@ class AuthCache:
         self.challenges: TTLStore[object] = TTLStore(clock)
         self.tokens: TTLStore[object] = TTLStore(clock)
         self.verdicts: TTLStore[object] = TTLStore(clock)
-        self._locks: dict[str, threading.Lock] = {}
-        self._locks_guard = threading.Lock()
+        self.flights = Flights()
 
     def fingerprint(self, *parts: object) -> str:
         """Keyed hash of `parts` (strings, numbers, None, bools): safe to keep and log."""
@@ -95,16 +131,6 @@ class AuthCache:
             mac.update(len(encoded).to_bytes(8, "big"))
             mac.update(encoded)
         return mac.hexdigest()
-
-    def lock(self, key: str) -> threading.Lock:
-        """The lock for one fingerprint: concurrent identical checks wait for the first."""
-        with self._locks_guard:
-            found = self._locks.get(key)
-            if found is None:
-                if len(self._locks) > MAX_ENTRIES:
-                    self._locks = {k: v for k, v in self._locks.items() if v.locked()}
-                found = self._locks[key] = threading.Lock()
-            return found
 
     def clear(self) -> None:
         self.challenges.clear()

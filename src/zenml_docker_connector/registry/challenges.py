@@ -4,7 +4,10 @@ Registries differ in how they write challenges: quoted and unquoted parameter va
 several challenges in one header or in several headers, a realm and nothing else (Google
 Artifact Registry), odd casing of the scheme. A hand-written tokenizer copes with all of
 them and turns anything unparseable into `ChallengeParseError` (a `ValueError`) that the
-registry client reports as "not a registry", never a crash.
+registry client reports as "not a registry", never a crash. Headers are limited in length
+and the challenges in number (`limits`): past `MAX_CHALLENGES` parsing stops with
+`ChallengeLimitError`. `describe` makes parameter values printable: they come from the
+network and may hold escape sequences (C1 controls pass the parser's C0 check).
 """
 
 from __future__ import annotations
@@ -13,8 +16,12 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-MAX_HEADER_LENGTH = 16 * 1024
+from zenml_docker_connector.printable import clip, printable
+from zenml_docker_connector.registry.limits import MAX_CHALLENGE_HEADER, MAX_CHALLENGES
+
+MAX_HEADER_LENGTH = MAX_CHALLENGE_HEADER
 """Longer headers are junk (or an attack); real challenges are a few hundred bytes."""
+DESCRIBED_VALUE_LIMIT = 200
 
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _TOKEN68 = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
@@ -23,6 +30,10 @@ _WS = " \t"
 
 class ChallengeParseError(ValueError):
     """A `WWW-Authenticate` header that does not follow the challenge grammar."""
+
+
+class ChallengeLimitError(ValueError):
+    """More challenges than `MAX_CHALLENGES`: the answer is refused as a whole."""
 
 
 @dataclass(frozen=True)
@@ -45,7 +56,10 @@ class Challenge:
 
     def describe(self) -> str:
         """Human-readable form for reports (challenges never carry secrets)."""
-        shown = ", ".join(f'{name}="{value}"' for name, value in self.params.items())
+        shown = ", ".join(
+            f'{printable(name)}="{clip(printable(value), DESCRIBED_VALUE_LIMIT)}"'
+            for name, value in self.params.items()
+        )
         name = self.scheme.capitalize()
         return f"{name} {shown}" if shown else name
 
@@ -65,7 +79,7 @@ def parse_each(headers: Iterable[str]) -> tuple[list[Challenge], list[str]]:
     problems: list[str] = []
     for value in headers:
         try:
-            challenges.extend(parse_header(value))
+            challenges.extend(_Parser(value).parse(MAX_CHALLENGES - len(challenges)))
         except ChallengeParseError as error:
             problems.append(str(error))
     return challenges, problems
@@ -120,10 +134,12 @@ class _Parser:
         )
 
     # -- grammar -----------------------------------------------------------------------
-    def parse(self) -> list[Challenge]:
+    def parse(self, limit: int = MAX_CHALLENGES) -> list[Challenge]:
         challenges: list[Challenge] = []
         self._skip_commas()
         while not self._at_end():
+            if len(challenges) >= limit:
+                raise ChallengeLimitError(f"more than {MAX_CHALLENGES} authentication challenges")
             challenges.append(self._challenge())
             self._skip_commas()
         if not challenges:

@@ -17,6 +17,7 @@ from zenml_docker_connector.registry.basic import authenticate_basic
 from zenml_docker_connector.registry.bearer import BearerGrant, authenticate_bearer
 from zenml_docker_connector.registry.cache import AuthCache, default_cache
 from zenml_docker_connector.registry.context import CheckContext
+from zenml_docker_connector.registry.deadline import Deadline
 from zenml_docker_connector.registry.ping import (
     Endpoint,
     StaleChallengeError,
@@ -76,10 +77,13 @@ class RegistryClient:
         *,
         cache: AuthCache | None = None,
         use_cache: bool = True,
+        deadline: Deadline | None = None,
     ) -> None:
         self.counter = RequestCounter()
         self.steps: list[str] = []
         self.transport = Transport(reference, settings, self.counter, self.steps)
+        if deadline is not None:
+            self.transport.deadline = deadline
         self.context = CheckContext(
             reference=reference,
             credentials=credentials,
@@ -114,7 +118,9 @@ class RegistryClient:
         scopes = requested_scopes(normalize_repository(context.reference, repository), push)
         endpoint = cached_endpoint(context)
         if endpoint is not None and endpoint.challenge is not None:
-            self.steps.append(f"cached challenge: {endpoint.challenge.describe()}")
+            self.transport.base_url = endpoint.base_url
+            challenge = self.transport.shown(endpoint.challenge.describe(), 400)
+            self.steps.append(f"cached challenge: {challenge}")
             try:
                 return self._authenticate(endpoint, scopes, from_cache=True)
             except (StaleChallengeError, TokenServiceError, NotARegistryError):
@@ -164,6 +170,8 @@ class RegistryClient:
         if grant is not None and grant.fell_back_to_get:
             notes.append("the token service has no OAuth2 endpoint: used GET")
         token = grant.token if grant is not None else None
+        shown = self.transport.shown
+        challenge = endpoint.challenge
         return AuthOutcome(
             base_url=endpoint.base_url,
             transport=self._transport_text(endpoint.base_url),
@@ -171,9 +179,9 @@ class RegistryClient:
             anonymous=anonymous,
             scopes=scopes,
             notes=tuple(notes),
-            challenge=endpoint.challenge.describe(),
-            realm=endpoint.challenge.realm if token else None,
-            service=endpoint.challenge.service if token else None,
+            challenge=shown(challenge.describe(), 400),
+            realm=shown(challenge.realm or "", 200) if token else None,
+            service=shown(challenge.service, 200) if token and challenge.service else None,
             token_method=token.method if token else None,
             token_lifetime=float(token.expires_in) if token else None,
             token_remaining=token.remaining if token else None,

@@ -21,6 +21,10 @@ class CheckContext:
     use_cache: bool
     """False for explicit checks: cached challenges and tokens are not read (still written)."""
 
+    def __post_init__(self) -> None:
+        # Whatever the servers of this check echo is shown without these credentials' secret.
+        self.transport.redactor = self.credentials.redactor
+
     @property
     def registry(self) -> str:
         return self.reference.resource_id

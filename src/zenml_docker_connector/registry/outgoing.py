@@ -7,6 +7,8 @@ from dataclasses import dataclass, field, replace
 from typing import Literal
 
 Role = Literal["registry", "token"]
+PeerRule = Literal["any", "loopback", "public"]
+"""What address a request's connection must reach (decided by `policy`)."""
 
 DEFAULT_MAX_BODY = 64 * 1024
 """Registry answers we read are small JSON documents; larger bodies are refused unread."""
@@ -28,6 +30,7 @@ class Outgoing:
     form_has_credentials: bool = False
     params: tuple[tuple[str, str], ...] = ()
     max_body: int = DEFAULT_MAX_BODY
+    peer: PeerRule = "any"
 
     @property
     def carries_credentials(self) -> bool:

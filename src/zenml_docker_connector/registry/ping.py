@@ -9,7 +9,6 @@ sent an HTTP request to an HTTPS server"), once more over https, as Docker does.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 from zenml_docker_connector.errors import (
     AccessDeniedError,
@@ -19,7 +18,12 @@ from zenml_docker_connector.errors import (
 )
 from zenml_docker_connector.references import RegistryReference
 from zenml_docker_connector.registry.cache import CHALLENGE_TTL
-from zenml_docker_connector.registry.challenges import Challenge, parse_each, select_challenge
+from zenml_docker_connector.registry.challenges import (
+    Challenge,
+    ChallengeLimitError,
+    parse_each,
+    select_challenge,
+)
 from zenml_docker_connector.registry.context import CheckContext
 from zenml_docker_connector.registry.outgoing import Outgoing
 from zenml_docker_connector.registry.responses import HttpResponse, json_object
@@ -82,8 +86,8 @@ def discover(context: CheckContext) -> Endpoint:
     ):
         base_url = f"https://{reference.netloc}"
         context.steps.append("the port speaks HTTPS: retrying over https")
+        context.transport.base_url = base_url
         response = _ping(context, base_url)
-    base_url = _effective_base(base_url, response)
     if response.status == 200:
         _require_registry_body(context.registry, response)
         return Endpoint(base_url, None)
@@ -94,23 +98,25 @@ def discover(context: CheckContext) -> Endpoint:
 
 def fresh_challenge(response: HttpResponse) -> Challenge | None:
     """The challenge an authenticated request was answered with (to detect a stale one)."""
-    return select_challenge(parse_each(response.www_authenticate)[0])
+    try:
+        return select_challenge(parse_each(response.www_authenticate)[0])
+    except ChallengeLimitError:
+        return None
 
 
 def _ping(context: CheckContext, base_url: str) -> HttpResponse:
     return context.transport.request(Outgoing("GET", v2_root(base_url)))
 
 
-def _effective_base(base_url: str, response: HttpResponse) -> str:
-    """Follow a same-host move of `/v2/` (e.g. http -> https) for later requests."""
-    final, start = urlsplit(response.url), urlsplit(base_url)
-    if final.path == "/v2/" and final.hostname == start.hostname:
-        return base_of(response.url)
-    return base_url
-
-
 def _challenge_from(registry: str, response: HttpResponse) -> Challenge:
-    challenges, problems = parse_each(response.www_authenticate)
+    try:
+        challenges, problems = parse_each(response.www_authenticate)
+    except ChallengeLimitError as error:
+        raise NotARegistryError(
+            registry,
+            f"{v2_root(base_of(response.url))} sent {error}; refusing to read them. Check the "
+            "host and port.",
+        ) from None
     chosen = select_challenge(challenges)
     if chosen is not None:
         if chosen.scheme == "bearer" and not chosen.realm:
@@ -130,7 +136,7 @@ def _challenge_from(registry: str, response: HttpResponse) -> Challenge:
             "Basic or Bearer, so this is not a registry endpoint the connector can log in "
             "to. Check the host and port.",
         )
-    why = f" ({problems[0]})" if problems else " (no WWW-Authenticate header)"
+    why = f" ({response.shown(problems[0], 200)})" if problems else " (no WWW-Authenticate header)"
     raise NotARegistryError(
         registry,
         f"{url} answered 401 without a usable authentication challenge{why}; it does not "

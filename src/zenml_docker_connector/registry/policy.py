@@ -1,75 +1,203 @@
-"""Where credentials may travel, and what a redirect may take along.
+"""The request policy: one function decides, for every request and every redirect, whether it
+may be sent, with what, and to which kind of address.
 
-- Credentials (a Basic header, a bearer token, a password in a POST body) go over https, or
-  over plain HTTP only to loopback hosts or to the host the user named with `http://`.
-- A redirect keeps credentials only on the same origin, or on the same host upgraded from
-  http to https; a request whose *body* carries credentials is never re-sent to another
-  origin (307/308 keep the body), and 301/302/303 turn a POST into a body-less GET.
+Where credentials (a Basic header, a bearer token, a password in a POST body) may go:
+- to the registry's own origin (its host and port; http, or https after Docker's fallback);
+- to the token realm the registry named in its own challenge (the registry's answers are
+  never taken from another origin, see below), as Docker sends them there;
+- over https, or over plain HTTP only (a) to a registry the user named with `http://`, or
+  (b) when the registry itself is a plain-HTTP loopback registry, to loopback hosts (its own
+  token service) - and then the connection must really reach a loopback address: Docker
+  decides on the resolved address, not on a name such as `*.localhost`.
+
+Redirects:
+- a request to the registry follows redirects only within the registry's origin (or the
+  same host's http->https upgrade on the default ports): the registry's base URL never moves,
+  and no answer from elsewhere stands for the registry's;
+- a token request carrying credentials follows redirects within the realm's origin only
+  (or that upgrade); an anonymous one may go elsewhere (its answer's body is then never
+  quoted: `HttpResponse.redirected`);
+- 303, and 301/302 after a POST, turn the request into a body-less GET; 307/308 keep it.
+
+Destinations: with `refuse_private` (a ZenML server), a host other than the registry's own
+must resolve to public addresses only: no loopback, link-local or private networks.
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
+import ipaddress
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 
-from zenml_docker_connector.errors import InsecureTransportError
+from zenml_docker_connector.errors import (
+    DestinationRefusedError,
+    InsecureTransportError,
+    NotARegistryError,
+    RegistryError,
+    TokenServiceError,
+)
 from zenml_docker_connector.references import RegistryReference, is_loopback_host
-from zenml_docker_connector.registry.outgoing import Outgoing
+from zenml_docker_connector.registry.outgoing import Outgoing, PeerRule, role_text
+from zenml_docker_connector.registry.settings import ALLOW_PRIVATE_NETWORKS_ENV
 from zenml_docker_connector.registry.urls import host_of, origin, scheme_of, shown_url
 
 
-def credentials_allowed(url: str, reference: RegistryReference) -> bool:
-    """May credentials travel to `url` for the registry `reference`?"""
-    if scheme_of(url) == "https":
-        return True
-    host = host_of(url)
-    if is_loopback_host(host):
-        return True
-    return (
-        reference.scheme_explicit and reference.scheme == "http" and host == reference.host.lower()
-    )
+@dataclass(frozen=True)
+class Redirect:
+    """A redirect answer: its status, the URL that answered and where it points."""
+
+    status: int
+    source: str
+    target: str
 
 
-def require_credentials_allowed(request: Outgoing, reference: RegistryReference) -> None:
-    """Refuse, before connecting, a request that would send credentials in clear."""
-    if request.carries_credentials and not credentials_allowed(request.url, reference):
-        registry = reference.resource_id
-        raise InsecureTransportError(
-            registry,
-            f"Refusing to send credentials for registry {registry} over plain HTTP "
-            f"to {shown_url(request.url)}: use https, or name the registry with http:// if "
-            "it really is a plain-HTTP registry on a network you trust.",
-        )
+@dataclass(frozen=True)
+class PolicyRules:
+    """What the policy needs to know about the check in progress."""
+
+    reference: RegistryReference
+    base_url: str
+    """Where the registry's API answers: its named scheme, or https after the fallback."""
+    refuse_private: bool = False
+    show: Callable[[str], str] = shown_url
+    """How messages show a URL that came from the network (redacted and printable)."""
+
+    @property
+    def registry(self) -> str:
+        return self.reference.resource_id
+
+    @property
+    def registry_host(self) -> str:
+        """The host the registry's API answers on, as `urls.host_of` writes hosts."""
+        return host_of(self.reference.api_url)
 
 
-def keeps_credentials(source: str, target: str) -> bool:
-    """Same origin, or the same host upgraded from http to https."""
+def request_policy(
+    request: Outgoing, rules: PolicyRules, redirect: Redirect | None = None
+) -> Outgoing:
+    """The request to send (after `redirect`, when given), with the peer rule its connection
+    must satisfy; raises a `RegistryError` naming the registry when it must not be sent."""
+    if redirect is not None:
+        request = _follow(request, redirect, rules)
+    peer: PeerRule = "any"
+    if request.carries_credentials and scheme_of(request.url) != "https":
+        peer = _plain_http_rule(request, rules)
+    return replace(request, peer=_destination_rule(request, rules, peer))
+
+
+def same_site(source: str, target: str) -> bool:
+    """Same origin, or the same host upgraded from http:80 to https:443."""
     s_scheme, s_host, s_port = origin(source)
     t_scheme, t_host, t_port = origin(target)
     if (s_scheme, s_host, s_port) == (t_scheme, t_host, t_port):
         return True
-    return s_host == t_host and s_scheme == "http" and t_scheme == "https"
+    return s_host == t_host and (s_scheme, s_port, t_scheme, t_port) == ("http", 80, "https", 443)
 
 
-def redirected(
-    request: Outgoing, status: int, source: str, target: str, reference: RegistryReference
-) -> tuple[Outgoing, bool]:
-    """The request to send to `target` after a `status` redirect from `source`.
-
-    Returns the next request and whether credentials were dropped on the way.
-    """
-    same = keeps_credentials(source, target)
-    if status in (307, 308):
-        if request.form_has_credentials and not same:
-            raise InsecureTransportError(
-                reference.resource_id,
-                f"The token service of registry {reference.resource_id} redirected a request "
-                f"carrying credentials to {shown_url(target)}; refusing to resend "
-                "them to another host.",
+def _follow(request: Outgoing, redirect: Redirect, rules: PolicyRules) -> Outgoing:
+    target, show = redirect.target, rules.show
+    if scheme_of(target) not in ("http", "https"):
+        raise _error(request, rules, f"redirected to an unsupported location {show(target)}.")
+    if not same_site(redirect.source, target):
+        if request.role == "registry":
+            raise NotARegistryError(
+                rules.registry,
+                f"Registry {rules.registry} redirected {request.method} {show(redirect.source)} "
+                f"to another origin, {show(target)}. The connector only takes the registry's "
+                "own answers; if the registry has moved, name it by its new address.",
             )
-    elif request.method == "POST":
+        if request.carries_credentials:
+            raise InsecureTransportError(
+                rules.registry,
+                f"The token service of registry {rules.registry} redirected a request carrying "
+                f"credentials to another origin, {show(target)}; refusing to send them there. "
+                "Fix the registry's token realm to name the token service directly.",
+            )
+    if redirect.status == 303 or (redirect.status in (301, 302) and request.method == "POST"):
         request = replace(request, method="GET", form=None, form_has_credentials=False)
-    request = replace(request, url=target, params=())
-    keep = same and credentials_allowed(target, reference)
-    if request.authorization is not None and not keep:
-        return request.without_authorization(), True
-    return request, False
+    return replace(request, url=target, params=())
+
+
+def _plain_http_rule(request: Outgoing, rules: PolicyRules) -> PeerRule:
+    """Credentials over plain HTTP: where they may go, or an `InsecureTransportError`."""
+    reference, host = rules.reference, host_of(request.url)
+    named_http = reference.scheme_explicit and reference.scheme == "http"
+    if request.role == "registry" and named_http and host == rules.registry_host:
+        return "any"
+    loopback_registry = scheme_of(rules.base_url) == "http" and is_loopback_host(
+        rules.registry_host
+    )
+    if loopback_registry and is_loopback_host(host):
+        return "loopback"
+    if request.role == "token":
+        raise InsecureTransportError(
+            rules.registry,
+            f"Registry {rules.registry} names a plain-HTTP token realm "
+            f"{rules.show(request.url)}; credentials go to a token service over https only "
+            "(plain HTTP is accepted only when the registry itself is a plain-HTTP loopback "
+            "registry and its token service is on loopback too). Fix the registry's token realm.",
+        )
+    raise InsecureTransportError(
+        rules.registry,
+        f"Refusing to send credentials for registry {rules.registry} over plain HTTP to "
+        f"{rules.show(request.url)}: use https, or name the registry with http:// if it "
+        "really is a plain-HTTP registry on a network you trust.",
+    )
+
+
+def _destination_rule(request: Outgoing, rules: PolicyRules, peer: PeerRule) -> PeerRule:
+    """Inside a ZenML server, hosts other than the registry's must be public."""
+    host = host_of(request.url)
+    if not rules.refuse_private or host == rules.registry_host:
+        return peer
+    kind = _literal_kind(host)
+    if peer == "loopback" or (kind is not None and kind != "public"):
+        raise private_destination_error(rules, request.url, kind or "loopback")
+    return "public"
+
+
+def private_destination_error(rules: PolicyRules, url: str, kind: str) -> RegistryError:
+    """Why a request to `url` (a `kind` address: loopback, link-local, private) is refused."""
+    return DestinationRefusedError(
+        rules.registry,
+        f"Refusing to contact {rules.show(url)} for registry {rules.registry}: it is a {kind} "
+        "address, and inside a ZenML server the connector reaches no loopback, link-local or "
+        "private address other than the registry's own host (a registry could otherwise make "
+        "the server probe its internal network). If this service really is on the server's "
+        f"private network, set {ALLOW_PRIVATE_NETWORKS_ENV}=true in the server's environment.",
+    )
+
+
+def _literal_kind(host: str) -> str | None:
+    """`address_kind` of an IP literal host; None for names."""
+    try:
+        return address_kind(host.strip("[]"))
+    except ValueError:
+        return None
+
+
+def address_kind(address: str) -> str:
+    """ "public", "loopback", "link-local" or "private" (anything else not globally routable,
+    multicast included); IPv4-mapped IPv6 addresses count as their IPv4 address."""
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    if ip.is_loopback:
+        return "loopback"
+    if ip.is_link_local:
+        return "link-local"
+    return "public" if ip.is_global and not ip.is_multicast else "private"
+
+
+def peer_allowed(address: str, peer: PeerRule) -> bool:
+    """Does a connection to `address` satisfy the peer rule?"""
+    if peer == "any":
+        return True
+    return address_kind(address) == peer
+
+
+def _error(request: Outgoing, rules: PolicyRules, what: str) -> RegistryError:
+    message = f"The {role_text(request.role)} of registry {rules.registry} {what}"
+    if request.role == "token":
+        return TokenServiceError(rules.registry, message)
+    return RegistryError(rules.registry, message)

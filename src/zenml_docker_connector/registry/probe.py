@@ -2,8 +2,9 @@
 
 It bypasses the per-process cache (a doctor that answers from memory explains nothing),
 shows every round trip and what the registry and token service said, and ends with the
-verdict or the actionable error. Secrets are never shown: the lines are built from
-secret-free data and scrubbed once more before they are returned.
+verdict or the actionable error. Secrets are never shown and nothing reaches the terminal raw:
+the lines are built from secret-free, printable data (network text went through
+`Transport.shown`) and scrubbed once more before they are returned.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from dataclasses import dataclass, field
 
 from zenml_docker_connector.credentials import Credentials
 from zenml_docker_connector.errors import RegistryError
+from zenml_docker_connector.printable import printable
 from zenml_docker_connector.references import RegistryReference
 from zenml_docker_connector.registry.client import RegistryClient
 from zenml_docker_connector.registry.settings import ConnectionSettings
@@ -51,7 +53,7 @@ def run_doctor(
             return DoctorReport(
                 ok=False,
                 lines=_scrub(lines, credentials),
-                error=credentials.redact(str(error)),
+                error=_scrub([str(error)], credentials)[0],
             )
         report = report_from(reference, credentials, outcome, client)
     if outcome.challenge:
@@ -114,4 +116,5 @@ def _default_scheme_reason(reference: RegistryReference) -> str:
 
 
 def _scrub(lines: list[str], credentials: Credentials) -> list[str]:
-    return [credentials.redact(line) for line in lines]
+    """Once more, whatever the parts went through: no secret, nothing unprintable."""
+    return [printable(credentials.redact(line)) for line in lines]

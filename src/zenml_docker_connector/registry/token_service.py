@@ -4,7 +4,8 @@ An OAuth2 POST first (`grant_type=password`, or `grant_type=refresh_token` for a
 token), a GET with Basic credentials when the service has no OAuth2 endpoint (404, GHCR's
 405, or a 400/401/403 that is not an OAuth2 `invalid_grant`). Every refusal becomes an
 error naming the registry, its token service and what to try; the service's own error text
-is shown only after the secret is removed from it.
+is shown only redacted, printable and bounded (`Transport.shown`), and never when the answer
+came through a redirect (it may be another service's, an internal one's for instance).
 """
 
 from __future__ import annotations
@@ -13,18 +14,12 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from zenml_docker_connector.credentials import Credentials
-from zenml_docker_connector.errors import (
-    CredentialsRejectedError,
-    InsecureTransportError,
-    TokenServiceError,
-)
+from zenml_docker_connector.errors import CredentialsRejectedError, TokenServiceError
 from zenml_docker_connector.registry.challenges import Challenge
 from zenml_docker_connector.registry.outgoing import Outgoing
-from zenml_docker_connector.registry.policy import credentials_allowed
-from zenml_docker_connector.registry.responses import HttpResponse, json_object, json_text_field
+from zenml_docker_connector.registry.responses import HttpResponse, json_text_field
 from zenml_docker_connector.registry.tokens import BearerToken, parse_token_response
 from zenml_docker_connector.registry.transport import Transport
-from zenml_docker_connector.registry.urls import scheme_of, shown_url
 
 MAX_TOKEN_BODY = 1024 * 1024
 """Token answers are a few KiB; anything above 1 MiB is refused unread."""
@@ -41,27 +36,19 @@ class TokenRequest:
     credentials: Credentials
 
 
-def check_realm(transport: Transport, challenge: Challenge, registry_url: str) -> str:
-    """The challenge's realm, if it is a URL we may send credentials to."""
+def check_realm(transport: Transport, challenge: Challenge) -> str:
+    """The challenge's realm, if it is an http(s) URL (where credentials may go to it is the
+    request policy's decision, made for every token request)."""
     registry = transport.registry
     realm = (challenge.realm or "").strip()
     parts = urlsplit(realm)
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
         raise TokenServiceError(
             registry,
-            f"Registry {registry} asks for bearer tokens but its token realm {realm!r} is not "
-            "an http(s) URL, so no token can be requested. Check the registry's auth settings.",
+            f"Registry {registry} asks for bearer tokens but its token realm "
+            f"{transport.shown(realm, 120)!r} is not an http(s) URL, so no token can be "
+            "requested. Check the registry's auth settings.",
         )
-    if parts.scheme.lower() == "http":
-        registry_plain = scheme_of(registry_url) == "http"
-        if not registry_plain or not credentials_allowed(realm, transport.reference):
-            raise InsecureTransportError(
-                registry,
-                f"Registry {registry} names a plain-HTTP token realm {shown_url(realm)}; "
-                "credentials go to a token service over https only (plain HTTP is accepted "
-                "only when the registry itself is a plain-HTTP loopback "
-                "registry). Fix the registry's token realm.",
-            )
     return realm
 
 
@@ -161,9 +148,9 @@ def _token_from(
     transport: Transport, request: TokenRequest, response: HttpResponse, method: str
 ) -> BearerToken:
     registry = transport.registry
-    realm = shown_url(request.realm)
+    realm = transport.shown_url(request.realm)
     if response.status in (401, 403):
-        raise _rejected(registry, realm, request, response)
+        raise _rejected(transport, realm, request, response)
     if response.status == 429:
         raise TokenServiceError(
             registry,
@@ -171,7 +158,7 @@ def _token_from(
             "(HTTP 429); try again later.",
         )
     if response.status != 200:
-        detail = _error_text(response, request.credentials)
+        detail = _error_text(transport, response)
         raise TokenServiceError(
             registry,
             f"The token service {realm} of registry {registry} answered HTTP {response.status}"
@@ -181,16 +168,16 @@ def _token_from(
 
 
 def _rejected(
-    registry: str, realm: str, request: TokenRequest, response: HttpResponse
+    transport: Transport, realm: str, request: TokenRequest, response: HttpResponse
 ) -> CredentialsRejectedError:
-    credentials = request.credentials
+    registry, credentials = transport.registry, request.credentials
     if not credentials.username:
         return CredentialsRejectedError(
             registry,
             f"Registry {registry} requires credentials (its token service {realm} refused "
             "an anonymous request): configure a username and password or access token.",
         )
-    detail = _error_text(response, credentials)
+    detail = _error_text(transport, response)
     return CredentialsRejectedError(
         registry,
         f"Registry {registry} (token service {realm}) rejected the {credentials.who()}"
@@ -199,21 +186,18 @@ def _rejected(
     )
 
 
-def _error_text(response: HttpResponse, credentials: Credentials) -> str:
-    """A short, secret-free summary of a token service's error answer."""
-    data = json_object(response.body) or {}
+def _error_text(transport: Transport, response: HttpResponse) -> str:
+    """A short, secret-free, printable summary of a token service's error answer; nothing
+    for an answer that came through a redirect (it may be another service's)."""
+    data = response.quotable_json()
     text = ""
     for name in ("error_description", "details", "error", "message"):
         found = data.get(name)
         if isinstance(found, str) and found:
             text = found
             break
-    if not text and isinstance(data.get("errors"), list):
-        messages = [
-            str(e.get("message"))
-            for e in data["errors"]
-            if isinstance(e, dict) and e.get("message")
-        ]
-        text = "; ".join(messages)
-    text = " ".join(text.split())[:200]
-    return credentials.redact(text)
+    errors = data.get("errors")
+    if not text and isinstance(errors, list):
+        messages = [str(e.get("message")) for e in errors[:8] if isinstance(e, dict)]
+        text = "; ".join(m for m in messages if m and m != "None")
+    return transport.shown(text) if text else ""

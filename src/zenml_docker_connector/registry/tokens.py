@@ -10,17 +10,20 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime
-import json
 import re
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
 from zenml_docker_connector.errors import TokenServiceError
+from zenml_docker_connector.registry.limits import InputLimitError, load_json
 from zenml_docker_connector.registry.responses import json_object
 
 DEFAULT_EXPIRES_IN = 60
 MINIMUM_EXPIRES_IN = 60
+
+_GO_ZERO_TIME = datetime.datetime(1, 1, 1, tzinfo=datetime.timezone.utc)
+"""What Go services write for an unset `issued_at`; distribution's client reads it as "now"."""
 
 _RFC3339 = re.compile(
     r"^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(Z|z|[+-]\d{2}:\d{2})$"
@@ -84,6 +87,14 @@ def parse_token_response(
             f"The token service {realm} of registry {registry} answered without a token "
             "(neither 'token' nor 'access_token').",
         )
+    try:
+        access = decode_jwt_access(value.strip())
+    except InputLimitError as error:
+        raise TokenServiceError(
+            registry,
+            f"The token service {realm} of registry {registry} issued a token whose JWT "
+            f"payload is {error}; refusing it.",
+        ) from None
     expires_in = _expires_in(data.get("expires_in"))
     wall = time.time() if now is None else now
     remaining = float(expires_in)
@@ -95,7 +106,7 @@ def parse_token_response(
         expires_in=expires_in,
         remaining=remaining,
         method=method,
-        access=decode_jwt_access(value.strip()),
+        access=access,
     )
 
 
@@ -106,7 +117,11 @@ def _expires_in(value: object) -> int:
 
 
 def _parse_rfc3339(value: object) -> float | None:
-    """Seconds since the epoch, or None (Go writes up to 9 fraction digits)."""
+    """Seconds since the epoch, or None when absent (Go writes up to 9 fraction digits).
+
+    Go's zero time counts as absent, as in distribution's token client: a token server that
+    leaves `issued_at` unset means "issued now", not "expired two thousand years ago".
+    """
     if not isinstance(value, str):
         return None
     match = _RFC3339.match(value.strip())
@@ -125,17 +140,22 @@ def _parse_rfc3339(value: object) -> float | None:
         )
     except ValueError:
         return None
+    if stamp == _GO_ZERO_TIME and not (fraction or "").strip("0"):
+        return None
     return stamp.timestamp() + (float(f"0.{fraction}") if fraction else 0.0)
 
 
 def decode_jwt_access(token: str) -> tuple[GrantedAccess, ...] | None:
-    """The `access` claim of a JWT (unverified), or None when `token` is not a JWT."""
+    """The `access` claim of a JWT (unverified), or None when `token` is not a JWT; raises
+    `InputLimitError` when its payload nests too deeply."""
     parts = token.split(".")
     if len(parts) != 3:
         return None
     try:
         payload = base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4))
-        claims: Any = json.loads(payload)
+        claims: Any = load_json(payload.decode("utf-8"))
+    except InputLimitError:
+        raise
     except (binascii.Error, ValueError):
         return None
     if not isinstance(claims, dict):

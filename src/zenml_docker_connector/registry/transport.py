@@ -1,29 +1,33 @@
 """HTTP to registries and token services: one request at a time, bounded, counted, logged.
 
-- Every request goes through `Transport.request`, which asks `policy` before sending
-  credentials and after each redirect; redirects are followed by hand (at most
-  `MAX_REDIRECTS`), each hop counting as a round trip.
+- Every request, and every redirect, is decided by `policy.request_policy`; redirects are
+  followed by hand (at most `MAX_REDIRECTS`), each hop counting as a round trip.
+- Requests go out through `HTTPAdapter.send` with our `connections`: no redirect handling
+  or content decoding inside `requests` (it would read a redirect's whole body), the peer
+  rule checked on the connected address. Every answer, redirect replies included, is read
+  by `reader` (header limits, body cap, bounded inflation, JSON depth).
+- One `Deadline` covers the whole verification: each connect and read timeout is cut to the
+  time left, and a watchdog shuts the sockets when it runs out, so a server that drips its
+  status line, headers or body one byte at a time cannot hold the thread.
 - TLS trust per host comes from `tls`; `insecure` applies to the registry's own host only.
-- Bodies are read with a size cap and against a deadline for the whole exchange (a server
-  that drips bytes never resets it).
 - Proxies: HTTP(S)_PROXY/NO_PROXY are honoured, except for loopback hosts, which (as in Go,
-  and so in Docker) are never proxied. `.netrc` is ignored: it would turn our anonymous ping
-  into an authenticated one.
-- Every failure becomes a `RegistryError` subclass naming the registry and what to try.
+  and so in Docker) are never proxied. `.netrc` and cookies are ignored.
+- Every failure becomes a `RegistryError` subclass naming the registry and what to try;
+  network text in it (URLs, reasons) goes through `shown`: redacted, printable, bounded.
 """
 
 from __future__ import annotations
 
+import http.client
 import logging
 import time
 import warnings
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from urllib.parse import urljoin, urlsplit
 
 import requests
 from requests.structures import CaseInsensitiveDict
-from urllib3.exceptions import HTTPError, InsecureRequestWarning, ReadTimeoutError
+from urllib3.exceptions import HTTPError, InsecureRequestWarning
 
 from zenml_docker_connector.errors import (
     NotARegistryError,
@@ -32,19 +36,36 @@ from zenml_docker_connector.errors import (
     RegistryUnreachableError,
     TokenServiceError,
 )
+from zenml_docker_connector.redaction import SHOWN_LIMIT, Redactor
 from zenml_docker_connector.references import RegistryReference, is_loopback_host
+from zenml_docker_connector.registry import reader
+from zenml_docker_connector.registry.connections import (
+    GuardedAdapter,
+    PeerRefusedError,
+    exchange,
+    host_addresses,
+)
+from zenml_docker_connector.registry.deadline import Deadline, SocketWatchdog
 from zenml_docker_connector.registry.outgoing import Outgoing, Role, role_text
-from zenml_docker_connector.registry.policy import redirected, require_credentials_allowed
+from zenml_docker_connector.registry.policy import (
+    PolicyRules,
+    Redirect,
+    address_kind,
+    peer_allowed,
+    private_destination_error,
+    request_policy,
+)
 from zenml_docker_connector.registry.responses import HttpResponse
 from zenml_docker_connector.registry.settings import ConnectionSettings, Timeouts
 from zenml_docker_connector.registry.tls import TLSSettings, resolve_tls
-from zenml_docker_connector.registry.urls import host_of, scheme_of, shown_url
+from zenml_docker_connector.registry.urls import host_of, origin, scheme_of, shown_url
 
 logger = logging.getLogger(__name__)
 
 MAX_REDIRECTS = 5
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 USER_AGENT = "zenml-docker-connector (OCI distribution auth check)"
+URL_LIMIT = 160
 
 
 @dataclass
@@ -66,16 +87,30 @@ class RequestCounter:
         return time.monotonic() - self.started
 
 
-class BodyTooLargeError(Exception):
-    """An answer over its size cap (mapped to a registry or token service error)."""
-
-
 class _DeadlineError(Exception):
-    """The whole exchange took longer than `Timeouts.deadline`."""
+    """The verification's deadline ran out."""
+
+
+_FAILURES = (
+    _DeadlineError,
+    RegistryError,
+    PeerRefusedError,
+    reader.AnswerRefusedError,
+    requests.exceptions.RequestException,
+    HTTPError,
+    http.client.HTTPException,
+    OSError,
+)
+"""What sending a request may raise; each becomes a `RegistryError` with a message."""
 
 
 class Transport:
-    """One registry's HTTP: a proxy-aware, netrc-free session plus per-host TLS trust."""
+    """One registry's HTTP for one verification: session, deadline, policy, TLS trust.
+
+    `deadline`, `redactor` and `base_url` may be replaced by the owner before the first
+    request: the verification's shared deadline, the credentials' redactor, and the base
+    once the registry's scheme is known.
+    """
 
     def __init__(
         self,
@@ -89,16 +124,25 @@ class Transport:
         self.settings = settings or ConnectionSettings()
         self.counter = counter if counter is not None else RequestCounter()
         self.steps = steps if steps is not None else []
+        self.deadline = Deadline(self.settings.deadline)
+        self.redactor = Redactor(())
+        self.base_url = reference.api_url
+        self._watchdog: SocketWatchdog | None = None
         self._tls: dict[str, TLSSettings] = {}
         self.session = requests.Session()
         self.session.trust_env = False
         self.session.headers["User-Agent"] = USER_AGENT
+        self.session.headers["Accept-Encoding"] = reader.ACCEPT_ENCODING
+        for prefix in ("http://", "https://"):
+            self.session.mount(prefix, GuardedAdapter())
 
     @property
     def timeouts(self) -> Timeouts:
         return self.settings.timeouts
 
     def close(self) -> None:
+        if self._watchdog is not None:
+            self._watchdog.close()
         self.session.close()
 
     def __enter__(self) -> Transport:
@@ -106,6 +150,18 @@ class Transport:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+    # --- network text in messages -----------------------------------------------------
+
+    def shown(self, text: str, limit: int = SHOWN_LIMIT) -> str:
+        """Network text for a message or log: redacted, on one line, printable, bounded."""
+        return self.redactor.shown(text, limit)
+
+    def shown_url(self, url: str) -> str:
+        """A URL (no query, no user info) for a message or log."""
+        return self.redactor.shown(shown_url(url), URL_LIMIT)
+
+    # --- TLS ----------------------------------------------------------------------------
 
     def tls_for(self, url: str) -> TLSSettings:
         """TLS trust for the host of `url`; `insecure` only for the registry's own host."""
@@ -125,10 +181,21 @@ class Transport:
             return "plain HTTP (no TLS)"
         return f"TLS, {self.tls_for(url).description}"
 
+    # --- requests -----------------------------------------------------------------------
+
+    def policy_rules(self) -> PolicyRules:
+        return PolicyRules(
+            reference=self.reference,
+            base_url=self.base_url,
+            refuse_private=self.settings.refuse_private_destinations,
+            show=self.shown_url,
+        )
+
     def request(self, request: Outgoing) -> HttpResponse:
-        """Send `request`, following redirects under the credential policy."""
-        require_credentials_allowed(request, self.reference)
-        dropped = False
+        """Send `request`, following redirects as the request policy allows."""
+        rules = self.policy_rules()
+        request = request_policy(request, rules)
+        redirected = False
         for _hop in range(MAX_REDIRECTS + 1):
             response = self._send_once(request)
             location = response.headers.get("Location")
@@ -139,52 +206,32 @@ class Transport:
                     headers=response.headers,
                     www_authenticate=response.www_authenticate,
                     body=response.body,
-                    credentials_dropped=dropped,
+                    redirected=redirected,
+                    shown=self.shown,
                 )
             target = urljoin(response.url, location)
-            if scheme_of(target) not in ("http", "https"):
-                raise self._role_error(
-                    request.role, f"redirected to an unsupported location {shown_url(target)}."
-                )
-            request, dropped_now = redirected(
-                request, response.status, response.url, target, self.reference
-            )
-            if dropped_now:
-                logger.debug("redirect to %s: dropping credentials", shown_url(target))
-            dropped = dropped or dropped_now
+            request = request_policy(request, rules, Redirect(response.status, request.url, target))
+            logger.debug("following a redirect to %s", self.shown_url(target))
+            redirected = True
         raise self._role_error(
             request.role,
-            f"redirected more than {MAX_REDIRECTS} times (last: {shown_url(request.url)}).",
+            f"redirected more than {MAX_REDIRECTS} times (last: {self.shown_url(request.url)}).",
         )
 
     def _role_error(self, role: Role, what: str) -> RegistryError:
         message = f"The {role_text(role)} of registry {self.registry} {what}"
         if role == "token":
             return TokenServiceError(self.registry, message)
-        return RegistryError(self.registry, message)
+        return NotARegistryError(self.registry, message)
 
     def _send_once(self, request: Outgoing) -> HttpResponse:
-        started = time.monotonic()
+        if self.deadline.expired:
+            raise self._failure(request, _DeadlineError())
         self.counter.add(request.role)
         try:
-            raw, body = self._exchange(request, started)
-        except BodyTooLargeError:
-            self._step(request, "body too large")
-            raise self._too_large(request) from None
-        except requests.exceptions.SSLError as error:
-            self._step(request, "TLS failure")
-            raise self._tls_error(request, error) from None
-        except (requests.exceptions.Timeout, ReadTimeoutError, _DeadlineError) as error:
-            self._step(request, "timeout")
-            raise self._timeout_error(request, error) from None
-        except (requests.exceptions.RequestException, HTTPError) as error:
-            self._step(request, "no answer")
-            raise RegistryUnreachableError(
-                self.registry,
-                f"Cannot reach {role_text(request.role)} {shown_url(request.url)} for registry "
-                f"{self.registry}: {summarize_connection_error(error)}. Is the registry running "
-                "and is the URL (host, port, http/https) right?",
-            ) from None
+            raw, body = self._exchange(request)
+        except _FAILURES as error:
+            raise self._failure(request, error) from None
         challenges = tuple(raw.raw.headers.getlist("WWW-Authenticate")) if raw.raw else ()
         self._step(request, str(raw.status_code))
         return HttpResponse(
@@ -193,130 +240,159 @@ class Transport:
             headers=CaseInsensitiveDict(dict(raw.headers)),
             www_authenticate=challenges,
             body=body,
+            shown=self.shown,
         )
 
-    def _exchange(self, request: Outgoing, started: float) -> tuple[requests.Response, bytes]:
-        headers = {"Accept": "application/json"}
-        if request.authorization is not None:
-            headers["Authorization"] = request.authorization
-        tls = self.tls_for(request.url) if scheme_of(request.url) == "https" else None
-        with warnings.catch_warnings():
-            if tls is not None and tls.verify is False:
-                warnings.simplefilter("ignore", InsecureRequestWarning)
-            raw = self.session.request(
+    def _exchange(self, request: Outgoing) -> tuple[requests.Response, bytes]:
+        left = self.deadline.remaining()
+        if self._watchdog is None:
+            self._watchdog = SocketWatchdog(self.deadline)
+        self._watchdog.arm()
+        prepared = self.session.prepare_request(
+            requests.Request(
                 request.method,
                 request.url,
-                headers=headers,
+                headers=self._headers(request),
                 data=dict(request.form) if request.form is not None else None,
                 params=list(request.params) if request.params else None,
-                timeout=(self.timeouts.connect, self.timeouts.read),
+            )
+        )
+        proxies = self._proxies(request)
+        tls = self.tls_for(request.url) if scheme_of(request.url) == "https" else None
+        peer = "any" if proxies else request.peer
+        with warnings.catch_warnings(), exchange(self._watchdog, peer):
+            if tls is not None and tls.verify is False:
+                warnings.simplefilter("ignore", InsecureRequestWarning)
+            raw = self.session.get_adapter(request.url).send(
+                prepared,
+                stream=True,
+                timeout=(min(self.timeouts.connect, left), min(self.timeouts.read, left)),
                 verify=tls.verify if tls is not None else True,
                 cert=tls.client_cert if tls is not None else None,
-                proxies=self._proxies(request.url),
-                allow_redirects=False,
-                stream=True,
+                proxies=proxies,
             )
             try:
-                return raw, self._read_body(raw, started, request.max_body)
+                return raw, self._read(raw, request.max_body)
             finally:
                 raw.close()
 
-    def _proxies(self, url: str) -> dict[str, str]:
-        if is_loopback_host(host_of(url)):
-            return {}
-        return dict(requests.utils.get_environ_proxies(url))
+    def _headers(self, request: Outgoing) -> dict[str, str]:
+        headers = {"Accept": "application/json"}
+        if request.authorization is not None:
+            headers["Authorization"] = request.authorization
+        return headers
 
-    def _read_body(self, raw: requests.Response, started: float, max_body: int) -> bytes:
-        declared = raw.headers.get("Content-Length")
-        if declared is not None and declared.isdigit() and int(declared) > max_body:
-            raise BodyTooLargeError(int(declared))
-        chunks: list[bytes] = []
-        size = 0
-        for chunk in _body_chunks(raw):
-            size += len(chunk)
-            if size > max_body:
-                raise BodyTooLargeError(size)
-            chunks.append(chunk)
-            if time.monotonic() - started > self.timeouts.deadline:
-                raise _DeadlineError()
-        if time.monotonic() - started > self.timeouts.deadline:
-            raise _DeadlineError()
-        return b"".join(chunks)
+    def _read(self, raw: requests.Response, cap: int) -> bytes:
+        reader.check_headers(raw.raw.headers.items())
+        body = reader.read_body(raw.raw, raw.headers, cap)
+        if self._watchdog is not None and self._watchdog.fired:
+            raise _DeadlineError()  # what was read may be cut short
+        return body
+
+    def _proxies(self, request: Outgoing) -> dict[str, str]:
+        host = host_of(request.url)
+        if is_loopback_host(host):
+            return {}
+        proxies = dict(requests.utils.get_environ_proxies(request.url))
+        if proxies and request.peer != "any":
+            # The connection goes to the proxy: check the name instead.
+            _scheme, _host, port = origin(request.url)
+            for address in host_addresses(host, port):
+                if not peer_allowed(address, request.peer):
+                    raise PeerRefusedError(address, request.peer)
+        return proxies
 
     def _step(self, request: Outgoing, outcome: str) -> None:
-        text = f"{request.method} {shown_url(request.url)}"
+        text = f"{request.method} {self.shown_url(request.url)}"
         if request.auth_label:
             text += f" ({request.auth_label})"
         text += f" -> {outcome}"
         self.steps.append(text)
         logger.debug("%s", text)
 
-    def _too_large(self, request: Outgoing) -> RegistryError:
+    # --- failures -----------------------------------------------------------------------
+
+    def _failure(self, request: Outgoing, error: Exception) -> RegistryError:
+        """The error to raise for `error`, one of `_FAILURES` while sending `request`."""
+        if self.deadline.expired or isinstance(error, _DeadlineError):
+            self._step(request, "deadline")
+            return self._timeout_error(
+                request, f"the check took more than {self.deadline.seconds:g} s"
+            )
+        if isinstance(error, RegistryError):
+            self._step(request, "refused")
+            return error
+        if isinstance(error, PeerRefusedError):
+            self._step(request, "refused")
+            return private_destination_error(
+                self.policy_rules(), request.url, address_kind(error.address)
+            )
+        if isinstance(error, reader.AnswerRefusedError):
+            self._step(request, "answer refused")
+            return self._refused_answer(request, error)
+        if isinstance(error, requests.exceptions.SSLError):
+            self._step(request, "TLS failure")
+            return self._tls_error(request, error)
+        if isinstance(error, (requests.exceptions.Timeout, TimeoutError)):
+            self._step(request, "timeout")
+            return self._timeout_error(request, self._timeout_text(error))
+        reason = summarize_connection_error(error)
+        if reason in _LIMIT_REASONS:
+            self._step(request, "answer refused")
+            return self._refused_answer(
+                request, reader.AnswerRefusedError(reason.removeprefix("it sent "))
+            )
+        self._step(request, "no answer")
+        return RegistryUnreachableError(
+            self.registry,
+            f"Cannot reach {role_text(request.role)} {self.shown_url(request.url)} for "
+            f"registry {self.registry}: {self.shown(reason)}. "
+            "Is the registry running and is the URL (host, port, http/https) right?",
+        )
+
+    def _refused_answer(self, request: Outgoing, error: reader.AnswerRefusedError) -> RegistryError:
         message = (
-            f"The {role_text(request.role)} {shown_url(request.url)} of registry "
-            f"{self.registry} sent an answer larger than {request.max_body // 1024} KiB; "
-            "refusing it. Check the URL."
+            f"The {role_text(request.role)} {self.shown_url(request.url)} of registry "
+            f"{self.registry} sent {self.shown(str(error))}; refusing it. Check the URL."
         )
         if request.role == "token":
             return TokenServiceError(self.registry, message)
         return NotARegistryError(self.registry, message)
 
-    def _timeout_error(self, request: Outgoing, error: Exception) -> RegistryError:
+    def _timeout_error(self, request: Outgoing, why: str) -> RegistryError:
         return RegistryUnreachableError(
             self.registry,
-            f"The {role_text(request.role)} {shown_url(request.url)} for registry "
-            f"{self.registry} did not answer in time ({_timeout_text(error, self.timeouts)}). "
-            "Is it running and is the URL right? A firewall that drops packets looks like "
-            "this too.",
+            f"The {role_text(request.role)} {self.shown_url(request.url)} for registry "
+            f"{self.registry} did not answer in time ({why}). Is it running and is the URL "
+            "right? A firewall that drops packets looks like this too.",
         )
+
+    def _timeout_text(self, error: Exception) -> str:
+        text = str(error).lower()
+        if isinstance(error, requests.exceptions.ConnectTimeout) or "connect timeout" in text:
+            return f"connecting took more than {self.timeouts.connect:g} s"
+        return f"no data for {self.timeouts.read:g} s"
 
     def _tls_error(self, request: Outgoing, error: Exception) -> RegistryError:
         url, role = request.url, role_text(request.role)
         netloc = urlsplit(url).netloc
-        reason = summarize_connection_error(error)
+        reason = self.shown(summarize_connection_error(error))
         if "wrong version number" in reason.lower() or "record layer" in reason.lower():
             return RegistryTLSError(
                 self.registry,
-                f"The {role} {shown_url(url)} for registry {self.registry} does not "
+                f"The {role} {self.shown_url(url)} for registry {self.registry} does not "
                 "speak TLS (it looks like plain HTTP). If it really is a plain-HTTP registry, "
                 f"name it http://{netloc}.",
             )
         trust = self.tls_for(url).description
         return RegistryTLSError(
             self.registry,
-            f"TLS verification of {role} {shown_url(url)} for registry "
+            f"TLS verification of {role} {self.shown_url(url)} for registry "
             f"{self.registry} failed: {reason} (trusted: {trust}). If it uses a private CA, "
             f"put the CA certificate at /etc/docker/certs.d/{netloc}/ca.crt or in a bundle "
             "named by REQUESTS_CA_BUNDLE; for a test registry only, enable the connector's "
             "`insecure` option to skip verification.",
         )
-
-
-def _body_chunks(raw: requests.Response) -> Iterator[bytes]:
-    """Body pieces as they arrive: `read1` returns after one socket read, so the deadline
-    is checked even against a server that drips bytes (urllib3 1.x: `iter_content`)."""
-    read1 = getattr(raw.raw, "read1", None)
-    if read1 is None:
-        yield from raw.iter_content(8192)
-        return
-    while True:
-        data: bytes = read1(8192, decode_content=True)
-        if not data:
-            return
-        yield data
-
-
-def _timeout_text(error: Exception, timeouts: Timeouts) -> str:
-    if isinstance(error, requests.exceptions.ConnectTimeout):
-        return f"connecting took more than {timeouts.connect:g} s"
-    if isinstance(error, _DeadlineError):
-        return f"the exchange took more than {timeouts.deadline:g} s"
-    if (
-        isinstance(error, requests.exceptions.ConnectionError)
-        and "connect timeout" in str(error).lower()
-    ):
-        return f"connecting took more than {timeouts.connect:g} s"
-    return f"no data for {timeouts.read:g} s"
 
 
 _REASONS = (
@@ -328,24 +404,33 @@ _REASONS = (
     ("network is unreachable", "the network is unreachable"),
     ("no route to host", "no route to host"),
     ("connection reset", "the connection was reset"),
+    ("got more than 100 headers", "it sent more than 100 header lines"),
+    ("when reading header line", "it sent a header line longer than 64 KiB"),
+    ("when reading status line", "it sent a status line longer than 64 KiB"),
+    ("header value is too long", "it sent a header line longer than 64 KiB"),
+    ("badstatusline", "it did not answer with an HTTP status line"),
     ("remotedisconnected", "the server closed the connection without answering"),
     ("connection aborted", "the server closed the connection without answering"),
     ("certificate verify failed", "certificate verify failed"),
 )
 
 
+_LIMIT_REASONS = frozenset(
+    reason for needle, reason in _REASONS if "longer than" in reason or "more than" in reason
+)
+"""Reasons that are `http.client`'s own limits on an answer: reported as refused answers."""
+
+
 def summarize_connection_error(error: BaseException) -> str:
-    """A short reason from a requests/urllib3 exception chain (no URLs with queries)."""
+    """A short reason from a requests/urllib3 exception chain (not yet shown-safe: callers
+    pass it through `Transport.shown`, which redacts before it clips)."""
     text = str(error)
     lowered = text.lower()
     for needle, reason in _REASONS:
         if needle in lowered:
             if needle == "certificate verify failed":
-                detail = text[lowered.index(needle) :].split(")", 1)[0].strip(" '\"")
-                return detail[:200]
+                return text[lowered.index(needle) :].split(")", 1)[0].strip(" '\"")
             return reason
     if "wrong version number" in lowered:
         return "wrong version number (the server does not speak TLS)"
-    if len(text) > 200:
-        text = text[:200] + "…"
     return text or type(error).__name__

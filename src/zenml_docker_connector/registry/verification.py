@@ -8,7 +8,9 @@ must cost one authentication exchange. A new process, `default_cache().clear()`,
 password changed in the registry is noticed. `use_cache=False` is meant for explicit checks
 (ZenML's public `verify()`, which register and a server's verify endpoint call): it never
 reads a cached verdict, challenge or token, but its fresh success is remembered for the calls
-that follow.
+that follow. Identical checks running at the same time share one exchange (`cache.Flights`)
+without a lock held across network I/O, and one `Deadline` (`ConnectionSettings.deadline`,
+30 s by default) bounds each check, its wait for an identical one included.
 
 Decisions where the protocol leaves room:
 - 200 on `GET /v2/`: the registry needs no credentials; that is a valid (anonymous) result,
@@ -30,7 +32,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -44,6 +45,7 @@ from zenml_docker_connector.registry.cache import (
     default_cache,
 )
 from zenml_docker_connector.registry.client import AuthOutcome, RegistryClient
+from zenml_docker_connector.registry.deadline import Deadline
 from zenml_docker_connector.registry.scopes import ScopeCheck
 from zenml_docker_connector.registry.settings import ConnectionSettings
 from zenml_docker_connector.registry.tls import resolve_tls
@@ -190,37 +192,72 @@ def verify_registry_access(
     question = question or AccessQuestion()
     settings = settings or ConnectionSettings()
     cache = cache if cache is not None else default_cache()
-    started = time.monotonic()
+    deadline = Deadline(settings.deadline)
     key = _verdict_key(cache, reference, credentials, question, settings)
-    with cache.lock(key):
-        report = _cached_verdict(cache, key, started) if use_cache else None
-        if report is None:
-            client = RegistryClient(
-                reference, credentials, settings, cache=cache, use_cache=use_cache
-            )
-            with client:
-                try:
-                    outcome = client.check(question.repository, question.push)
-                except RegistryError:
-                    # A failed fresh check also withdraws an earlier success for the question.
-                    cache.verdicts.discard(key)
-                    raise
-            report = report_from(reference, credentials, outcome, client)
-            logger.debug(
-                "verified %s (%s): %d registry + %d token requests in %.3f s",
-                report.registry,
-                report.auth_scheme,
-                report.registry_requests,
-                report.token_requests,
-                report.elapsed_seconds,
-            )
-            # A fresh answer is remembered even when the cache was bypassed for reading.
-            cache.verdicts.put(key, report, _verdict_ttl(outcome))
+    report = None
+    if use_cache:
+        report = _cached_verdict(cache, key, deadline) or _wait_for_identical_check(
+            cache, key, deadline
+        )
+    if report is None:
+        leading = cache.flights.lead(key)
+        try:
+            # Another identical check may have finished since we looked.
+            report = _cached_verdict(cache, key, deadline) if use_cache else None
+            if report is None:
+                with RegistryClient(
+                    reference,
+                    credentials,
+                    settings,
+                    cache=cache,
+                    use_cache=use_cache,
+                    deadline=deadline,
+                ) as client:
+                    report = _check(client, question, key)
+        finally:
+            if leading:
+                cache.flights.land(key)
     _enforce(report)
     return report
 
 
-def _cached_verdict(cache: AuthCache, key: str, started: float) -> VerificationReport | None:
+def _check(client: RegistryClient, question: AccessQuestion, key: str) -> VerificationReport:
+    """One exchange with the registry; its success is remembered for `_verdict_ttl`."""
+    context = client.context
+    try:
+        outcome = client.check(question.repository, question.push)
+    except RegistryError:
+        # A failed fresh check also withdraws an earlier success for the question.
+        context.cache.verdicts.discard(key)
+        raise
+    report = report_from(context.reference, context.credentials, outcome, client)
+    logger.debug(
+        "verified %s (%s): %d registry + %d token requests in %.3f s",
+        report.registry,
+        report.auth_scheme,
+        report.registry_requests,
+        report.token_requests,
+        report.elapsed_seconds,
+    )
+    # A fresh answer is remembered even when the cache was bypassed for reading.
+    context.cache.verdicts.put(key, report, _verdict_ttl(outcome))
+    return report
+
+
+def _wait_for_identical_check(
+    cache: AuthCache, key: str, deadline: Deadline
+) -> VerificationReport | None:
+    """The verdict of an identical check already running, if it succeeds in time.
+
+    Nothing is locked across network I/O: the running check owns no lock, others wait on
+    its completion for at most their own deadline, then ask the registry themselves.
+    """
+    if not cache.flights.wait(key, deadline.remaining()):
+        return None
+    return _cached_verdict(cache, key, deadline)
+
+
+def _cached_verdict(cache: AuthCache, key: str, deadline: Deadline) -> VerificationReport | None:
     found = cache.verdicts.get(key)
     if not isinstance(found, VerificationReport):
         return None
@@ -229,7 +266,7 @@ def _cached_verdict(cache: AuthCache, key: str, started: float) -> VerificationR
         cached=True,
         registry_requests=0,
         token_requests=0,
-        elapsed_seconds=time.monotonic() - started,
+        elapsed_seconds=deadline.seconds - deadline.remaining(),
     )
 
 

@@ -8,14 +8,16 @@ from typing import Any
 from click.testing import CliRunner
 
 from testbed.leaks import assert_no_secret
-from testbed.zenml_fixtures import register_docker_connector
+from testbed.zenml_fixtures import create_docker_connector
 
 
 def test_doctor_command(token_registry: Any, no_docker_daemon: None) -> None:
     from zenml_docker_connector.cli import main
 
     name = f"doctor-{uuid.uuid4().hex[:8]}"
-    register_docker_connector(name, token_registry)
+    create_docker_connector(
+        name, token_registry.username, token_registry.password, token_registry.url
+    )
     result = CliRunner().invoke(main, ["doctor", name, "--repository", "team/app", "--push"])
     assert result.exit_code == 0, result.output
     assert "Token realm:" in result.output and "granted pull,push" in result.output

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from testbed.leaks import assert_no_secret
-from testbed.zenml_fixtures import ZenCli, output_of, register_docker_connector
+from testbed.zenml_fixtures import ZenCli, create_docker_connector, output_of
 from testbed.zenml_server_fixture import ZenServer
 
 LIST_RESOURCES = ("service-connector", "list-resources", "--resource-type", "docker-registry")
@@ -32,7 +32,8 @@ def test_list_resources_on_the_local_store(
 ) -> None:
     from zenml.client import Client
 
-    register_docker_connector(unique_name, htpasswd_registry)
+    registry = htpasswd_registry
+    create_docker_connector(unique_name, registry.username, registry.password, registry.url)
     listed = zen(*LIST_RESOURCES)
     out = output_of(listed)
     assert listed.exit_code == 0, out
@@ -60,7 +61,8 @@ def test_list_resources_outside_the_listing_keeps_secrets_out(
         service_connector_registry,
     )
 
-    register_docker_connector(unique_name, htpasswd_registry)
+    registry = htpasswd_registry
+    create_docker_connector(unique_name, registry.username, registry.password, registry.url)
     model = Client().get_service_connector(unique_name, allow_name_prefix_match=False)
     with pytest.raises(ValueError, match="Field required") as caught:
         service_connector_registry.instantiate_connector(model=model)

@@ -157,7 +157,7 @@ def test_describe_hides_secrets_unless_asked(
     hidden = zen("service-connector", "describe", unique_name)
     assert hidden.exit_code == 0, output_of(hidden)
     assert_no_secret([hidden.output], htpasswd_registry.password)
-    shown = zen("service-connector", "describe", unique_name, "-x")
+    shown = zen("service-connector", "describe", unique_name, "-x", shows_secrets=True)
     assert htpasswd_registry.password in shown.output
 
 
@@ -190,17 +190,6 @@ def test_connect_returns_a_logged_in_client_that_wins_over_helpers(
     lines = list(client.images.push(target, stream=True, decode=True))
     assert not [line for line in lines if "error" in line], lines
     client.close()
-
-
-def test_connect_without_daemon_says_so(
-    htpasswd_registry: Any, unique_name: str, no_docker_daemon: None
-) -> None:
-    _register(unique_name, htpasswd_registry)
-    connector = _client().get_service_connector_client(unique_name, resource_type="docker-registry")
-    with pytest.raises(RuntimeError) as caught:
-        connector.connect()
-    assert "DOCKER_HOST" in str(caught.value)
-    assert "Traceback" not in str(caught.value)
 
 
 @pytest.mark.zenml_lines
@@ -288,3 +277,49 @@ def test_service_connector_login_then_docker_cli_pulls_and_logout_undoes_it(
     assert htpasswd_registry.host in logged_out.output
     failed = docker_pull(dockerd, docker_config_dir, image)
     assert "no basic auth credentials" in failed.stderr, failed.stderr
+
+
+@pytest.mark.parametrize("registry_fixture", ["htpasswd_registry", "token_registry"])
+@pytest.mark.parametrize("explicit", [True, False], ids=["verify", "cached-verify"])
+def test_fifty_parallel_verifies_of_one_connector_agree(
+    request: pytest.FixtureRequest, registry_fixture: str, explicit: bool, no_docker_daemon: None
+) -> None:
+    """`verify()` (register, verify: never cached) and `_verify` (connect, login: cached)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from zenml.exceptions import AuthorizationException
+
+    from zenml_docker_connector import spec
+    from zenml_docker_connector.registry.verification import default_cache
+
+    registry = request.getfixturevalue(registry_fixture)
+
+    def connector(password: str) -> DockerServiceConnector:
+        return DockerServiceConnector(
+            auth_method="password",
+            resource_type="docker-registry",
+            config=spec.DockerConnectorConfiguration(
+                username=registry.username, password=password, registry=registry.url
+            ),
+        )
+
+    def verdict(target: DockerServiceConnector) -> str:
+        if explicit:
+            return str(target.verify().error)
+        try:
+            return str(target._verify("docker-registry", registry.host))
+        except AuthorizationException as error:
+            return str(error)
+
+    for password, expected in ((registry.password, None), ("Wrong-Password-123", "rejected")):
+        default_cache().clear()
+        target = connector(password)
+        with ThreadPoolExecutor(50) as pool:
+            verdicts = set(pool.map(verdict, [target] * 50))
+        assert len(verdicts) == 1, verdicts
+        (only,) = verdicts
+        if expected is None:
+            assert only in ("None", str([registry.host]))
+        else:
+            assert expected in only and registry.host in only
+            assert_no_secret([only], password)

@@ -21,6 +21,7 @@ from testbed.docker_cli import docker_pull as _pull
 from testbed.docker_cli import push_tiny_image as _push
 from testbed.isolation import filtered_path
 from testbed.leaks import assert_no_secret
+from testbed.local_stores import RICH_CONFIG
 from testbed.requirements import require_binary
 from zenml_docker_connector.credentials import Credentials
 from zenml_docker_connector.errors import LocalConfigError
@@ -603,6 +604,7 @@ login_local_clients(
 def test_fifty_threads_and_fifty_processes_lose_no_login(
     tmp_path: Path, docker_config_dir: Path, containers_auth_file: Path
 ) -> None:
+    (docker_config_dir / "config.json").write_text(RICH_CONFIG)
     go = tmp_path / "go"
     children = [
         subprocess.Popen([sys.executable, "-c", _CHILD, str(i), str(go)]) for i in range(50)
@@ -634,7 +636,41 @@ def test_fifty_threads_and_fifty_processes_lose_no_login(
     expected = {f"thread{i}.example": _b64(f"user{i}", f"pw-{i}") for i in range(50)} | {
         f"proc{i}.example:5000": _b64(f"user{i}", f"pw-{i}") for i in range(50)
     }
+    rich = json.loads(RICH_CONFIG)
+    config = json.loads((docker_config_dir / "config.json").read_text())
+    assert list(config) == list(rich)  # every other setting survived, in its place
+    assert {k: v for k, v in config.items() if k != "auths"} == {
+        k: v for k, v in rich.items() if k != "auths"
+    }
+    for key, entry in rich["auths"].items():
+        assert config["auths"].pop(key) == entry
+    assert {key: entry["auth"] for key, entry in config["auths"].items()} == expected
+    auths = json.loads(containers_auth_file.read_text())["auths"]
+    assert {key: entry["auth"] for key, entry in auths.items()} == expected
+    for path in (docker_config_dir / "config.json", containers_auth_file):
+        assert _mode(path) == 0o600
+        leftovers = [p.name for p in path.parent.iterdir() if p.suffix in (".lock", ".tmp")]
+        assert leftovers == []
+
+
+def test_fifty_threads_logging_in_to_one_registry_leave_one_whole_entry(
+    docker_config_dir: Path, containers_auth_file: Path
+) -> None:
+    """The last writer wins, as with `docker login`; no entry is torn or duplicated."""
+    reference = parse_registry_reference("same.example:5000")
+    barrier = threading.Barrier(50)
+
+    def worker(i: int) -> None:
+        barrier.wait()
+        _login(reference, f"user{i}", f"pw-{i}", engine="both")
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(50)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    candidates = {_b64(f"user{i}", f"pw-{i}") for i in range(50)}
     for path in (docker_config_dir / "config.json", containers_auth_file):
         auths = json.loads(path.read_text())["auths"]
-        assert {key: entry["auth"] for key, entry in auths.items()} == expected
-        assert _mode(path) == 0o600
+        assert list(auths) == ["same.example:5000"]
+        assert auths["same.example:5000"]["auth"] in candidates

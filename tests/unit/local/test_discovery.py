@@ -6,6 +6,8 @@ are in tests/integration/local/test_discovery.py.
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
 from pathlib import Path
 from typing import Any
@@ -206,3 +208,154 @@ def test_several_namespaces_without_a_repository_are_ambiguous() -> None:
     only = match_namespaced(entries[:1], reference, origin="/x/auth.json")
     assert only is entries[0]
     assert match_namespaced([], reference, origin="/x/auth.json") is None
+
+
+# --- the rules docker, docker-py and containers/image follow ---------------------------------
+
+
+def _podman_file(tmp_path: Path, auths: dict[str, Any]) -> Path:
+    path = tmp_path / "run" / "containers" / "auth.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"auths": auths}))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("wanted", "user"),
+    [
+        ("docker.io/team", "team-account"),  # what `podman login docker.io/team` wrote
+        ("docker.io/team/app", "team-account"),
+        ("team/app", "team-account"),
+        # A connector names a registry and namespace, not an image: no implied library/.
+        ("docker.io/ubuntu", "hub-account"),
+        ("docker.io/library/ubuntu", "library-account"),
+        ("docker.io/other", "hub-account"),
+        ("docker.io", "hub-account"),
+    ],
+)
+def test_podman_docker_hub_namespace_keys(tmp_path: Path, wanted: str, user: str) -> None:
+    _podman_file(
+        tmp_path,
+        {
+            "docker.io/library": {"auth": auth_value("library-account", "pw-1")},
+            "docker.io/team": {"auth": auth_value("team-account", "pw-2")},
+            "docker.io": {"auth": auth_value("hub-account", "pw-3")},
+        },
+    )
+    assert find(parse_registry_reference(wanted)).credentials.username == user
+
+
+@pytest.mark.parametrize("file_kind", ["docker", "podman"])
+@pytest.mark.parametrize("other", ["index.docker.io", "https://index.docker.io/v1/"])
+@pytest.mark.parametrize("exact_first", [True, False])
+def test_the_exact_docker_io_key_wins(
+    tmp_path: Path, docker_config_dir: Path, file_kind: str, other: str, exact_first: bool
+) -> None:
+    """docker-py (`resolve_authconfig`) and containers/image look up `docker.io` first."""
+    entries = [
+        ("docker.io", {"auth": auth_value("exact-account", "pw-exact")}),
+        (other, {"auth": auth_value("alias-account", "pw-alias")}),
+    ]
+    auths = dict(entries if exact_first else entries[::-1])
+    if file_kind == "docker":
+        write_config(docker_config_dir, {"auths": auths})
+    else:
+        _podman_file(tmp_path, auths)
+    found = find(parse_registry_reference("docker.io/team/app"))
+    assert found.credentials.username == "exact-account"
+    assert "'docker.io'" in found.source
+
+
+@pytest.mark.parametrize("file_kind", ["docker", "podman"])
+@pytest.mark.parametrize(
+    "key", ["http://index.docker.io/v1/", "index.docker.io", "http://docker.io"]
+)
+def test_legacy_docker_hub_keys_are_read(
+    tmp_path: Path, docker_config_dir: Path, file_kind: str, key: str
+) -> None:
+    auths = {key: {"auth": auth_value("legacy-account", SECRET_SHAPED)}}
+    if file_kind == "docker":
+        write_config(docker_config_dir, {"auths": auths})
+    else:
+        _podman_file(tmp_path, auths)
+    assert registries() == ["docker.io"]
+    found = find(parse_registry_reference("docker.io"))
+    assert found.credentials == Credentials("legacy-account", SECRET_SHAPED)
+
+
+def _legacy_dockercfg(home: Path, monkeypatch: pytest.MonkeyPatch, content: str | bytes) -> Path:
+    monkeypatch.delenv("DOCKER_CONFIG")
+    path = home / ".dockercfg"
+    path.write_bytes(content.encode() if isinstance(content, str) else content)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        ("this is not a docker config", "is not valid JSON"),
+        ("auth: abc\nemail: x", "is neither JSON nor the old two-line"),
+        ("auth = %%%not-base64%%%\nemail = a@b.c\n", "whose 'auth' is not base64"),
+        ('["a list"]', "is not a JSON object"),
+        ('{"https://index.docker.io/v1/": "not an object"}', "is not a JSON object"),
+        ('{"r.example": {"auth": "@@@"}}', "whose 'auth' is not base64"),
+        (b"\xff\xfe\x00garbage", "is not UTF-8 text"),
+    ],
+)
+def test_a_corrupt_dockercfg_is_an_error_naming_the_file(
+    isolated: Path, monkeypatch: pytest.MonkeyPatch, content: str | bytes, problem: str
+) -> None:
+    path = _legacy_dockercfg(isolated, monkeypatch, content)
+    message = fails(SECRET_SHAPED)
+    assert f"legacy docker config file {path}" in message
+    assert problem in message
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        json.dumps(
+            {"https://index.docker.io/v1/": {"auth": auth_value("old", SECRET_SHAPED), "email": ""}}
+        ),
+        f"auth = {auth_value('old', SECRET_SHAPED)}\nemail = old@example.com\n",
+    ],
+)
+def test_both_dockercfg_formats_are_read(
+    isolated: Path, monkeypatch: pytest.MonkeyPatch, content: str
+) -> None:
+    path = _legacy_dockercfg(isolated, monkeypatch, content)
+    found = find(None)
+    assert found.reference.is_docker_hub
+    assert found.credentials == Credentials("old", SECRET_SHAPED)
+    assert str(path) in found.source
+
+
+@pytest.mark.timeout(20)
+@pytest.mark.parametrize("where", ["docker", "podman", "dockercfg"])
+def test_a_fifo_in_place_of_a_client_file_is_refused_at_once(
+    tmp_path: Path,
+    isolated: Path,
+    docker_config_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    where: str,
+) -> None:
+    if where == "docker":
+        path = docker_config_dir / "config.json"
+    elif where == "podman":
+        path = tmp_path / "run" / "containers" / "auth.json"
+        path.parent.mkdir(parents=True)
+    else:
+        monkeypatch.delenv("DOCKER_CONFIG")
+        path = isolated / ".dockercfg"
+    os.mkfifo(path)
+    message = fails()
+    assert f"{path} is a FIFO (named pipe), not a regular file" in message
+
+
+def test_the_exact_docker_io_cred_helpers_key_wins(docker_config_dir: Path) -> None:
+    """Which helper serves Docker Hub follows the same key rule as `auths` (none runs here)."""
+    write_config(
+        docker_config_dir,
+        {"credHelpers": {"index.docker.io": "alias-zz", "docker.io": "exact-zz"}},
+    )
+    assert "docker-credential-exact-zz" in fails(reference=parse_registry_reference("docker.io"))

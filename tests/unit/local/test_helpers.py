@@ -6,6 +6,7 @@ the testbed's `docker-credential-testbed`.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ from zenml_docker_connector.local.helpers import (
     DEFAULT_HELPER_TIMEOUT,
     TIMEOUT_ENV_VAR,
     CredentialHelper,
+    helper_program,
     helper_timeout,
     scrub_output,
 )
@@ -84,3 +86,43 @@ def test_helper_output_is_scrubbed_to_one_short_line(output: str, kept: str, hid
 def test_long_output_is_cut() -> None:
     scrubbed = scrub_output("word " * 200)
     assert len(scrubbed) <= 301 and scrubbed.endswith("…")
+
+
+@pytest.mark.parametrize("entry", ["", ".", "bin-here"])
+def test_a_helper_found_through_a_relative_path_entry_is_refused(
+    entry: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Go's exec.LookPath (so the docker CLI) refuses programs found relative to the cwd."""
+    directory = tmp_path / (entry if entry not in ("", ".") else "")
+    directory.mkdir(exist_ok=True)
+    planted = directory / "docker-credential-planted"
+    planted.write_text("#!/bin/sh\necho pwned\n")
+    planted.chmod(0o755)
+    other = tmp_path / "absolute-bin"
+    other.mkdir()
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PATH", os.pathsep.join([entry, str(other)]))
+    helper = CredentialHelper("planted", "credsStore in /x/config.json")
+    with pytest.raises(LocalConfigError) as caught:
+        helper.get("r.example")  # would start a process (refused in unit tests) if it ran
+    message = str(caught.value)
+    assert "relative to the current directory" in message
+    assert f"PATH entry {entry!r}" in message
+    assert "absolute" in message
+
+
+def test_helpers_come_from_absolute_path_entries(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    absolute = tmp_path / "bin"
+    absolute.mkdir()
+    program = absolute / "docker-credential-found"
+    program.write_text("#!/bin/sh\n")
+    program.chmod(0o755)
+    (tmp_path / "docker-credential-found").write_text("not executable")
+    monkeypatch.chdir(tmp_path)
+    # A relative entry that does not hold the program is passed over, as Go does.
+    monkeypatch.setenv("PATH", os.pathsep.join(["", "nowhere", str(absolute)]))
+    assert helper_program("docker-credential-found") == str(program)
+    monkeypatch.setenv("PATH", "")
+    assert helper_program("docker-credential-found") is None

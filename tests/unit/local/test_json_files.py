@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import stat
 import threading
 from pathlib import Path
@@ -16,7 +17,12 @@ import pytest
 
 from testbed.local_stores import RICH_CONFIG
 from zenml_docker_connector.errors import LocalConfigError
-from zenml_docker_connector.local.json_files import parse_json_text, read_json, update_json_file
+from zenml_docker_connector.local.json_files import (
+    MAX_FILE_BYTES,
+    parse_json_text,
+    read_json,
+    update_json_file,
+)
 
 
 def _mode(path: Path) -> int:
@@ -41,7 +47,7 @@ def test_creates_file_0600_and_directory_0700(tmp_path: Path) -> None:
     assert _mode(path) == 0o600
     assert _mode(path.parent) == 0o700
     assert _mode(path.parent.parent) == 0o700
-    assert sorted(p.name for p in path.parent.iterdir()) == ["config.json", "config.json.lock"]
+    assert sorted(p.name for p in path.parent.iterdir()) == ["config.json"]  # no lock left
 
 
 def test_existing_directory_mode_is_kept_and_loose_file_mode_is_tightened(tmp_path: Path) -> None:
@@ -83,8 +89,8 @@ def test_replacing_an_existing_entry_keeps_its_position(tmp_path: Path) -> None:
     ("content", "problem"),
     [
         (b'{"auths": {"a": {"auth": "x"}},', "is not valid JSON"),
-        (b"[1, 2, 3]", "not an object"),
-        (b'"just a string"', "not an object"),
+        (b"[1, 2, 3]", "is not a JSON object"),
+        (b'"just a string"', "is not a JSON object"),
         (b"\xff\xfe{}", "not UTF-8"),
     ],
 )
@@ -130,6 +136,7 @@ def test_a_failing_mutation_writes_nothing(tmp_path: Path) -> None:
     with pytest.raises(RuntimeError):
         update_json_file(path, boom)
     assert path.read_text() == RICH_CONFIG
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["config.json"]
 
 
 def test_no_change_means_no_write_and_no_file(tmp_path: Path) -> None:
@@ -236,7 +243,7 @@ def test_read_json_errors_name_the_file_and_the_problem_never_the_content(tmp_pa
     assert "left unchanged" in message and "c2VjcmV0" not in message
     path.unlink()
     path.mkdir()
-    with pytest.raises(LocalConfigError, match="is a directory, not a file"):
+    with pytest.raises(LocalConfigError, match="is a directory, not a regular file"):
         read_json(path, what="containers auth file")
 
 
@@ -253,3 +260,94 @@ def test_parse_json_text_errors_use_the_label() -> None:
         parse_json_text('{"auths": ', label="The environment variable X")
     with pytest.raises(LocalConfigError, match=r"^The environment variable X is not UTF-8 text"):
         parse_json_text(b"\xff", label="The environment variable X")
+
+
+# --- files that hang or redirect writes ------------------------------------------------------
+
+
+@pytest.mark.timeout(20)
+def test_a_fifo_in_place_of_the_file_is_refused_at_once(tmp_path: Path) -> None:
+    path = tmp_path / "config.json"
+    os.mkfifo(path)
+    with pytest.raises(LocalConfigError) as caught:
+        update_json_file(path, _add("r.example", {}), what="docker config file")
+    message = str(caught.value)
+    assert f"The docker config file {path} is a FIFO (named pipe), not a regular file" in message
+    with pytest.raises(LocalConfigError, match="is a FIFO"):
+        read_json(path, what="docker config file")
+    assert stat.S_ISFIFO(os.lstat(path).st_mode)
+    # The lock was released: once the FIFO is gone, the next update works.
+    path.unlink()
+    update_json_file(path, _add("r.example", {}))
+    assert json.loads(path.read_text()) == {"auths": {"r.example": {}}}
+
+
+def test_a_symlinked_lock_file_is_refused_and_its_target_not_created(tmp_path: Path) -> None:
+    path = tmp_path / "config.json"
+    path.write_text(RICH_CONFIG)
+    planted = tmp_path / "elsewhere" / "created-by-login"
+    planted.parent.mkdir()
+    (tmp_path / "config.json.lock").symlink_to(planted)
+    with pytest.raises(LocalConfigError) as caught:
+        update_json_file(path, _add("r.example", {}), what="docker config file")
+    message = str(caught.value)
+    assert f"The lock file {tmp_path / 'config.json.lock'}" in message
+    assert "is a symbolic link" in message and "remove it" in message
+    assert not planted.exists()
+    assert path.read_text() == RICH_CONFIG
+
+
+@pytest.mark.timeout(20)
+def test_a_fifo_lock_file_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "config.json"
+    os.mkfifo(tmp_path / "config.json.lock")
+    with pytest.raises(LocalConfigError, match="is a FIFO"):
+        update_json_file(path, _add("r.example", {}), what="docker config file")
+    assert not path.exists()
+
+
+def test_a_huge_file_is_refused_unread(tmp_path: Path) -> None:
+    path = tmp_path / "config.json"
+    with path.open("wb") as handle:
+        handle.truncate(MAX_FILE_BYTES + 1)
+    with pytest.raises(LocalConfigError, match=f"larger than {MAX_FILE_BYTES // 2**20} MiB"):
+        read_json(path, what="docker config file")
+    with pytest.raises(LocalConfigError, match="larger than"):
+        update_json_file(path, _add("r.example", {}))
+    assert path.stat().st_size == MAX_FILE_BYTES + 1
+
+
+def test_a_device_in_place_of_the_file_is_refused(tmp_path: Path) -> None:
+    link = tmp_path / "config.json"
+    link.symlink_to("/dev/zero")
+    with pytest.raises(LocalConfigError, match="is a character device, not a regular file"):
+        read_json(link, what="docker config file")
+
+
+@pytest.mark.parametrize(
+    ("raw", "problem"),
+    [
+        ("[" * 100_000 + "]" * 100_000, "is nested too deeply"),
+        ('{"n": ' + "9" * 5_000 + "}", "is not valid JSON (a number"),
+    ],
+)
+def test_json_python_cannot_hold_is_a_clear_error(raw: str, problem: str) -> None:
+    with pytest.raises(LocalConfigError, match=re.escape(problem)):
+        parse_json_text(raw, label="The docker config file /x/config.json")
+
+
+def test_a_lone_surrogate_escape_survives_a_rewrite(tmp_path: Path) -> None:
+    """JSON may escape half a UTF-16 pair; UTF-8 cannot hold it, the JSON escape can."""
+    path = tmp_path / "config.json"
+    path.write_text('{"note": "\\ud800", "auths": {}}')
+    update_json_file(path, _add("r.example", {}))
+    data = json.loads(path.read_text())
+    assert data == {"note": "\ud800", "auths": {"r.example": {}}}
+
+
+def test_a_symlink_to_a_device_is_refused_before_any_lock_is_made(tmp_path: Path) -> None:
+    link = tmp_path / "config.json"
+    link.symlink_to("/dev/null")
+    with pytest.raises(LocalConfigError, match="is a character device, not a regular file"):
+        update_json_file(link, _add("r.example", {}), what="docker config file")
+    assert not Path("/dev/null.lock").exists()

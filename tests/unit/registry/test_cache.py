@@ -44,16 +44,24 @@ def test_token_ttl() -> None:
     assert token_ttl(5) == 0
 
 
-def test_per_key_lock_is_shared() -> None:
-    cache = AuthCache()
-    assert cache.lock("k") is cache.lock("k")
-    assert cache.lock("k") is not cache.lock("other")
-    results: list[bool] = []
-    with cache.lock("k"):
-        thread = threading.Thread(target=lambda: results.append(cache.lock("k").acquire(False)))
-        thread.start()
-        thread.join()
-    assert results == [False]
+def test_flights_let_identical_checks_wait_for_the_first_without_a_lock() -> None:
+    flights = AuthCache().flights
+    assert flights.wait("k", 0.01) is False  # nothing running: the caller checks itself
+    assert flights.lead("k") is True
+    assert flights.lead("k") is False  # a second leader runs anyway, unregistered
+    woke: list[bool] = []
+    thread = threading.Thread(target=lambda: woke.append(flights.wait("k", 10)))
+    thread.start()
+    flights.land("k")
+    thread.join(5)
+    assert woke == [True]
+    assert flights.wait("k", 0.01) is False and flights.lead("k") is True
+
+
+def test_a_flight_that_never_lands_holds_waiters_only_for_their_timeout() -> None:
+    flights = AuthCache().flights
+    flights.lead("k")
+    assert flights.wait("k", 0.05) is True  # returned after the timeout, not blocked
 
 
 def test_ttl_store_put_replaces_and_refreshes_the_order() -> None:

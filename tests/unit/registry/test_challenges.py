@@ -5,6 +5,8 @@ from __future__ import annotations
 import contextlib
 
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 from zenml_docker_connector.registry.challenges import (
     Challenge,
@@ -211,3 +213,66 @@ def test_properties_and_description() -> None:
     scope = challenge.params.get("scope")
     assert (challenge.realm, challenge.service, scope) == ("https://a/t", "s", "*")
     assert challenge.describe() == 'Bearer realm="https://a/t", service="s", scope="*"'
+
+
+# --- properties (hypothesis) -----------------------------------------------------------------
+
+_TOKEN = st.text("!#$%&'*+.^_`|~-09AZaz", min_size=1, max_size=8)
+_VALUE = st.text(st.characters(min_codepoint=0x20, exclude_characters="\x7f"), max_size=20)
+
+
+def _quoted(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _canonical(challenges: list[Challenge]) -> str:
+    """One header value: lower-case schemes, every parameter value quoted and escaped."""
+    parts = []
+    for challenge in challenges:
+        if challenge.token68 is not None:
+            parts.append(f"{challenge.scheme} {challenge.token68}")
+        elif challenge.params:
+            shown = ", ".join(f"{k}={_quoted(v)}" for k, v in challenge.params.items())
+            parts.append(f"{challenge.scheme} {shown}")
+        else:
+            parts.append(challenge.scheme)
+    return ", ".join(parts)
+
+
+@st.composite
+def _header_like(draw: st.DrawFn) -> str:
+    """Challenge-shaped headers: quoted and bare values, odd spacing, stray punctuation."""
+    pieces = []
+    for _ in range(draw(st.integers(min_value=1, max_value=3))):
+        params = draw(st.lists(st.tuples(_TOKEN, st.one_of(_TOKEN, _VALUE.map(_quoted)))))
+        shown = draw(st.sampled_from([",", ", ", " ,", ",,"])).join(f"{k}={v}" for k, v in params)
+        pieces.append(f"{draw(_TOKEN)} {shown}".rstrip())
+    text = draw(st.sampled_from([", ", ",", " , "])).join(pieces)
+    junk = draw(st.sampled_from(["", "", '"', "=", "\\", ",", " ", "\t", "\x00", "é"]))
+    where = draw(st.integers(min_value=0, max_value=len(text)))
+    return text[:where] + junk + text[where:]
+
+
+def _parsed_or_none(header: str) -> list[Challenge] | None:
+    """The challenges, or None when refused: only ChallengeParseError (a ValueError) escapes."""
+    try:
+        return parse_header(header)
+    except ChallengeParseError:
+        return None
+
+
+@settings(max_examples=150, deadline=None, database=None)
+@given(st.one_of(st.text(), _header_like()))
+def test_any_header_parses_or_raises_a_parse_error(header: str) -> None:
+    _parsed_or_none(header)
+
+
+@settings(max_examples=150, deadline=None, database=None)
+@given(_header_like())
+def test_the_canonical_form_is_idempotent(header: str) -> None:
+    challenges = _parsed_or_none(header)
+    assume(challenges is not None)
+    assert challenges is not None
+    canonical = _canonical(challenges)
+    assert parse_header(canonical) == challenges
+    assert _canonical(parse_header(canonical)) == canonical

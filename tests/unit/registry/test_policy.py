@@ -1,123 +1,258 @@
-"""Where credentials may travel, and what a redirect may take along (`policy`)."""
+"""The request policy (`policy.request_policy`): where credentials may go, what a redirect may
+do, and which destinations a ZenML server refuses. Pure decisions, no network."""
 
 from __future__ import annotations
 
 import pytest
 
-from zenml_docker_connector.errors import InsecureTransportError
+from zenml_docker_connector.errors import (
+    DestinationRefusedError,
+    InsecureTransportError,
+    NotARegistryError,
+    RegistryError,
+    TokenServiceError,
+)
 from zenml_docker_connector.references import parse_registry_reference
 from zenml_docker_connector.registry.outgoing import Outgoing
 from zenml_docker_connector.registry.policy import (
-    credentials_allowed,
-    keeps_credentials,
-    redirected,
-    require_credentials_allowed,
+    PolicyRules,
+    Redirect,
+    address_kind,
+    peer_allowed,
+    request_policy,
+    same_site,
 )
+from zenml_docker_connector.registry.settings import ALLOW_PRIVATE_NETWORKS_ENV
 
-HTTPS_REGISTRY = parse_registry_reference("registry.example.com")
 BASIC = "Basic dXNlcjpwYXNz"
 
 
+def _rules(registry: str, *, base_url: str | None = None, private: bool = False) -> PolicyRules:
+    reference = parse_registry_reference(registry)
+    return PolicyRules(reference, base_url or reference.api_url, refuse_private=private)
+
+
+def _basic(url: str) -> Outgoing:
+    return Outgoing("GET", url, authorization=BASIC, auth_label="Basic")
+
+
+def _token_post(url: str) -> Outgoing:
+    return Outgoing("POST", url, role="token", form={"password": "pw"}, form_has_credentials=True)
+
+
 @pytest.mark.parametrize(
-    ("reference", "url", "allowed"),
+    ("registry", "request_", "peer"),
     [
-        ("registry.example.com", "https://registry.example.com/v2/", True),
-        ("registry.example.com", "http://registry.example.com/v2/", False),
-        ("http://registry.example.com", "http://registry.example.com/v2/", True),
-        ("http://registry.example.com", "http://other.example.com/token", False),
-        ("http://registry.example.com:5000", "http://registry.example.com:5001/t", True),
-        ("registry.example.com", "http://127.0.0.1:5000/v2/", True),
-        ("registry.example.com", "http://localhost:5000/v2/", True),
-        ("registry.example.com", "http://[::1]:5000/v2/", True),
-        ("localhost:5000", "http://localhost:5000/v2/", True),
-        ("localhost:5000", "http://10.0.0.1/token", False),
-        ("https://registry.example.com", "http://registry.example.com/v2/", False),
+        ("registry.example.com", _basic("https://registry.example.com/v2/"), "any"),
+        ("http://registry.example.com", _basic("http://registry.example.com/v2/"), "any"),
+        ("http://registry.example.com:5000", _basic("http://registry.example.com:5000/v2/"), "any"),
+        ("localhost:5000", _basic("http://localhost:5000/v2/"), "loopback"),
+        ("127.0.0.1:5000", _basic("http://127.0.0.1:5000/v2/"), "loopback"),
+        ("[::1]:5000", _basic("http://[::1]:5000/v2/"), "loopback"),
+        ("app.localhost:5000", _basic("http://app.localhost:5000/v2/"), "loopback"),
+        ("localhost:5000", _token_post("http://127.0.0.1:5001/token"), "loopback"),
+        ("registry.example.com", _token_post("https://auth.example.com/token"), "any"),
+        ("registry.example.com", Outgoing("GET", "http://registry.example.com/v2/"), "any"),
     ],
 )
-def test_credentials_over_plain_http_only_where_allowed(
-    reference: str, url: str, allowed: bool
-) -> None:
-    assert credentials_allowed(url, parse_registry_reference(reference)) is allowed
-
-
-def test_credentials_for_plain_http_are_refused_before_sending() -> None:
-    request = Outgoing("GET", "http://registry.example.com/v2/", authorization=BASIC)
-    with pytest.raises(InsecureTransportError) as caught:
-        require_credentials_allowed(request, HTTPS_REGISTRY)
-    message = str(caught.value)
-    assert "Refusing to send credentials for registry registry.example.com over plain HTTP" in (
-        message
-    )
-    assert "http://registry.example.com/v2/" in message and "dXNlcjpwYXNz" not in message
-    # Without credentials, plain HTTP is fine (the anonymous ping).
-    require_credentials_allowed(Outgoing("GET", "http://registry.example.com/v2/"), HTTPS_REGISTRY)
-    form = Outgoing("POST", "http://x.example/t", role="token", form={}, form_has_credentials=True)
-    with pytest.raises(InsecureTransportError):
-        require_credentials_allowed(form, HTTPS_REGISTRY)
+def test_credentials_go_where_the_rules_allow(registry: str, request_: Outgoing, peer: str) -> None:
+    decided = request_policy(request_, _rules(registry))
+    assert decided.peer == peer
+    assert decided.authorization == request_.authorization
 
 
 @pytest.mark.parametrize(
-    ("source", "target", "keeps"),
+    ("registry", "request_", "words"),
+    [
+        # An https registry never gets credentials in clear, not even on loopback addresses.
+        ("registry.example.com", _basic("http://registry.example.com/v2/"), "over plain HTTP"),
+        ("registry.example.com", _token_post("http://127.0.0.1:5001/token"), "plain-HTTP"),
+        # A registry named http:// is not a loopback registry: its realm must be https.
+        ("http://registry.example.com", _token_post("http://registry.example.com:5001/t"), "realm"),
+        ("http://registry.example.com", _token_post("http://127.0.0.1:5001/token"), "realm"),
+        ("http://registry.example.com", _basic("http://other.example.com/v2/"), "plain HTTP"),
+        # A loopback registry's plain-HTTP realm must be on loopback too.
+        ("localhost:5000", _token_post("http://10.0.0.1/token"), "realm"),
+    ],
+)
+def test_credentials_in_clear_are_refused_before_sending(
+    registry: str, request_: Outgoing, words: str
+) -> None:
+    with pytest.raises(InsecureTransportError) as caught:
+        request_policy(request_, _rules(registry))
+    assert words in str(caught.value) and "dXNlcjpwYXNz" not in str(caught.value)
+
+
+def test_a_loopback_registry_that_speaks_tls_needs_an_https_realm() -> None:
+    rules = _rules("127.0.0.1:5000", base_url="https://127.0.0.1:5000")
+    with pytest.raises(InsecureTransportError, match="plain-HTTP token realm"):
+        request_policy(_token_post("http://127.0.0.1:5001/token"), rules)
+
+
+@pytest.mark.parametrize(
+    ("source", "target", "same"),
     [
         ("https://r.example/v2/", "https://r.example/v2/x", True),
         ("https://r.example/v2/", "https://r.example:443/other", True),
-        ("http://r.example/v2/", "https://r.example/v2/", True),  # same-host upgrade
+        ("http://r.example/v2/", "https://r.example/v2/", True),  # 80 -> 443 upgrade
+        ("http://r.example:5000/v2/", "https://r.example:5001/v2/", False),  # another port
+        ("http://r.example:5000/v2/", "https://r.example:5000/v2/", False),
         ("https://r.example/v2/", "http://r.example/v2/", False),  # downgrade
         ("https://r.example/v2/", "https://r.example:8443/v2/", False),
         ("https://r.example/v2/", "https://cdn.example/blob", False),
         ("https://R.Example/v2/", "https://r.example/v2/", True),
     ],
 )
-def test_keeps_credentials_on_the_same_origin_only(source: str, target: str, keeps: bool) -> None:
-    assert keeps_credentials(source, target) is keeps
+def test_same_site_is_the_origin_or_the_default_port_upgrade(
+    source: str, target: str, same: bool
+) -> None:
+    assert same_site(source, target) is same
 
 
-def test_redirect_to_another_host_drops_the_authorization_header() -> None:
-    request = Outgoing("GET", "https://r.example/v2/", authorization=BASIC, auth_label="Basic")
-    after, dropped = redirected(
-        request, 302, "https://r.example/v2/", "https://cdn.example/v2/", HTTPS_REGISTRY
+def test_registry_redirects_stay_within_the_registry_origin() -> None:
+    rules = _rules("registry.example.com")
+    moved = request_policy(
+        _basic("https://registry.example.com/v2/"),
+        rules,
+        Redirect(307, "https://registry.example.com/v2/", "https://registry.example.com/v2/x"),
     )
-    assert dropped and after.authorization is None and after.auth_label == ""
-    assert after.url == "https://cdn.example/v2/"
-    same, dropped = redirected(
-        request, 307, "https://r.example/v2/", "https://r.example/v2/x", HTTPS_REGISTRY
-    )
-    assert not dropped and same.authorization == BASIC
+    assert moved.url == "https://registry.example.com/v2/x" and moved.authorization == BASIC
+    for target in ("https://cdn.example.com/v2/", "https://registry.example.com:8443/v2/"):
+        for request_ in (
+            _basic("https://registry.example.com/v2/"),
+            Outgoing("GET", "https://registry.example.com/v2/"),
+        ):
+            with pytest.raises(NotARegistryError, match="another origin"):
+                request_policy(
+                    request_, rules, Redirect(302, "https://registry.example.com/v2/", target)
+                )
 
 
-def test_redirect_from_https_to_plain_http_drops_credentials_even_on_the_same_host() -> None:
-    request = Outgoing("GET", "https://r.example/v2/", authorization=BASIC)
-    after, dropped = redirected(
-        request, 301, "https://r.example/v2/", "http://r.example/v2/", HTTPS_REGISTRY
+def test_an_authenticated_http_request_upgrades_only_on_the_default_ports() -> None:
+    rules = _rules("http://registry.example.com")
+    upgraded = request_policy(
+        _basic("http://registry.example.com/v2/"),
+        rules,
+        Redirect(301, "http://registry.example.com/v2/", "https://registry.example.com/v2/"),
     )
-    assert dropped and after.authorization is None
-
-
-def test_see_other_turns_a_credentials_post_into_a_bodyless_get() -> None:
-    post = Outgoing(
-        "POST",
-        "https://auth.example/token",
-        role="token",
-        form={"password": "pw"},
-        form_has_credentials=True,
-        params=(("service", "s"),),
-    )
-    after, dropped = redirected(
-        post, 303, "https://auth.example/token", "https://other.example/t", HTTPS_REGISTRY
-    )
-    assert (after.method, after.form, after.form_has_credentials) == ("GET", None, False)
-    assert after.params == () and not dropped and not after.carries_credentials
-
-
-def test_temporary_redirects_keep_the_body_so_never_to_another_host() -> None:
-    post = Outgoing(
-        "POST", "https://auth.example/token", role="token", form={}, form_has_credentials=True
-    )
-    kept, _ = redirected(
-        post, 308, "https://auth.example/token", "https://auth.example/v2/token", HTTPS_REGISTRY
-    )
-    assert kept.method == "POST" and kept.form_has_credentials
-    with pytest.raises(InsecureTransportError, match="refusing to resend"):
-        redirected(
-            post, 307, "https://auth.example/token", "https://evil.example/t", HTTPS_REGISTRY
+    assert upgraded.authorization == BASIC and upgraded.url.startswith("https://")
+    port_rules = _rules("http://registry.example.com:5000")
+    with pytest.raises(NotARegistryError):
+        request_policy(
+            _basic("http://registry.example.com:5000/v2/"),
+            port_rules,
+            Redirect(
+                301, "http://registry.example.com:5000/v2/", "https://registry.example.com:5001/"
+            ),
         )
+
+
+def test_token_requests_with_credentials_never_leave_the_realm_origin() -> None:
+    rules = _rules("registry.example.com")
+    source = "https://auth.example.com/token"
+    for request_ in (
+        _token_post(source),
+        Outgoing("GET", source, role="token", authorization=BASIC),
+    ):
+        for target in ("https://other.example.com/t", "https://auth.example.com:8443/token"):
+            with pytest.raises(InsecureTransportError, match="refusing to send them there"):
+                request_policy(request_, rules, Redirect(307, source, target))
+    # An anonymous token request may be redirected elsewhere (its body is never quoted).
+    anonymous = Outgoing("GET", source, role="token", params=(("service", "s"),))
+    moved = request_policy(anonymous, rules, Redirect(302, source, "https://cdn.example.com/t"))
+    assert moved.url == "https://cdn.example.com/t" and moved.params == ()
+
+
+def test_see_other_and_post_redirects_drop_the_body() -> None:
+    rules = _rules("registry.example.com")
+    source = "https://auth.example.com/token"
+    for status in (301, 302, 303):
+        after = request_policy(_token_post(source), rules, Redirect(status, source, source + "2"))
+        assert (after.method, after.form, after.form_has_credentials) == ("GET", None, False)
+    kept = request_policy(_token_post(source), rules, Redirect(308, source, source + "/v2"))
+    assert kept.method == "POST" and kept.form_has_credentials
+
+
+def test_redirects_to_other_schemes_are_refused() -> None:
+    with pytest.raises(TokenServiceError, match="unsupported location"):
+        request_policy(
+            Outgoing("GET", "https://auth.example.com/t", role="token"),
+            _rules("registry.example.com"),
+            Redirect(302, "https://auth.example.com/t", "file:///etc/passwd"),
+        )
+    with pytest.raises(RegistryError, match="unsupported location"):
+        request_policy(
+            Outgoing("GET", "https://registry.example.com/v2/"),
+            _rules("registry.example.com"),
+            Redirect(302, "https://registry.example.com/v2/", "gopher://registry.example.com/"),
+        )
+
+
+def test_inside_a_server_other_hosts_must_be_public() -> None:
+    rules = _rules("registry.example.com", private=True)
+    assert request_policy(_token_post("https://auth.example.com/t"), rules).peer == "public"
+    assert request_policy(_basic("https://registry.example.com/v2/"), rules).peer == "any"
+    for url in (
+        "https://10.0.0.5/token",
+        "https://169.254.169.254/latest",
+        "https://[fd00::1]/token",
+        "https://[::ffff:127.0.0.1]/token",
+    ):
+        with pytest.raises(DestinationRefusedError) as caught:
+            request_policy(Outgoing("GET", url, role="token"), rules)
+        assert ALLOW_PRIVATE_NETWORKS_ENV in str(caught.value)
+    outside = _rules("registry.example.com")
+    assert request_policy(Outgoing("GET", "https://10.0.0.5/t", role="token"), outside).peer == (
+        "any"
+    )
+
+
+def test_inside_a_server_the_registry_host_itself_stays_reachable() -> None:
+    rules = _rules("127.0.0.1:5000", private=True)
+    same_host = request_policy(_token_post("http://127.0.0.1:5001/token"), rules)
+    assert same_host.peer == "loopback"
+    with pytest.raises(DestinationRefusedError, match="loopback"):
+        request_policy(_token_post("http://localhost:5001/token"), rules)
+    with pytest.raises(DestinationRefusedError):
+        request_policy(
+            Outgoing("GET", "http://127.0.0.1:5001/token", role="token"),
+            rules,
+            Redirect(302, "http://127.0.0.1:5001/token", "http://127.0.0.2:8080/internal"),
+        )
+
+
+def test_messages_show_network_urls_through_the_given_function() -> None:
+    reference = parse_registry_reference("registry.example.com")
+    rules = PolicyRules(reference, reference.api_url, show=lambda url: "<shown>")
+    with pytest.raises(NotARegistryError) as caught:
+        request_policy(
+            Outgoing("GET", "https://registry.example.com/v2/"),
+            rules,
+            Redirect(302, "https://registry.example.com/v2/", "https://x.example/\x1b[2J"),
+        )
+    assert "<shown>" in str(caught.value) and "\x1b" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("address", "kind"),
+    [
+        ("127.0.0.1", "loopback"),
+        ("127.0.0.2", "loopback"),
+        ("::1", "loopback"),
+        ("::ffff:127.0.0.1", "loopback"),
+        ("169.254.169.254", "link-local"),
+        ("fe80::1%eth0", "link-local"),
+        ("10.1.2.3", "private"),
+        ("192.168.1.1", "private"),
+        ("100.64.0.1", "private"),
+        ("0.0.0.0", "private"),
+        ("224.0.0.1", "private"),
+        ("93.184.216.34", "public"),
+        ("2606:4700::1111", "public"),
+    ],
+)
+def test_address_kinds(address: str, kind: str) -> None:
+    assert address_kind(address) == kind
+    assert peer_allowed(address, "any")
+    assert peer_allowed(address, "public") is (kind == "public")
+    assert peer_allowed(address, "loopback") is (kind == "loopback")

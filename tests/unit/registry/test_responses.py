@@ -18,14 +18,14 @@ def _response(body: bytes = b"", content_type: str | None = None, **kw: object) 
         headers=headers,
         www_authenticate=(),
         body=body,
-        credentials_dropped=bool(kw.get("dropped", False)),
+        redirected=bool(kw.get("redirected", False)),
     )
 
 
-def test_redirect_note_only_after_dropping_credentials() -> None:
-    assert _response().redirect_note() == ""
-    note = _response(dropped=True).redirect_note()
-    assert "never forwarded: https://cdn.example/v2/)" in note and "sig=" not in note
+def test_a_body_that_came_through_a_redirect_is_never_quoted() -> None:
+    body = b'{"message": "INTERNAL-ONLY: db_password=hunter2"}'
+    assert _response(body).quotable_json() == {"message": "INTERNAL-ONLY: db_password=hunter2"}
+    assert _response(body, redirected=True).quotable_json() == {}
 
 
 @pytest.mark.parametrize(
@@ -38,6 +38,13 @@ def test_redirect_note_only_after_dropping_credentials() -> None:
 )
 def test_content_kind(content_type: str | None, body: bytes, kind: str) -> None:
     assert _response(body, content_type).content_kind() == kind
+
+
+def test_content_kind_is_printable_and_bounded() -> None:
+    hostile = "text/html\x1b]8;;https://evil.example\x07click\x1b]8;;\x07\x9b2J" + "x" * 500
+    kind = _response(b"x", hostile).content_kind()
+    assert kind.isprintable() and kind == "text/html\\x1b]8"  # the media type ends at ";"
+    assert len(_response(b"x", "x" * 500).content_kind()) == 80
 
 
 def test_repr_leaves_out_headers_and_body() -> None:
@@ -53,6 +60,8 @@ def test_repr_leaves_out_headers_and_body() -> None:
         (b"not json", None),
         (b"\xff\xfe", None),
         (b"", None),
+        (b"[" * 5000 + b"]" * 5000, None),  # too deep: never reaches `json.loads`
+        (b'{"a":' * 2000 + b"1" + b"}" * 2000, None),
     ],
 )
 def test_json_object(body: bytes, expected: object) -> None:

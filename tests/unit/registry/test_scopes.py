@@ -7,13 +7,11 @@ import json
 
 import pytest
 
-from testbed.local_http import Reply, Script, Seen
-from testbed.scripted_http import ScriptedTransport
+from testbed.local_http import Reply
+from testbed.loopback import Loopback
 from zenml_docker_connector.credentials import Credentials
 from zenml_docker_connector.errors import NotARegistryError, RegistryUnreachableError
 from zenml_docker_connector.references import parse_registry_reference
-from zenml_docker_connector.registry.cache import AuthCache
-from zenml_docker_connector.registry.context import CheckContext
 from zenml_docker_connector.registry.scopes import (
     ScopeCheck,
     check_with_token,
@@ -23,9 +21,7 @@ from zenml_docker_connector.registry.scopes import (
     requested_scopes,
     scope_actions,
 )
-from zenml_docker_connector.registry.tokens import parse_token_response
-
-BASE = "http://127.0.0.1:5000"
+from zenml_docker_connector.registry.tokens import BearerToken, parse_token_response
 
 
 def test_scopes() -> None:
@@ -53,13 +49,10 @@ def test_repository_names(registry: str, repository: str | None, expected: str |
     assert normalize_repository(parse_registry_reference(registry), repository) == expected
 
 
-def _context(script: Script) -> CheckContext:
-    reference = parse_registry_reference("127.0.0.1:5000")
-    transport = ScriptedTransport(reference, script)
-    return CheckContext(reference, Credentials("u", "p"), transport, AuthCache(), use_cache=True)
+USER = Credentials("u", "p")
 
 
-def _token(access: list[dict[str, object]] | None) -> object:
+def _token(access: list[dict[str, object]] | None) -> BearerToken:
     claims = base64.urlsafe_b64encode(json.dumps({"access": access}).encode()).decode()
     value = f"e30.{claims.rstrip('=')}.c2ln" if access is not None else "opaque-token"
     return parse_token_response("r", "https://r/t", json.dumps({"token": value}).encode(), "POST")
@@ -94,28 +87,25 @@ def test_a_registry_without_auth_grants_everything_asked() -> None:
     ],
 )
 def test_the_access_claim_answers_without_a_request(
-    access: list[dict[str, object]], granted: tuple[str, ...]
+    loopback: Loopback, access: list[dict[str, object]], granted: tuple[str, ...]
 ) -> None:
-    context = _context(lambda seen: Reply(500))
-    check = check_with_token(context, BASE, "repository:team/app:pull,push", _token(access))
+    context = loopback.context(lambda seen: Reply(500), USER)
+    check = check_with_token(context, loopback.url, "repository:team/app:pull,push", _token(access))
     assert check.granted == granted and check.unknown == ()
     assert check.source == "the token's access claim"
-    assert context.transport.counter.registry == 0
+    assert context.transport.counter.registry == 0 and loopback.seen == []
 
 
-def test_an_opaque_token_is_checked_with_tags_list() -> None:
-    seen: list[Seen] = []
-
-    def script(request: Seen) -> Reply:
-        seen.append(request)
-        return Reply(200, body=b'{"name":"team/app","tags":[]}')
-
-    context = _context(script)
-    check = check_with_token(context, BASE, "repository:team/app:pull", _token(None))
+def test_an_opaque_token_is_checked_with_tags_list(loopback: Loopback) -> None:
+    context = loopback.context(lambda seen: Reply(200, body=b'{"name":"team/app","tags":[]}'), USER)
+    check = check_with_token(context, loopback.url, "repository:team/app:pull", _token(None))
     assert check.granted == ("pull",)
+    seen = loopback.seen
     assert [(s.method, s.path, s.query) for s in seen] == [("GET", "/v2/team/app/tags/list", "n=1")]
     assert seen[0].headers["Authorization"] == "Bearer opaque-token"
-    assert context.steps == [f"GET {BASE}/v2/team/app/tags/list (opaque bearer token) -> 200"]
+    assert context.steps == [
+        f"GET {loopback.url}/v2/team/app/tags/list (opaque bearer token) -> 200"
+    ]
 
 
 @pytest.mark.parametrize(
@@ -133,20 +123,22 @@ def test_an_opaque_token_is_checked_with_tags_list() -> None:
     ],
 )
 def test_tags_list_answers_pull_and_leaves_push_unknown(
-    status: int, granted: tuple[str, ...], source: str
+    loopback: Loopback, status: int, granted: tuple[str, ...], source: str
 ) -> None:
-    context = _context(lambda seen: Reply(status))
-    check = probe(context, BASE, "repository:team/app:pull,push", ("Basic eDp5", "Basic"))
+    context = loopback.context(lambda seen: Reply(status), USER)
+    check = probe(context, loopback.url, "repository:team/app:pull,push", ("Basic eDp5", "Basic"))
     assert (check.granted, check.unknown, check.source) == (granted, ("push",), source)
 
 
 @pytest.mark.parametrize(
     ("status", "error"), [(500, RegistryUnreachableError), (418, NotARegistryError)]
 )
-def test_tags_list_answering_nonsense_is_an_error(status: int, error: type[Exception]) -> None:
-    context = _context(lambda seen: Reply(status))
+def test_tags_list_answering_nonsense_is_an_error(
+    loopback: Loopback, status: int, error: type[Exception]
+) -> None:
+    context = loopback.context(lambda seen: Reply(status), USER)
     with pytest.raises(error):
-        probe(context, BASE, "repository:team/app:pull", ("Basic eDp5", "Basic"))
+        probe(context, loopback.url, "repository:team/app:pull", ("Basic eDp5", "Basic"))
 
 
 def test_repository_names_are_quoted_in_the_url() -> None:

@@ -42,6 +42,13 @@ def _jwt(claims: dict[str, object]) -> str:
         ({"token": "t", "expires_in": 300, "issued_at": "2027-01-15T09:00:00Z"}, 300, 300.0),
         ({"token": "t", "expires_in": 300, "issued_at": "2020-01-01T00:00:00Z"}, 300, 0.0),
         ({"token": "t", "expires_in": 300, "issued_at": "yesterday"}, 300, 300.0),
+        # Go's zero time: distribution's client reads it as "issued now".
+        ({"token": "t", "expires_in": 300, "issued_at": "0001-01-01T00:00:00Z"}, 300, 300.0),
+        ({"token": "t", "issued_at": "0001-01-01T00:00:00.000000000Z"}, 60, 60.0),
+        ({"token": "t", "expires_in": 300, "issued_at": "0001-01-01T00:00:00+00:00"}, 300, 300.0),
+        # Just as early but not the zero instant: a stale token, not a crash.
+        ({"token": "t", "expires_in": 300, "issued_at": "0001-01-01T00:00:00-01:00"}, 300, 0.0),
+        ({"token": "t", "expires_in": 300, "issued_at": "0001-01-01T00:30:00+01:00"}, 300, 0.0),
     ],
 )
 def test_lifetime(body: dict[str, object], expires_in: int, remaining: float) -> None:

@@ -1,7 +1,7 @@
 """`Transport.request`: the credential guard, hand-followed redirects, counting, step logs.
 
-The socket is scripted (`testbed.scripted_http`); TLS, timeouts, proxies and body caps against
-real servers are in tests/integration/registry/test_transport.py.
+Over real sockets to in-process loopback servers (`testbed.loopback`); TLS, timeouts,
+proxies and body caps against real servers are in tests/integration/registry/test_transport.py.
 """
 
 from __future__ import annotations
@@ -9,10 +9,11 @@ from __future__ import annotations
 import pytest
 import requests
 
-from testbed.local_http import Reply, Script, Seen
-from testbed.scripted_http import ScriptedTransport
+from testbed.local_http import LocalServer, Reply, Script, Seen
+from testbed.loopback import Loopback
 from zenml_docker_connector.errors import (
     InsecureTransportError,
+    NotARegistryError,
     RegistryError,
     TokenServiceError,
 )
@@ -25,7 +26,6 @@ from zenml_docker_connector.registry.transport import (
     summarize_connection_error,
 )
 
-REGISTRY = parse_registry_reference("registry.example.com")
 BASIC = "Basic dXNlcjpwYXNz"
 
 
@@ -48,48 +48,53 @@ def _redirecting(location: str, status: int = 302) -> Script:
     return script
 
 
-def test_a_same_origin_redirect_keeps_the_credentials_and_counts_each_hop() -> None:
-    transport = ScriptedTransport(REGISTRY, _redirecting("/v2/moved"))
+def test_a_same_origin_redirect_keeps_the_credentials_and_counts_each_hop(
+    loopback: Loopback,
+) -> None:
+    transport = loopback.transport(_redirecting("/v2/moved"))
     response = transport.request(
-        Outgoing("GET", "https://registry.example.com/v2/", authorization=BASIC, auth_label="Basic")
+        Outgoing("GET", f"{loopback.url}/v2/", authorization=BASIC, auth_label="Basic")
     )
-    assert response.status == 200 and not response.credentials_dropped
-    assert [s.headers.get("Authorization") for s in transport.seen] == [BASIC, BASIC]
+    assert response.status == 200 and response.redirected
+    assert [s.headers.get("Authorization") for s in loopback.seen] == [BASIC, BASIC]
     assert transport.counter.registry == 2
     assert transport.steps == [
-        "GET https://registry.example.com/v2/ (Basic) -> 302",
-        "GET https://registry.example.com/v2/moved (Basic) -> 200",
+        f"GET {loopback.url}/v2/ (Basic) -> 302",
+        f"GET {loopback.url}/v2/moved (Basic) -> 200",
     ]
 
 
-def test_a_redirect_to_another_host_goes_there_without_credentials() -> None:
-    transport = ScriptedTransport(REGISTRY, _redirecting("https://cdn.example.com/blob?sig=1"))
-    response = transport.request(
-        Outgoing("GET", "https://registry.example.com/v2/", authorization=BASIC, auth_label="Basic")
-    )
-    assert response.credentials_dropped
-    assert transport.sent[1].url == "https://cdn.example.com/blob?sig=1"
-    assert transport.sent[1].authorization is None
-    assert "never forwarded: https://cdn.example.com/blob)" in response.redirect_note()
+def test_a_registry_redirect_to_another_host_is_not_followed(loopback: Loopback) -> None:
+    """The registry's base never moves (`policy`): neither credentials nor the request go."""
+    with LocalServer(lambda seen: Reply(200, body=b"{}"), url_host="localhost") as cdn:
+        transport = loopback.transport(_redirecting(f"{cdn.url}/blob?sig=1"))
+        with pytest.raises(NotARegistryError, match="to another origin") as caught:
+            transport.request(
+                Outgoing("GET", f"{loopback.url}/v2/", authorization=BASIC, auth_label="Basic")
+            )
+        assert cdn.seen == []
+    assert f"{cdn.url}/blob" in str(caught.value) and "sig=" not in str(caught.value)
 
 
-def test_redirect_loops_end_with_an_error_naming_the_last_location() -> None:
-    transport = ScriptedTransport(REGISTRY, _redirecting("/v2/"))
+def test_redirect_loops_end_with_an_error_naming_the_last_location(loopback: Loopback) -> None:
+    transport = loopback.transport(_redirecting("/v2/"))
     with pytest.raises(RegistryError, match=f"redirected more than {MAX_REDIRECTS} times"):
-        transport.request(Outgoing("GET", "https://registry.example.com/v2/"))
-    assert transport.counter.registry == MAX_REDIRECTS + 1
+        transport.request(Outgoing("GET", f"{loopback.url}/v2/"))
+    assert transport.counter.registry == MAX_REDIRECTS + 1 == len(loopback.seen)
 
 
-def test_a_token_service_redirecting_to_a_non_http_url_is_a_token_service_error() -> None:
-    transport = ScriptedTransport(REGISTRY, _redirecting("file:///etc/passwd"))
+def test_a_token_service_redirecting_to_a_non_http_url_is_a_token_service_error(
+    loopback: Loopback,
+) -> None:
+    transport = loopback.transport(_redirecting("file:///etc/passwd"))
     with pytest.raises(TokenServiceError, match="unsupported location file:///etc/passwd"):
-        transport.request(Outgoing("GET", "https://registry.example.com/v2/", role="token"))
+        transport.request(Outgoing("GET", f"{loopback.url}/v2/", role="token"))
     assert (transport.counter.registry, transport.counter.token) == (0, 1)
 
 
-def test_a_redirect_without_location_is_the_answer() -> None:
-    transport = ScriptedTransport(REGISTRY, lambda seen: Reply(302))
-    assert transport.request(Outgoing("GET", "https://registry.example.com/v2/")).status == 302
+def test_a_redirect_without_location_is_the_answer(loopback: Loopback) -> None:
+    transport = loopback.transport(lambda seen: Reply(302))
+    assert transport.request(Outgoing("GET", f"{loopback.url}/v2/")).status == 302
 
 
 def test_counter_keeps_registry_and_token_requests_apart() -> None:
@@ -120,7 +125,8 @@ def test_transport_descriptions() -> None:
             OSError("(certificate verify failed: unable to get local issuer certificate (_ssl.c))"),
             "certificate verify failed: unable to get local issuer certificate (_ssl.c",
         ),
-        (OSError("x" * 300), "x" * 200 + "…"),
+        # Clipping comes later, after redaction (`Transport.shown`).
+        (OSError("x" * 300), "x" * 300),
         (OSError(), "OSError"),
     ],
 )

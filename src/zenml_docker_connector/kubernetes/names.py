@@ -1,0 +1,83 @@
+"""Kubernetes' naming rules, for Secret names, namespaces and label values.
+
+The API server rejects a manifest whose names break these rules, and `kubectl apply` would
+then fail far from the command that produced it; so names are checked (user input) or made
+valid (derived from a connector) here. The patterns are the ones Kubernetes documents for
+DNS-1123 labels and subdomains and for label values. `kubernetes-validate` checks a
+manifest's structure but not these value rules, which is why they are written down here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+MAX_LABEL_LENGTH = 63
+MAX_SUBDOMAIN_LENGTH = 253
+DEFAULT_NAME_PREFIX = "zenml-docker-"
+_HASH_LENGTH = 8
+
+_SUBDOMAIN_RULE = f"{MAX_SUBDOMAIN_LENGTH} lower-case letters, digits, '-' and '.'"
+_LABEL_RULE = f"{MAX_LABEL_LENGTH} lower-case letters, digits and '-'"
+_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+_LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$")
+
+
+def is_dns_label(text: str) -> bool:
+    """A DNS-1123 label: what a namespace name must be."""
+    return len(text) <= MAX_LABEL_LENGTH and bool(_DNS_LABEL.match(text))
+
+
+def is_dns_subdomain(text: str) -> bool:
+    """A DNS-1123 subdomain: what a Secret name must be."""
+    return 0 < len(text) <= MAX_SUBDOMAIN_LENGTH and all(
+        _DNS_LABEL.match(part) for part in text.split(".")
+    )
+
+
+def is_label_value(text: str) -> bool:
+    return len(text) <= MAX_LABEL_LENGTH and bool(_LABEL_VALUE.match(text))
+
+
+def check_secret_name(name: str) -> str:
+    """`name` if Kubernetes accepts it for a Secret, else ValueError saying the rule."""
+    return _checked(name, is_dns_subdomain(name), "Secret name", _SUBDOMAIN_RULE)
+
+
+def check_namespace(namespace: str) -> str:
+    """`namespace` if Kubernetes accepts it as a namespace name, else ValueError."""
+    return _checked(namespace, is_dns_label(namespace), "namespace", _LABEL_RULE)
+
+
+def _checked(value: str, valid: bool, what: str, characters: str) -> str:
+    if not valid:
+        raise ValueError(
+            f"'{printable(value)}' is not a valid Kubernetes {what}: use at most {characters}, "
+            "starting and ending with a letter or digit."
+        )
+    return value
+
+
+def default_secret_name(connector_name: str, connector_id: str) -> str:
+    """`zenml-docker-<connector name>-<8 hex of a hash of its id>`, a valid DNS-1123 label.
+
+    Stable across runs (ZenML ids never change), distinct for two connectors whose names
+    reduce to the same text, and still recognisable in `kubectl get secrets`.
+    """
+    digest = hashlib.sha256(connector_id.encode()).hexdigest()[:_HASH_LENGTH]
+    room = MAX_LABEL_LENGTH - len(DEFAULT_NAME_PREFIX) - _HASH_LENGTH - 1
+    slug = re.sub(r"[^a-z0-9]+", "-", connector_name.lower()).strip("-")[:room].strip("-")
+    return f"{DEFAULT_NAME_PREFIX}{slug}-{digest}" if slug else f"{DEFAULT_NAME_PREFIX}{digest}"
+
+
+def label_value(text: str) -> str:
+    """`text` made into a valid label value: other characters become '-', at most 63 long."""
+    cleaned = re.sub(r"[^A-Za-z0-9_.-]+", "-", text)
+    trimmed = re.sub(r"^[^A-Za-z0-9]+|[^A-Za-z0-9]+$", "", cleaned)
+    return re.sub(r"[^A-Za-z0-9]+$", "", trimmed[:MAX_LABEL_LENGTH])
+
+
+def printable(text: str, limit: int = 80) -> str:
+    """User input echoed in a message: control characters escaped, bounded in length."""
+    shown = text if len(text) <= limit else text[:limit] + "…"
+    return shown.encode("unicode_escape").decode("ascii") if not shown.isprintable() else shown

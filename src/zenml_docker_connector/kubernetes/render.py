@@ -1,0 +1,67 @@
+"""A manifest as text (YAML or JSON), and the private file it may be written to.
+
+YAML goes through PyYAML's safe dumper (a ZenML dependency), which quotes whatever needs it,
+so a connector name in an annotation cannot break the document. The file writer is our own
+because the one in `local.json_files` serves read-modify-write JSON updates under a lock;
+here a whole new text replaces the file: temporary file in the same directory, mode 0600
+from the start, fsync, `os.replace`, so a reader never sees half a Secret or a wider mode.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from zenml_docker_connector.errors import DockerConnectorError
+
+FORMATS = ("yaml", "json")
+FILE_MODE = 0o600
+
+
+def render(manifest: dict[str, Any], output: str) -> str:
+    """`manifest` as `output` ("yaml" or "json") text, ending with a newline."""
+    if output == "json":
+        return json.dumps(manifest, indent=2) + "\n"
+    if output == "yaml":
+        import yaml
+
+        return str(yaml.safe_dump(manifest, sort_keys=False, default_flow_style=False))
+    raise ValueError(f"unknown output format {output!r}; use one of {', '.join(FORMATS)}")
+
+
+def write_private_file(path: Path, text: str) -> Path:
+    """Replace `path` (following a symlink to its target) with `text`, mode 0600, atomically."""
+    target = Path(os.path.realpath(os.path.expanduser(path)))
+    if not target.parent.is_dir():
+        raise DockerConnectorError(
+            f"Cannot write {path}: the directory {target.parent} does not exist. Create it or "
+            "choose another --file, then retry."
+        )
+    try:
+        descriptor, temporary = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    except OSError as error:
+        raise _write_error(path, error) from None
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+            os.fchmod(handle.fileno(), FILE_MODE)
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, target)
+    except OSError as error:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise _write_error(path, error) from None
+    return target
+
+
+def _write_error(path: Path, error: OSError) -> DockerConnectorError:
+    reason = error.strerror or type(error).__name__
+    return DockerConnectorError(
+        f"Cannot write {path} ({reason}); nothing was written. Check the directory's "
+        "permissions or choose another --file, then retry."
+    )
