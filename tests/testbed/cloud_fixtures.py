@@ -12,14 +12,23 @@ from testbed.ecr import EcrBed, start_ecr_bed
 from testbed.factory import Testbed
 from testbed.fixtures import dockerd_binary
 from testbed.hosts_namespace import NamespaceStartError
-from testbed.moto_server import MotoServer, MotoStartError, moto_binary, start_moto
+from testbed.moto_server import (
+    ACCESS_KEY_ID,
+    SECRET_ACCESS_KEY,
+    MotoServer,
+    MotoStartError,
+    moto_binary,
+    start_moto,
+)
 from testbed.registry import RegistryStartError
 from testbed.requirements import require_service
+from testbed.secret_scan import register_secret
 
 
 @pytest.fixture(scope="session")
 def moto_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer]:
     """moto_server on 127.0.0.1; `.env()` points AWS SDKs at it, `.client(service)` is boto3."""
+    register_secret(SECRET_ACCESS_KEY, "AWS secret access key (moto)", [ACCESS_KEY_ID])
     binary = moto_binary()
     if binary is None:
         require_service("moto", "moto_server not installed (pip install 'moto[server]')")

@@ -24,6 +24,7 @@ from testbed.factory import Testbed
 from testbed.hosts_namespace import HostsNamespace, start_hosts_namespace
 from testbed.moto_server import ECR_HOST, ECR_PASSWORD, ECR_USERNAME, MotoServer
 from testbed.registry import Registry, RegistryStartError, start_registry
+from testbed.secret_scan import observe
 
 REPOSITORY = "zenml/app"
 NO_DAEMON = "unix:///nonexistent.sock"
@@ -69,13 +70,15 @@ class EcrBed:
         self, argv: list[str], env: dict[str, str], timeout: float = 120
     ) -> subprocess.CompletedProcess[str]:
         """`argv` inside the namespace, where the ECR name resolves to the local registry."""
-        return subprocess.run(
+        done = subprocess.run(
             self.namespace.command(argv),
             env=env,
             capture_output=True,
             text=True,
             timeout=timeout,
         )
+        observe(done.stdout + done.stderr, f"output of `{' '.join(argv)[-80:]}` (ECR namespace)")
+        return done
 
     def zenml(self, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
         executable = str(Path(sys.executable).parent / "zenml")

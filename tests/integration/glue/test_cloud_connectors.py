@@ -27,6 +27,7 @@ from testbed.ecr import EcrBed
 from testbed.leaks import assert_no_secret
 from testbed.moto_server import ECR_HOST, ECR_PASSWORD, ECR_USERNAME, MotoServer
 from testbed.requirements import require_service
+from testbed.secret_scan import register_secret
 from testbed.zenml_fixtures import output_of
 from zenml_docker_connector.connector import DockerServiceConnector
 
@@ -116,7 +117,7 @@ def test_gcp_connector_builds_our_class_for_artifact_registry(
 ) -> None:
     gcp = _cloud_module("gcp", "google.cloud.artifactregistry_v1", monkeypatch)
     expires = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(hours=1)
-    token = f"ya29.test-{uuid.uuid4().hex}"
+    token = register_secret(f"ya29.test-{uuid.uuid4().hex}", "GCP OAuth2 token")
     connector = gcp.GCPServiceConnector(
         auth_method="oauth2-token",
         resource_type=DOCKER_REGISTRY,
@@ -131,7 +132,8 @@ def test_gcp_connector_builds_our_class_for_artifact_registry(
 
 def test_azure_connector_builds_our_class_for_acr(monkeypatch: pytest.MonkeyPatch) -> None:
     azure = _cloud_module("azure", "azure.mgmt.containerregistry", monkeypatch)
-    client_id, secret = uuid.uuid4(), f"sp-secret-{uuid.uuid4().hex}"
+    client_id = uuid.uuid4()
+    secret = register_secret(f"sp-secret-{uuid.uuid4().hex}", "Azure client secret")
     connector = azure.AzureServiceConnector(
         auth_method="service-principal",
         resource_type=DOCKER_REGISTRY,
