@@ -132,7 +132,10 @@ class TokenServer:
     # -- lifecycle -------------------------------------------------------------------------
     def start(self) -> TokenServer:
         handler = type("Handler", (_Handler,), {"token_server": self})
-        self._httpd = ThreadingHTTPServer((LOOPBACK, 0), handler)
+        # A listen backlog like a production server's (Python's default is 5): bursts of
+        # concurrent checks must not see connection resets a real token service never gives.
+        server_class = type("Server", (ThreadingHTTPServer,), {"request_queue_size": 128})
+        self._httpd = server_class((LOOPBACK, 0), handler)
         self._httpd.daemon_threads = True
         self._thread = threading.Thread(
             target=self._httpd.serve_forever, name="testbed-token-server", daemon=True

@@ -23,6 +23,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
 VERDICT_TTL = 60.0
@@ -75,41 +76,53 @@ class TTLStore(Generic[T]):
             return len(self._entries)
 
 
+@dataclass
+class _Flight:
+    done: threading.Event = field(default_factory=threading.Event)
+    error: Exception | None = None
+
+
 class Flights:
     """Checks in progress, by key, so that identical concurrent checks make one exchange.
 
     No lock is held while a check talks to the network: the first check of a key registers
-    an event and sets it when done; the others wait on that event for at most their own
-    deadline, then read the verdict it left (or, if it failed, ask the registry themselves).
+    a flight and lands it when done; the others wait for it for at most their own deadline,
+    then take its outcome: the verdict it left in the cache, or the error it ended with (so
+    a burst of identical checks of wrong credentials costs the registry one exchange too).
     """
 
     def __init__(self) -> None:
-        self._events: dict[str, threading.Event] = {}
+        self._flights: dict[str, _Flight] = {}
         self._guard = threading.Lock()
 
     def lead(self, key: str) -> bool:
         """Register a check of `key`; False when one is already running (run anyway)."""
         with self._guard:
-            if key in self._events:
+            if key in self._flights:
                 return False
-            self._events[key] = threading.Event()
+            self._flights[key] = _Flight()
             return True
 
-    def land(self, key: str) -> None:
-        """The leading check of `key` is done: wake whoever waits for it."""
+    def land(self, key: str, error: Exception | None = None) -> None:
+        """The leading check of `key` is done (with `error` if it failed): wake the waiters."""
         with self._guard:
-            event = self._events.pop(key, None)
-        if event is not None:
-            event.set()
+            flight = self._flights.pop(key, None)
+        if flight is not None:
+            flight.error = error
+            flight.done.set()
 
-    def wait(self, key: str, timeout: float) -> bool:
-        """Wait up to `timeout` s for a running check of `key`; False when none runs."""
+    def wait(self, key: str, timeout: float) -> tuple[bool, Exception | None]:
+        """Wait up to `timeout` s for a running check of `key`.
+
+        Returns whether one was running, and the error it ended with (None: it succeeded,
+        or is still running after `timeout`).
+        """
         with self._guard:
-            event = self._events.get(key)
-        if event is None:
-            return False
-        event.wait(timeout)
-        return True
+            flight = self._flights.get(key)
+        if flight is None:
+            return False, None
+        flight.done.wait(timeout)
+        return True, flight.error
 
 
 class AuthCache:

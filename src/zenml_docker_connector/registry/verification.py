@@ -200,25 +200,32 @@ def verify_registry_access(
             cache, key, deadline
         )
     if report is None:
-        leading = cache.flights.lead(key)
-        try:
-            # Another identical check may have finished since we looked.
-            report = _cached_verdict(cache, key, deadline) if use_cache else None
-            if report is None:
-                with RegistryClient(
-                    reference,
-                    credentials,
-                    settings,
-                    cache=cache,
-                    use_cache=use_cache,
-                    deadline=deadline,
-                ) as client:
-                    report = _check(client, question, key)
-        finally:
-            if leading:
-                cache.flights.land(key)
+        client = RegistryClient(
+            reference, credentials, settings, cache=cache, use_cache=use_cache, deadline=deadline
+        )
+        report = _lead_check(client, question, key, deadline)
     _enforce(report)
     return report
+
+
+def _lead_check(
+    client: RegistryClient, question: AccessQuestion, key: str, deadline: Deadline
+) -> VerificationReport:
+    """Run the check as the leader of its key's flight, and share its outcome with waiters."""
+    cache = client.context.cache
+    leading = cache.flights.lead(key)
+    failure: Exception | None = None
+    try:
+        with client:
+            # Another identical check may have finished since we looked.
+            found = _cached_verdict(cache, key, deadline) if client.context.use_cache else None
+            return found or _check(client, question, key)
+    except RegistryError as error:
+        failure = error
+        raise
+    finally:
+        if leading:
+            cache.flights.land(key, failure)
 
 
 def _check(client: RegistryClient, question: AccessQuestion, key: str) -> VerificationReport:
@@ -247,14 +254,15 @@ def _check(client: RegistryClient, question: AccessQuestion, key: str) -> Verifi
 def _wait_for_identical_check(
     cache: AuthCache, key: str, deadline: Deadline
 ) -> VerificationReport | None:
-    """The verdict of an identical check already running, if it succeeds in time.
+    """The outcome of an identical check already running: its verdict, or its error raised.
 
     Nothing is locked across network I/O: the running check owns no lock, others wait on
     its completion for at most their own deadline, then ask the registry themselves.
     """
-    if not cache.flights.wait(key, deadline.remaining()):
-        return None
-    return _cached_verdict(cache, key, deadline)
+    running, error = cache.flights.wait(key, deadline.remaining())
+    if error is not None:
+        raise error
+    return _cached_verdict(cache, key, deadline) if running else None
 
 
 def _cached_verdict(cache: AuthCache, key: str, deadline: Deadline) -> VerificationReport | None:

@@ -46,22 +46,34 @@ def test_token_ttl() -> None:
 
 def test_flights_let_identical_checks_wait_for_the_first_without_a_lock() -> None:
     flights = AuthCache().flights
-    assert flights.wait("k", 0.01) is False  # nothing running: the caller checks itself
+    assert flights.wait("k", 0.01) == (False, None)  # nothing running: the caller checks itself
     assert flights.lead("k") is True
     assert flights.lead("k") is False  # a second leader runs anyway, unregistered
-    woke: list[bool] = []
+    woke: list[tuple[bool, Exception | None]] = []
     thread = threading.Thread(target=lambda: woke.append(flights.wait("k", 10)))
     thread.start()
     flights.land("k")
     thread.join(5)
-    assert woke == [True]
-    assert flights.wait("k", 0.01) is False and flights.lead("k") is True
+    assert woke == [(True, None)]
+    assert flights.wait("k", 0.01) == (False, None) and flights.lead("k") is True
+
+
+def test_waiters_get_the_error_a_flight_landed_with() -> None:
+    flights = AuthCache().flights
+    flights.lead("k")
+    woke: list[tuple[bool, Exception | None]] = []
+    thread = threading.Thread(target=lambda: woke.append(flights.wait("k", 10)))
+    thread.start()
+    failure = ValueError("rejected")
+    flights.land("k", failure)
+    thread.join(5)
+    assert woke == [(True, failure)]
 
 
 def test_a_flight_that_never_lands_holds_waiters_only_for_their_timeout() -> None:
     flights = AuthCache().flights
     flights.lead("k")
-    assert flights.wait("k", 0.05) is True  # returned after the timeout, not blocked
+    assert flights.wait("k", 0.05) == (True, None)  # returned after the timeout, not blocked
 
 
 def test_ttl_store_put_replaces_and_refreshes_the_order() -> None:
