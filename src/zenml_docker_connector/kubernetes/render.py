@@ -1,22 +1,20 @@
 """A manifest as text (YAML or JSON), and the private file it may be written to.
 
 YAML goes through PyYAML's safe dumper (a ZenML dependency), which quotes whatever needs it,
-so a connector name in an annotation cannot break the document. The file writer is our own
-because the one in `local.json_files` serves read-modify-write JSON updates under a lock;
-here a whole new text replaces the file: temporary file in the same directory, mode 0600
-from the start, fsync, `os.replace`, so a reader never sees half a Secret or a wider mode.
+so a connector name in an annotation cannot break the document. A file is replaced
+atomically with mode 0600 from the start (`local.atomic`), so a reader never sees half a
+Secret or a wider mode.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from zenml_docker_connector.errors import DockerConnectorError
+from zenml_docker_connector.local.atomic import replace_file
 
 FORMATS = ("yaml", "json")
 FILE_MODE = 0o600
@@ -42,19 +40,8 @@ def write_private_file(path: Path, text: str) -> Path:
             "choose another --file, then retry."
         )
     try:
-        descriptor, temporary = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+        replace_file(target, text.encode("utf-8"), FILE_MODE)
     except OSError as error:
-        raise _write_error(path, error) from None
-    try:
-        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-            os.fchmod(handle.fileno(), FILE_MODE)
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, target)
-    except OSError as error:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
         raise _write_error(path, error) from None
     return target
 

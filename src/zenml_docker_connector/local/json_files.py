@@ -27,13 +27,13 @@ import fcntl
 import json
 import os
 import stat
-import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
 from zenml_docker_connector.errors import LocalConfigError
+from zenml_docker_connector.local.atomic import replace_file
 
 T = TypeVar("T")
 
@@ -285,30 +285,10 @@ def _payload(data: dict[str, Any]) -> bytes:
 
 
 def _write_atomically(target: Path, data: dict[str, Any], mode: int, what: str) -> None:
-    payload = _payload(data)
-    owner = _owner(target)
     try:
-        descriptor, temporary = tempfile.mkstemp(
-            prefix=f".{target.name}.", suffix=".tmp", dir=target.parent
-        )
+        replace_file(target, _payload(data), mode, _owner(target))
     except OSError as error:
-        raise _os_error(f"The directory {target.parent} of the {what} {target}", error) from None
-    try:
-        with os.fdopen(descriptor, "wb") as handle:
-            os.fchmod(handle.fileno(), mode)
-            if owner is not None:
-                # Keep a file that root updates on a user's behalf (sudo) owned by that user.
-                with contextlib.suppress(OSError):
-                    os.fchown(handle.fileno(), *owner)
-            handle.write(payload)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, target)
-    except OSError as error:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
         raise _os_error(f"The {what} {target}", error) from None
-    _fsync_directory(target.parent)
 
 
 def _owner(target: Path) -> tuple[int, int] | None:
@@ -319,15 +299,6 @@ def _owner(target: Path) -> tuple[int, int] | None:
     if not stat.S_ISREG(info.st_mode) or (info.st_uid, info.st_gid) == (os.geteuid(), os.getegid()):
         return None
     return info.st_uid, info.st_gid
-
-
-def _fsync_directory(directory: Path) -> None:
-    with contextlib.suppress(OSError):
-        descriptor = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-        try:
-            os.fsync(descriptor)
-        finally:
-            os.close(descriptor)
 
 
 def _corrupt(label: str, problem: str) -> LocalConfigError:
