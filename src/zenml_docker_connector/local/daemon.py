@@ -10,6 +10,7 @@ every other registry and skips the helpers for the connector's registry only.
 from __future__ import annotations
 
 import os
+import re
 from typing import Any
 
 import docker
@@ -22,7 +23,11 @@ from zenml_docker_connector.errors import (
     DockerDaemonUnavailableError,
     RegistryError,
 )
+from zenml_docker_connector.redaction import shown
 from zenml_docker_connector.references import RegistryReference
+
+_USERINFO_PASSWORD = re.compile(r"(://[^/@:]*):[^/@]*@")
+"""A password in a DOCKER_HOST URL (`ssh://user:password@host`): never shown."""
 
 
 class ConnectorFirstAuthConfig(docker_auth.AuthConfig):  # type: ignore[misc]
@@ -83,7 +88,7 @@ def authenticated_docker_client(
         raise _login_error(reference, credentials, error) from None
     except DockerException as error:
         client.close()
-        raise _daemon_error(credentials.redact(str(error))) from None
+        raise _daemon_error(str(error), credentials) from None
     return client
 
 
@@ -96,20 +101,31 @@ def _client_from_environment(client_kwargs: dict[str, Any]) -> docker.DockerClie
     return client
 
 
-def _daemon_error(detail: str) -> DockerDaemonUnavailableError:
-    where = os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock (the default)"
+def _daemon_error(
+    detail: str, credentials: Credentials | None = None
+) -> DockerDaemonUnavailableError:
+    """docker-py's first line of `detail`, shown redacted, bounded and printable."""
+    first = _hide_url_password(detail.splitlines()[0] if detail else "")
+    first = credentials.redactor.shown(first) if credentials else shown(first)
+    configured = os.environ.get("DOCKER_HOST")
+    where = shown(_hide_url_password(configured)) if configured else None
     return DockerDaemonUnavailableError(
-        f"No Docker daemon answered at {where}, so no Docker client can be handed out "
-        f"({detail.splitlines()[0] if detail else 'no answer'}). Start Docker, or point "
-        "DOCKER_HOST at a running daemon (e.g. DOCKER_HOST=unix:///run/user/1000/docker.sock). "
-        "Verifying the connector does not need a daemon: `zenml service-connector verify`."
+        f"No Docker daemon answered at {where or 'unix:///var/run/docker.sock (the default)'}, "
+        f"so no Docker client can be handed out ({first or 'no answer'}). "
+        "Start Docker, or point DOCKER_HOST at a running daemon (e.g. "
+        "DOCKER_HOST=unix:///run/user/1000/docker.sock). Verifying the connector does not "
+        "need a daemon: `zenml service-connector verify`."
     )
+
+
+def _hide_url_password(text: str) -> str:
+    return _USERINFO_PASSWORD.sub(r"\1:********@", text)
 
 
 def _login_error(
     reference: RegistryReference, credentials: Credentials, error: APIError
 ) -> RegistryError:
-    explanation = credentials.redact(str(error.explanation or error))
+    explanation = credentials.redactor.shown(str(error.explanation or error))
     username = credentials.username
     status = error.status_code
     rejected = status == 401 or "unauthorized" in explanation.lower() or "401" in explanation

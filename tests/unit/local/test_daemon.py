@@ -75,3 +75,16 @@ def test_no_daemon_says_where_it_looked(monkeypatch: pytest.MonkeyPatch) -> None
     assert "(Error while fetching server API version)" in message and "more detail" not in message
     monkeypatch.delenv("DOCKER_HOST")
     assert "unix:///var/run/docker.sock (the default)" in str(_daemon_error(""))
+
+
+def test_no_daemon_message_hides_url_passwords_and_escapes_control_characters(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("DOCKER_HOST", f"ssh://alice:{SECRET}@127.0.0.1:1")
+    error = _daemon_error(
+        f"Connect to ssh://alice:{SECRET}@127.0.0.1:1 failed \x1b]0;pwned\x07 {SECRET}",
+        Credentials("alice", SECRET),
+    )
+    message = str(error)
+    assert SECRET not in message and "\x1b" not in message and "\x07" not in message
+    assert "ssh://alice:********@127.0.0.1:1" in message and "\\x1b]0;pwned" in message
