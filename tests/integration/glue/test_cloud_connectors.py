@@ -11,6 +11,7 @@ the `zenml` CLI logs the docker CLI in to a local registry served under the ECR 
 
 from __future__ import annotations
 
+import base64
 import datetime
 import importlib.util
 import json
@@ -152,7 +153,9 @@ def test_azure_connector_builds_our_class_for_acr(monkeypatch: pytest.MonkeyPatc
 # --- the AWS connector end to end, against the local ECR stand-in -------------------------
 
 
-def _register_aws(ecr: EcrBed, env: dict[str, str], name: str) -> None:
+def _register_aws(
+    ecr: EcrBed, env: dict[str, str], name: str, auth_method: str = "secret-key"
+) -> None:
     from testbed.moto_server import ACCESS_KEY_ID, SECRET_ACCESS_KEY
 
     registered = ecr.zenml(
@@ -161,7 +164,7 @@ def _register_aws(ecr: EcrBed, env: dict[str, str], name: str) -> None:
         "register",
         name,
         "--type=aws",
-        "--auth-method=secret-key",
+        f"--auth-method={auth_method}",
         f"--aws_access_key_id={ACCESS_KEY_ID}",
         f"--aws_secret_access_key={SECRET_ACCESS_KEY}",
         "--region=us-east-1",
@@ -236,3 +239,39 @@ def test_ecr_client_connector_is_ours_connects_and_refuses_a_rejected_token(
     assert ECR_HOST in out and "rejected" in out, out
     assert_no_secret([out], ECR_PASSWORD)
     assert not (tmp_path / "docker-config" / "config.json").exists()
+
+
+def test_pull_secret_from_the_aws_connector_carries_the_ecr_token_and_its_expiry(
+    ecr: EcrBed, no_podman: str, tmp_path: Path, unique_name: str
+) -> None:
+    """`zenml-docker pull-secret` on an AWS connector: the short-lived ECR token, verified
+    against the registry, its expiry annotated and announced; the Secret's config pulls."""
+    env = ecr.env(tmp_path, no_podman)
+    # session-token: ZenML hands out STS session credentials (1 h by default), so the ECR
+    # client connector carries their expiry.
+    _register_aws(ecr, env, unique_name, auth_method="session-token")
+    executable = str(Path(sys.executable).parent / "zenml-docker")
+    mark = ecr.registry.mark()
+    made = ecr.run(
+        [executable, "pull-secret", unique_name, "--resource-id", ECR_HOST, "--output", "json"],
+        env,
+    )
+    assert made.returncode == 0, output_of(made)
+    assert ("GET", "/v2/", 200) in ecr.registry.requests_since(mark)  # verified first
+    assert_no_secret([made.stderr], ECR_PASSWORD)
+    assert "expire at" in made.stderr and "Refresh" in made.stderr, made.stderr
+    manifest = json.loads(made.stdout)
+    expires = manifest["metadata"]["annotations"]["zenml.io/credentials-expire-at"]
+    left = datetime.datetime.fromisoformat(expires.replace("Z", "+00:00")) - datetime.datetime.now(
+        datetime.timezone.utc
+    )
+    assert datetime.timedelta(0) < left <= datetime.timedelta(hours=12)
+    config = json.loads(base64.b64decode(manifest["data"][".dockerconfigjson"]))
+    entry = config["auths"][ECR_HOST]
+    assert (entry["username"], entry["password"]) == (ECR_USERNAME, ECR_PASSWORD)
+
+    config_dir = tmp_path / "from-the-secret"
+    config_dir.mkdir()
+    (config_dir / "config.json").write_text(json.dumps(config))
+    pulled = docker_pull(ecr.dockerd, config_dir, ecr.image)
+    assert pulled.returncode == 0, pulled.stderr
