@@ -124,6 +124,19 @@ def no_docker_daemon(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv(name, raising=False)
 
 
+@pytest.fixture
+def isolated_client_files(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    docker_config_dir: Path,
+    no_docker_daemon: None,
+) -> Path:
+    """Every docker/podman client-file location inside tmp_path; returns the fake HOME."""
+    from testbed.local_stores import isolate_client_files
+
+    return isolate_client_files(tmp_path, monkeypatch)
+
+
 @pytest.fixture(scope="session")
 def _path_farms(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("path-farms")

@@ -25,7 +25,6 @@ from testbed.local_stores import (
     auth_value,
     fails,
     find,
-    isolate_client_files,
     registries,
     write_config,
 )
@@ -36,15 +35,7 @@ from zenml_docker_connector.references import parse_registry_reference
 # ---------------------------------------------------------------- environment and tools
 
 
-@pytest.fixture(autouse=True)
-def isolated(
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    docker_config_dir: Path,
-    no_docker_daemon: None,
-) -> Path:
-    """Every store location inside tmp_path; returns the fake HOME."""
-    return isolate_client_files(tmp_path, monkeypatch)
+pytestmark = pytest.mark.usefixtures("isolated_client_files")
 
 
 def _run(args: list[str], stdin: str) -> None:
@@ -298,7 +289,7 @@ def test_helper_without_the_registry_moves_on_to_the_next_source(
 
 
 def test_legacy_dockercfg_is_read_when_there_is_no_config_json(
-    htpasswd_registry: Any, isolated: Path, monkeypatch: pytest.MonkeyPatch
+    htpasswd_registry: Any, isolated_client_files: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("DOCKER_CONFIG")
     legacy = {
@@ -307,12 +298,12 @@ def test_legacy_dockercfg_is_read_when_there_is_no_config_json(
             "email": "x@example.com",
         }
     }
-    (isolated / ".dockercfg").write_text(json.dumps(legacy))
+    (isolated_client_files / ".dockercfg").write_text(json.dumps(legacy))
     found = find(None)
-    assert_found(found, htpasswd_registry, str(isolated / ".dockercfg"))
+    assert_found(found, htpasswd_registry, str(isolated_client_files / ".dockercfg"))
     # ... but not when ~/.docker/config.json exists (docker-py's rule).
-    (isolated / ".docker").mkdir()
-    write_config(isolated / ".docker", {"auths": {}})
+    (isolated_client_files / ".docker").mkdir()
+    write_config(isolated_client_files / ".docker", {"auths": {}})
     assert registries() == []
 
 

@@ -19,7 +19,6 @@ from testbed.local_stores import (
     auth_value,
     fails,
     find,
-    isolate_client_files,
     registries,
     write_config,
 )
@@ -29,16 +28,7 @@ from zenml_docker_connector.local.auth_entries import AuthEntry
 from zenml_docker_connector.local.discovery import match_namespaced
 from zenml_docker_connector.references import parse_registry_reference
 
-
-@pytest.fixture(autouse=True)
-def isolated(
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    docker_config_dir: Path,
-    no_docker_daemon: None,
-) -> Path:
-    """Every store location inside tmp_path; returns the fake HOME."""
-    return isolate_client_files(tmp_path, monkeypatch)
+pytestmark = pytest.mark.usefixtures("isolated_client_files")
 
 
 @pytest.mark.parametrize(
@@ -303,9 +293,9 @@ def _legacy_dockercfg(home: Path, monkeypatch: pytest.MonkeyPatch, content: str 
     ],
 )
 def test_a_corrupt_dockercfg_is_an_error_naming_the_file(
-    isolated: Path, monkeypatch: pytest.MonkeyPatch, content: str | bytes, problem: str
+    isolated_client_files: Path, monkeypatch: pytest.MonkeyPatch, content: str | bytes, problem: str
 ) -> None:
-    path = _legacy_dockercfg(isolated, monkeypatch, content)
+    path = _legacy_dockercfg(isolated_client_files, monkeypatch, content)
     message = fails(SECRET_SHAPED)
     assert f"legacy docker config file {path}" in message
     assert problem in message
@@ -321,9 +311,9 @@ def test_a_corrupt_dockercfg_is_an_error_naming_the_file(
     ],
 )
 def test_both_dockercfg_formats_are_read(
-    isolated: Path, monkeypatch: pytest.MonkeyPatch, content: str
+    isolated_client_files: Path, monkeypatch: pytest.MonkeyPatch, content: str
 ) -> None:
-    path = _legacy_dockercfg(isolated, monkeypatch, content)
+    path = _legacy_dockercfg(isolated_client_files, monkeypatch, content)
     found = find(None)
     assert found.reference.is_docker_hub
     assert found.credentials == Credentials("old", SECRET_SHAPED)
@@ -334,7 +324,7 @@ def test_both_dockercfg_formats_are_read(
 @pytest.mark.parametrize("where", ["docker", "podman", "dockercfg"])
 def test_a_fifo_in_place_of_a_client_file_is_refused_at_once(
     tmp_path: Path,
-    isolated: Path,
+    isolated_client_files: Path,
     docker_config_dir: Path,
     monkeypatch: pytest.MonkeyPatch,
     where: str,
@@ -346,7 +336,7 @@ def test_a_fifo_in_place_of_a_client_file_is_refused_at_once(
         path.parent.mkdir(parents=True)
     else:
         monkeypatch.delenv("DOCKER_CONFIG")
-        path = isolated / ".dockercfg"
+        path = isolated_client_files / ".dockercfg"
     os.mkfifo(path)
     message = fails()
     assert f"{path} is a FIFO (named pipe), not a regular file" in message
