@@ -229,7 +229,7 @@ class CredentialHelper:
     def _parse_json(self, stdout: str, what: str) -> object:
         try:
             return json.loads(stdout)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested too deep to parse
             # The output is not shown: a broken helper may well have printed the secret.
             raise LocalConfigError(
                 f"The {self.description} printed something that is not JSON when asked for "
