@@ -7,9 +7,10 @@ contain registry answers and user names, which must not reach the terminal as es
 from __future__ import annotations
 
 import contextlib
+import importlib
 import logging
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import click
@@ -18,42 +19,34 @@ from zenml_docker_connector.printable import printable
 
 
 def declare(text: str) -> None:
-    text = printable(text)
-    try:
-        from zenml.cli.utils import declare
-    except ImportError:  # pragma: no cover - zenml is a dependency
-        click.echo(text)
-        return
-    declare(text, markup=False, highlight=False, soft_wrap=True)
+    _show(text, "declare", click.echo)
 
 
 def warn(text: str) -> None:
-    text = printable(text)
-    try:
-        from zenml.cli.utils import warning
-    except ImportError:  # pragma: no cover
-        click.secho(text, fg="yellow", err=True)
-        return
-    warning(text, markup=False, highlight=False, soft_wrap=True)
+    _show(text, "warning", lambda shown: click.secho(shown, fg="yellow", err=True))
 
 
 def success(text: str) -> None:
-    text = printable(text)
-    try:
-        from zenml.cli.utils import success
-    except ImportError:  # pragma: no cover
-        click.secho(text, fg="green")
-        return
-    success(text, markup=False, highlight=False, soft_wrap=True)
+    _show(text, "success", lambda shown: click.secho(shown, fg="green"))
 
 
 def fail(text: str) -> None:
+    """Print `text` as an error and exit non-zero (ZenML's `error` raises to do so)."""
     text = printable(text)
-    try:
-        from zenml.cli.utils import error
-    except ImportError:  # pragma: no cover
-        raise click.ClickException(text) from None
-    error(text)
+    zenml_error = getattr(importlib.import_module("zenml.cli.utils"), "error", None)
+    if zenml_error is None:  # pragma: no cover - every supported ZenML has it
+        raise click.ClickException(text)
+    zenml_error(text)
+
+
+def _show(text: str, helper: str, fallback: Callable[[str], None]) -> None:
+    """Through ZenML's `helper` when this ZenML has it (0.60 has no `success`), else click."""
+    text = printable(text)
+    shown = getattr(importlib.import_module("zenml.cli.utils"), helper, None)
+    if shown is None:
+        fallback(text)
+        return
+    shown(text, markup=False, highlight=False, soft_wrap=True)
 
 
 @contextlib.contextmanager
