@@ -50,7 +50,7 @@ case "${1:-}" in
     fi
     tail -1 <<<"$out"
     echo "== twine check --strict"
-    "$tools/bin/twine" check --strict dist/*
+    "$tools/bin/twine" --no-color check --strict dist/*
     echo "== the wheel's and the sdist's contents"
     "$tools/bin/python" .ci/check_dist.py dist
     ;;
