@@ -70,6 +70,8 @@ def defines(module_source: bytes, name: str) -> bool:
             found = {node.name}
         elif isinstance(node, ast.Assign):
             found = {t.id for t in node.targets if isinstance(t, ast.Name)}
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+            found = {node.target.id}
         elif isinstance(node, ast.Import | ast.ImportFrom):
             found = {(a.asname or a.name).split(".")[0] for a in node.names}
         else:
