@@ -6,7 +6,9 @@
 # next to pinned ZenML lines, for the `zenml_lines` subset);
 # PYTHON (default python3) the interpreter for a new venv, e.g. python3.13 (pyenv builds are
 # found when the shim refuses); SKIP_APT=1 skips the Debian packages (the tests needing them
-# then skip, or fail under CI=true); SKIP_LINT=1 skips ruff and mypy (`.ci/run` lints once).
+# then skip, or fail under CI=true); SKIP_LINT=1 skips ruff and mypy (`.ci/run` lints once);
+# PACKAGE (default: the source tree `.`) what to install as the package, e.g. a built wheel
+# (`.ci/run` and the release workflow test the artifact that is published).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -42,9 +44,10 @@ venv="${VENV:-.venv-test}"
 echo "== installing the package (wheel, not editable) with its test dependencies"
 "$venv/bin/python" -m pip install -q --upgrade pip >/dev/null
 zenml_pin="zenml[local,server]${ZENML_VERSION:+==$ZENML_VERSION}"
-"$venv/bin/python" -m pip install -q --force-reinstall --no-deps . >/dev/null
+package="${PACKAGE:-.}"
+"$venv/bin/python" -m pip install -q --force-reinstall --no-deps "$package" >/dev/null
 extra="${TEST_EXTRA:-test}"
-"$venv/bin/python" -m pip install -q ".[$extra]" "$zenml_pin" >/dev/null
+"$venv/bin/python" -m pip install -q "$package[$extra]" "$zenml_pin" >/dev/null
 
 # The GCP and Azure SDKs go into a directory of their own, not the venv: installed, ZenML would
 # import them (~3 s) in every process that lists connector types. Only the tests of those
@@ -53,7 +56,7 @@ extra="${TEST_EXTRA:-test}"
 cloud_sdks="$venv/cloud-sdks"
 if [[ $extra == test ]]; then
   "$venv/bin/python" -m pip install -q --dry-run --report "$venv/cloud-sdks.json" \
-    ".[test,test-cloud-sdks]" "$zenml_pin" >/dev/null
+    "$package[test,test-cloud-sdks]" "$zenml_pin" >/dev/null
   "$venv/bin/python" -c '
 import json, sys
 from importlib.metadata import PackageNotFoundError, version
@@ -74,6 +77,8 @@ for item in json.load(open(sys.argv[1]))["install"]:
   export ZDC_CLOUD_SDKS="$(cd "$cloud_sdks" && pwd)"
 fi
 "$venv/bin/python" -c 'import sys, zenml, docker, pydantic, requests; print("== python", sys.version.split()[0], "zenml", zenml.__version__, "docker-py", docker.__version__, "pydantic", pydantic.VERSION, "requests", requests.__version__)'
+# Where the installed package came from (pip's direct_url.json): the source tree or a built wheel.
+"$venv/bin/python" -c 'import json, importlib.metadata as m; print("== package", m.version("zenml-docker-connector"), "from", json.loads(m.distribution("zenml-docker-connector").read_text("direct_url.json"))["url"])'
 
 if [[ "${SKIP_LINT:-0}" != 1 ]]; then
   echo "== ruff"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from importlib.metadata import version
+
 import pytest
 
 import zenml_docker_connector
@@ -11,7 +13,8 @@ from zenml_docker_connector.connector import DockerServiceConnector
 def test_the_connector_class_is_reachable_from_the_package() -> None:
     assert zenml_docker_connector.DockerServiceConnector is DockerServiceConnector
     assert "DockerServiceConnector" in zenml_docker_connector.__all__
-    assert zenml_docker_connector.__version__ == "0.1.0"
+    # The one version (pyproject reads it from __init__) is the one the installed package says.
+    assert zenml_docker_connector.__version__ == version("zenml-docker-connector")
 
 
 def test_unknown_attributes_are_attribute_errors() -> None:
