@@ -20,6 +20,8 @@ masked. No output may hold a form of either password: the script stops before wr
 
 `--check` writes nothing and exits 1 with a diff when the page differs from a fresh run;
 tests/integration/test_docs.py runs it, so the README test command fails when they differ.
+Run it with the test venv's Python (`.venv-test/bin/python docs/generate.py [--check]`): it
+needs the test bed's dependencies and the Debian `docker-registry` and `apache2-utils`.
 
 Commands on the page use placeholders: `$PASSWORD` and `$WRONG_PASSWORD` (taken from
 ZDC_DOCS_PASSWORD / ZDC_DOCS_WRONG_PASSWORD when set, so the test's secret scan knows them;
@@ -40,6 +42,7 @@ import shlex
 import shutil
 import sys
 import tempfile
+import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -195,9 +198,11 @@ def invoke(run: Session, command: str) -> str:
     if group is None:
         raise SystemExit(f"the page runs `{program}`: only zenml and zenml-docker are known")
     result = CliRunner().invoke(group, arguments, catch_exceptions=True)
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        name = type(result.exception).__name__
-        raise SystemExit(f"`{shlex.split(command)[:3]}` crashed with {name}")
+    error = result.exception
+    if error is not None and not isinstance(error, SystemExit):
+        # A crash is a bug to fix, not an output to show: stop with its traceback.
+        traceback.print_exception(type(error), error, error.__traceback__)
+        raise SystemExit(f"`{' '.join(shlex.split(command)[:3])}` crashed: {type(error).__name__}")
     status = f"[exit status {result.exit_code}]\n" if result.exit_code else ""
     return result.output + status
 
@@ -309,7 +314,7 @@ def main(argv: list[str] | None = None) -> int:
             f"{PAGE.name} (fresh run)",
         )
         sys.stdout.writelines(diff)
-        print(f"\n{PAGE.relative_to(ROOT)} differs from a fresh run: run `python docs/generate.py`")
+        print(f"\n{PAGE.relative_to(ROOT)} differs from a fresh run: run docs/generate.py")
         return 1
     PAGE.write_text(fresh)
     print(f"{PAGE.relative_to(ROOT)}: output blocks rewritten")
