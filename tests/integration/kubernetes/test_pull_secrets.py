@@ -91,16 +91,16 @@ def test_a_registry_the_connector_does_not_serve_is_refused(
 
 
 @pytest.mark.usefixtures("needs_pull_secret_settings")
-def test_the_readme_example_runs(htpasswd_registry: Any, unique_name: str) -> None:
-    """The README's pipeline settings, executed: both pod settings name the default Secret."""
-    readme = (Path(__file__).parents[3] / "README.md").read_text()
-    blocks = re.findall(r"```python\n(.*?)```", readme, flags=re.DOTALL)
+def test_the_docs_example_runs(htpasswd_registry: Any, unique_name: str) -> None:
+    """The docs page's pipeline settings, executed: both pod settings name the default Secret."""
+    page = Path(__file__).parents[3] / "docs" / "docker-service-connector.md"
+    blocks = re.findall(r"```python\n(.*?)```", page.read_text(), flags=re.DOTALL)
     [example] = [block for block in blocks if "kubernetes_pod_settings(" in block]
     register(unique_name, htpasswd_registry)
     expected = [pull_secret_manifest(unique_name)["metadata"]["name"]]
 
     namespace: dict[str, Any] = {}
-    exec(example.replace('"team-registry"', repr(unique_name)), namespace)
+    exec(example.replace('"my-registry"', repr(unique_name)), namespace)
 
     settings = namespace["kubernetes"]
     assert settings.pod_settings.image_pull_secrets == expected
