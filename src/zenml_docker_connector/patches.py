@@ -10,6 +10,8 @@ exit 1 with the same text (`failure_report`).
 
 | id | target | why | verified on | when missing or changed |
 |---|---|---|---|---|
+| urllib3-new-conn | `HTTPConnection._new_conn` | peer rule, socket deadline | 2.8.0 | no request |
+| urllib3-pool-classes | `PoolManager.pool_classes_by_scheme` | guarded pools | 2.8.0 | no request |
 <!-- table rows: one per entry of PATCHES, kept in step with it by tests/unit/test_patches.py -->
 
 This module imports no ZenML: the ZenML targets are handed in by the glue (`glue.activation`)
