@@ -20,6 +20,9 @@
   `HTTPAdapter.send`; when that patch does not fit urllib3, nothing is sent. SOCKS proxies
   use their own connection classes and get only urllib3's per-read timeouts.
 - TLS trust per host comes from `tls`; `insecure` applies to the registry's own host only.
+  Connections get the process's one `SSLContext` for their trust configuration through
+  requests' documented adapter hooks (2.32+), so the CA bundle is parsed once per process,
+  not once per connection.
 - Proxies: HTTP(S)_PROXY/NO_PROXY are honoured, except for loopback hosts, which (as in Go,
   and so in Docker) are never proxied. `.netrc` and cookies are ignored.
 - Every failure becomes a `RegistryError` subclass naming the registry and what to try;
@@ -32,6 +35,7 @@ import contextlib
 import http.client
 import logging
 import socket
+import ssl
 import threading
 import time
 import warnings
@@ -213,10 +217,12 @@ class _UnguardedError(Exception):
 
 @dataclass(frozen=True)
 class _Exchange:
-    """What the connections of one request must obey (a `patches.SocketGuard`)."""
+    """What the connections of one request must obey (a `patches.SocketGuard`), and the
+    process's TLS context for its trust (None: urllib3 builds one from the paths)."""
 
     watchdog: SocketWatchdog
     rule: PeerRule
+    ssl_context: ssl.SSLContext | None = None
 
     def connected(self, sock: socket.socket) -> None:
         _check_peer(sock, self.rule)
@@ -230,9 +236,11 @@ _current: ContextVar[_Exchange | None] = ContextVar("zenml_docker_exchange", def
 
 
 @contextlib.contextmanager
-def _guarded(watchdog: SocketWatchdog, rule: PeerRule) -> Iterator[None]:
-    """Connections made or reused inside follow `watchdog` and `rule`."""
-    token = _current.set(_Exchange(watchdog, rule))
+def _guarded(
+    watchdog: SocketWatchdog, rule: PeerRule, ssl_context: ssl.SSLContext | None
+) -> Iterator[None]:
+    """Connections made or reused inside follow `watchdog` and `rule` (and use `ssl_context`)."""
+    token = _current.set(_Exchange(watchdog, rule, ssl_context))
     try:
         yield
     finally:
@@ -276,6 +284,37 @@ class _GuardedAdapter(HTTPAdapter):
         if not self.guarded:
             raise _UnguardedError()
         return super().send(*args, **kwargs)
+
+    # requests' documented hooks for subclasses (2.32+): connections of a request that has
+    # the process's TLS context come from a pool keyed by that context, which already holds
+    # the CAs and the client certificate (urllib3 would otherwise load the files again for
+    # every connection).
+
+    def build_connection_pool_key_attributes(
+        self, request: Any, verify: Any, cert: Any = None
+    ) -> Any:
+        host_params, pool_kwargs = super().build_connection_pool_key_attributes(
+            request, verify, cert
+        )
+        context = _tls_context()
+        if context is not None and host_params.get("scheme") == "https":
+            pool_kwargs = {"cert_reqs": pool_kwargs["cert_reqs"], "ssl_context": context}
+        return host_params, pool_kwargs
+
+    def cert_verify(self, conn: Any, url: str, verify: Any, cert: Any) -> None:
+        super().cert_verify(conn, url, verify, cert)  # type: ignore[no-untyped-call]
+        context = _tls_context()
+        if context is not None and getattr(conn, "conn_kw", {}).get("ssl_context") is context:
+            conn.ca_certs = conn.ca_cert_dir = conn.cert_file = conn.key_file = None
+
+
+_POOL_KEY_HOOK = hasattr(HTTPAdapter, "build_connection_pool_key_attributes")
+"""requests 2.31 has no such hook: its connections then load the trust files themselves."""
+
+
+def _tls_context() -> ssl.SSLContext | None:
+    current = _current.get()
+    return current.ssl_context if current is not None else None
 
 
 # --- the transport ----------------------------------------------------------------------
@@ -486,7 +525,8 @@ class Transport:
         proxies = self._proxies(request)
         tls = self.tls_for(request.url) if scheme_of(request.url) == "https" else None
         peer = "any" if proxies else request.peer
-        with warnings.catch_warnings(), _guarded(self._watchdog, peer):
+        context = tls.ssl_context() if tls is not None and _POOL_KEY_HOOK else None
+        with warnings.catch_warnings(), _guarded(self._watchdog, peer, context):
             if tls is not None and tls.verify is False:
                 warnings.simplefilter("ignore", InsecureRequestWarning)
             raw = self.session.get_adapter(request.url).send(
