@@ -185,7 +185,13 @@ def same_site(source: str, target: str) -> bool:
 def _follow(request: Outgoing, redirect: Redirect, rules: PolicyRules) -> Outgoing:
     target, show = redirect.target, rules.show
     if scheme_of(target) not in ("http", "https"):
-        raise _error(request, rules, f"redirected to an unsupported location {show(target)}.")
+        raise role_error(
+            rules.registry,
+            request.role,
+            f"The {role_text(request.role)} of registry {rules.registry} redirected to an "
+            f"unsupported location {show(target)}.",
+            RegistryError,
+        )
     if not same_site(redirect.source, target):
         if request.role == "registry":
             raise NotARegistryError(
@@ -284,8 +290,8 @@ def peer_allowed(address: str, peer: PeerRule) -> bool:
     return address_kind(address) == peer
 
 
-def _error(request: Outgoing, rules: PolicyRules, what: str) -> RegistryError:
-    message = f"The {role_text(request.role)} of registry {rules.registry} {what}"
-    if request.role == "token":
-        return TokenServiceError(rules.registry, message)
-    return RegistryError(rules.registry, message)
+def role_error(
+    registry: str, role: Role, message: str, other: type[RegistryError] = NotARegistryError
+) -> RegistryError:
+    """`TokenServiceError` for what a token service did, else `other`."""
+    return (TokenServiceError if role == "token" else other)(registry, message)

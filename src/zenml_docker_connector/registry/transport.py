@@ -32,6 +32,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import http.client
 import logging
 import socket
@@ -52,11 +53,9 @@ from requests.structures import CaseInsensitiveDict
 from urllib3.exceptions import HTTPError, InsecureRequestWarning
 
 from zenml_docker_connector.errors import (
-    NotARegistryError,
     RegistryError,
     RegistryTLSError,
     RegistryUnreachableError,
-    TokenServiceError,
 )
 from zenml_docker_connector.patches import guard_pool_manager
 from zenml_docker_connector.redaction import SHOWN_LIMIT, Redactor
@@ -74,6 +73,7 @@ from zenml_docker_connector.registry.policy import (
     peer_allowed,
     private_destination_error,
     request_policy,
+    role_error,
     role_text,
     scheme_of,
     shown_url,
@@ -404,10 +404,6 @@ class Transport:
     def steps(self) -> list[str]:
         return self.counter.steps
 
-    @property
-    def timeouts(self) -> Timeouts:
-        return self.settings.timeouts
-
     def close(self) -> None:
         self._watchdog.close()
         self.session.close()
@@ -467,29 +463,17 @@ class Transport:
             response = self._send_once(request)
             location = response.headers.get("Location")
             if response.status not in REDIRECT_STATUSES or not location:
-                return HttpResponse(
-                    url=response.url,
-                    status=response.status,
-                    headers=response.headers,
-                    www_authenticate=response.www_authenticate,
-                    body=response.body,
-                    redirected=redirected,
-                    shown=self.shown,
-                )
+                return dataclasses.replace(response, redirected=redirected)
             target = urljoin(response.url, location)
             request = request_policy(request, rules, Redirect(response.status, request.url, target))
             logger.debug("following a redirect to %s", self.shown_url(target))
             redirected = True
-        raise self._role_error(
+        raise role_error(
+            self.registry,
             request.role,
-            f"redirected more than {MAX_REDIRECTS} times (last: {self.shown_url(request.url)}).",
+            f"The {role_text(request.role)} of registry {self.registry} redirected more than "
+            f"{MAX_REDIRECTS} times (last: {self.shown_url(request.url)}).",
         )
-
-    def _role_error(self, role: Role, what: str) -> RegistryError:
-        message = f"The {role_text(role)} of registry {self.registry} {what}"
-        if role == "token":
-            return TokenServiceError(self.registry, message)
-        return NotARegistryError(self.registry, message)
 
     def _send_once(self, request: Outgoing) -> HttpResponse:
         if self.deadline.expired:
@@ -511,7 +495,7 @@ class Transport:
         )
 
     def _exchange(self, request: Outgoing) -> tuple[requests.Response, bytes]:
-        left = self.deadline.remaining()
+        left, timeouts = self.deadline.remaining(), self.settings.timeouts
         self._watchdog.arm()
         prepared = self.session.prepare_request(
             requests.Request(
@@ -532,7 +516,7 @@ class Transport:
             raw = self.session.get_adapter(request.url).send(
                 prepared,
                 stream=True,
-                timeout=(min(self.timeouts.connect, left), min(self.timeouts.read, left)),
+                timeout=(min(timeouts.connect, left), min(timeouts.read, left)),
                 verify=tls.verify if tls is not None else True,
                 cert=tls.client_cert if tls is not None else None,
                 proxies=proxies,
@@ -625,13 +609,12 @@ class Transport:
         )
 
     def _refused_answer(self, request: Outgoing, error: reader.AnswerRefusedError) -> RegistryError:
-        message = (
+        return role_error(
+            self.registry,
+            request.role,
             f"The {role_text(request.role)} {self.shown_url(request.url)} of registry "
-            f"{self.registry} sent {self.shown(str(error))}; refusing it. Check the URL."
+            f"{self.registry} sent {self.shown(str(error))}; refusing it. Check the URL.",
         )
-        if request.role == "token":
-            return TokenServiceError(self.registry, message)
-        return NotARegistryError(self.registry, message)
 
     def _timeout_error(self, request: Outgoing, why: str) -> RegistryError:
         return RegistryUnreachableError(
@@ -644,8 +627,8 @@ class Transport:
     def _timeout_text(self, error: Exception) -> str:
         text = str(error).lower()
         if isinstance(error, requests.exceptions.ConnectTimeout) or "connect timeout" in text:
-            return f"connecting took more than {self.timeouts.connect:g} s"
-        return f"no data for {self.timeouts.read:g} s"
+            return f"connecting took more than {self.settings.timeouts.connect:g} s"
+        return f"no data for {self.settings.timeouts.read:g} s"
 
     def _tls_error(self, request: Outgoing, error: Exception) -> RegistryError:
         url, role = request.url, role_text(request.role)

@@ -9,31 +9,28 @@ when the registry's answer contradicts it, the flow starts over with a fresh pin
 nowhere else).
 
 `verify_registry_access` runs that flow once per registry + credentials + question within
-`cache.VERDICT_TTL` (60 s): ZenML's base class
-calls `_verify` up to three times for one `get_connector_client()` + `connect()`, and that
-must cost one authentication exchange. A new process, `default_cache().clear()`,
-`use_cache=False` or the TTL running out makes the next call ask the registry again, so a
-password changed in the registry is noticed. `use_cache=False` is meant for explicit checks
-(ZenML's public `verify()`, which register and a server's verify endpoint call): it never
-reads a cached verdict, challenge or token, but its fresh success is remembered for the calls
-that follow. Identical checks running at the same time share one exchange (`cache.Verdicts`)
-without a lock held across network I/O, and one `Deadline` (`ConnectionSettings.deadline`,
-30 s by default) bounds each check, its wait for an identical one included.
+`cache.VERDICT_TTL` (60 s): ZenML's base class calls `_verify` up to three times for one
+`get_connector_client()` + `connect()`, and that must cost one authentication exchange. A new
+process, `default_cache().clear()`, `use_cache=False` or the TTL running out makes the next
+call ask the registry again, so a password changed in the registry is noticed. `use_cache=False`
+is for explicit checks (ZenML's public `verify()`, which register and a server's verify
+endpoint call): it reads no cached verdict or challenge, but its fresh success is remembered.
+Identical checks running at the same time share one exchange (`cache.Verdicts`) without a
+lock held across network I/O; one `Deadline` (`ConnectionSettings.deadline`) bounds each
+check, its wait for an identical one included.
 
 Decisions where the protocol leaves room:
-- 200 on `GET /v2/`: the registry needs no credentials; that is a valid (anonymous) result,
-  reported as such, and the credentials are not checked.
-- A loopback registry named without a scheme is tried over http first; if the port speaks
-  TLS (Go's "Client sent an HTTP request to an HTTPS server"), once more over https, with
-  certificate verification as usual.
+- 200 on `GET /v2/`: the registry needs no credentials; a valid (anonymous) result, reported
+  as such, and the credentials are not checked.
+- A loopback registry named without a scheme is tried over http first, then over https
+  (with certificate verification) when the port speaks TLS.
 - Credentials marked as an identity token (a credential helper's `<token>` username) are
   sent as an OAuth2 `refresh_token` grant.
-- A repository is checked only when passed explicitly (`repository=`), never inferred
-  from the registry reference: a Docker Hub namespace in a container registry URI would
-  otherwise be read as `library/<namespace>`.
+- A repository is checked only when passed explicitly, never inferred from the registry
+  reference (a Docker Hub namespace in a container registry URI would read as
+  `library/<namespace>`).
 - Push access is known from a JWT's `access` claim; on Basic registries and with opaque
-  tokens it cannot be tested without writing, and is reported as "not checkable" rather
-  than failing.
+  tokens it cannot be tested without writing, and is reported as "not checkable".
 """
 
 from __future__ import annotations
