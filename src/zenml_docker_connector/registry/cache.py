@@ -135,7 +135,6 @@ class AuthCache:
     """Verdicts (with the checks in progress) and challenges."""
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
-        self.clock = clock
         self._key = secrets.token_bytes(32)
         self.challenges: TTLStore[object] = TTLStore(clock)
         self.verdicts: Verdicts[object] = Verdicts(clock)

@@ -439,11 +439,6 @@ class Transport:
             )
         return self._tls[netloc]
 
-    def describe_transport(self, url: str) -> str:
-        if scheme_of(url) == "http":
-            return "plain HTTP (no TLS)"
-        return f"TLS, {self.tls_for(url).description}"
-
     # --- requests -----------------------------------------------------------------------
 
     def policy_rules(self) -> PolicyRules:

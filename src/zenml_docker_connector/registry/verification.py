@@ -342,7 +342,7 @@ class RegistryClient:
         if scheme_of(base_url) == "http":
             why = "named with http://" if self.reference.scheme_explicit else "loopback registry"
             return f"plain HTTP ({why})"
-        return transport.describe_transport(base_url)
+        return f"TLS, {transport.tls_for(base_url).description}"
 
     # --- the remembered challenge -----------------------------------------------------
 

@@ -24,6 +24,7 @@ from zenml_docker_connector.references import parse_registry_reference
 from zenml_docker_connector.registry.policy import Outgoing
 from zenml_docker_connector.registry.transport import (
     MAX_REDIRECTS,
+    ConnectionSettings,
     Deadline,
     RequestCounter,
     SocketWatchdog,
@@ -110,10 +111,13 @@ def test_counter_keeps_registry_and_token_requests_apart() -> None:
     assert (counter.registry, counter.token) == (1, 2) and counter.elapsed >= 0
 
 
-def test_transport_descriptions() -> None:
-    transport = Transport(parse_registry_reference("registry.example.com"))
-    assert transport.describe_transport("http://x.example/v2/") == "plain HTTP (no TLS)"
-    assert transport.describe_transport("https://registry.example.com/v2/").startswith("TLS, ")
+def test_insecure_is_for_the_registry_host_only() -> None:
+    settings = ConnectionSettings(insecure=True)
+    with Transport(parse_registry_reference("registry.example.com"), settings) as transport:
+        registry = transport.tls_for("https://registry.example.com/v2/")
+        realm = transport.tls_for("https://auth.example/token")
+    assert registry.verify is False and "verification disabled" in registry.description
+    assert realm.verify is not False and "disabled" not in realm.description
 
 
 @pytest.mark.parametrize(
