@@ -31,10 +31,8 @@ from zenml_docker_connector.references import (
     RegistryReference,
     parse_registry_reference,
 )
-from zenml_docker_connector.registry.settings import (
-    ConnectionSettings,
-    private_networks_allowed,
-)
+from zenml_docker_connector.registry.policy import private_networks_allowed
+from zenml_docker_connector.registry.transport import ConnectionSettings
 
 _explicit_check: ContextVar[bool] = ContextVar("zenml_docker_explicit_check", default=False)
 """True while ZenML's public `verify()` runs: register and verify must ask the registry."""

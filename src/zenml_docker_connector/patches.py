@@ -10,6 +10,8 @@ exit 1 with the same text (`failure_report`).
 
 | id | target | why | verified on | when missing or changed |
 |---|---|---|---|---|
+| urllib3-new-conn | `HTTPConnection._new_conn` | peer rule, socket deadline | 2.8.0 | no request |
+| urllib3-pool-classes | `PoolManager.pool_classes_by_scheme` | guarded pools | 2.8.0 | no request |
 <!-- table rows: one per entry of PATCHES, kept in step with it by tests/unit/test_patches.py -->
 
 This module imports no ZenML: the ZenML targets are handed in by the glue (`glue.activation`)
@@ -19,9 +21,10 @@ once ZenML loaded them.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import metadata
-from typing import Any
+from typing import Any, Protocol
 
 _log = logging.getLogger(__name__)
 
@@ -83,8 +86,10 @@ def require(patch: Patch, owner: Any, attribute: str) -> Any:
 
 def record_failure(patch: Patch, error: BaseException) -> PatchFailure:
     """Remember (once per patch) and log a patch that could not be applied."""
-    detail = error.detail if isinstance(error, PatchTargetMissingError) else (
-        f"{type(error).__name__}: {error}"
+    detail = (
+        error.detail
+        if isinstance(error, PatchTargetMissingError)
+        else (f"{type(error).__name__}: {error}")
     )
     failure = _failures.get(patch.id)
     if failure is None:
@@ -114,9 +119,120 @@ DOCKER_PY_PATCHES: tuple[Patch, ...] = ()
 
 
 # --- urllib3 --------------------------------------------------------------------------
-# (registry helper: HTTPConnection._new_conn, PoolManager.pool_classes_by_scheme)
+# `registry.transport` must see every socket a request opens, as soon as it is connected
+# (before TLS or a request byte), and every kept-alive socket before it is reused: to check
+# the connected address against the request's peer rule and to hand the socket to the
+# deadline's watchdog. urllib3 offers no hook for that; these two patches make the pool
+# managers of `requests`' adapter build connections that ask a `SocketGuard`. When either
+# target is missing, `guard_pool_manager` records the failure and returns False, and the
+# transport refuses to send (never unguarded: a ZenML server would lose its protection
+# against requests to its own network).
 
-URLLIB3_PATCHES: tuple[Patch, ...] = ()
+_URLLIB3_VERIFIED = "urllib3 2.8.0"
+_URLLIB3_WHEN_MISSING = (
+    "The connector sends no request to registries (each verification fails naming this "
+    "patch) rather than send one without the peer check and the deadline."
+)
+
+URLLIB3_NEW_CONN = Patch(
+    id="urllib3-new-conn",
+    library="urllib3",
+    target="urllib3.connection.HTTPConnection._new_conn (and HTTPSConnection's), reached "
+    "through the pools' ConnectionCls",
+    why="see each socket once connected, before TLS or a request byte, and again before a "
+    "kept-alive connection is reused",
+    verified=_URLLIB3_VERIFIED,
+    when_missing=_URLLIB3_WHEN_MISSING,
+)
+URLLIB3_POOL_CLASSES = Patch(
+    id="urllib3-pool-classes",
+    library="urllib3",
+    target="urllib3.PoolManager.pool_classes_by_scheme",
+    why="make requests' pool managers (direct, and one per HTTP proxy) build the guarded "
+    "connections",
+    verified=_URLLIB3_VERIFIED,
+    when_missing=_URLLIB3_WHEN_MISSING,
+)
+
+URLLIB3_PATCHES: tuple[Patch, ...] = (URLLIB3_NEW_CONN, URLLIB3_POOL_CLASSES)
+
+
+class SocketGuard(Protocol):
+    """What a guarded connection asks about its socket; raising refuses the connection."""
+
+    def connected(self, sock: Any) -> None:
+        """A socket just connected (nothing sent yet)."""
+
+    def reused(self, sock: Any) -> None:
+        """A kept-alive socket about to carry another request."""
+
+
+GuardLookup = Callable[[], "SocketGuard | None"]
+"""The guard of the request in progress (None: the connection is not ours to guard)."""
+
+
+class _GuardedConnection:
+    """Mixed in before urllib3's connection class by `guard_pool_manager`."""
+
+    sock: Any
+    _guard: GuardLookup
+
+    def _new_conn(self) -> Any:
+        sock = super()._new_conn()  # type: ignore[misc]
+        guard = self._guard()
+        if guard is not None:
+            try:
+                guard.connected(sock)
+            except BaseException:
+                sock.close()
+                raise
+        return sock
+
+    def request(self, *args: Any, **kwargs: Any) -> Any:
+        guard = self._guard()
+        if guard is not None and self.sock is not None:
+            guard.reused(self.sock)
+        return super().request(*args, **kwargs)  # type: ignore[misc]
+
+
+_guarded_pools: dict[tuple[type, GuardLookup], type] = {}
+
+
+def guard_pool_manager(manager: Any, lookup: GuardLookup) -> bool:
+    """Make urllib3 pool manager `manager` build connections that ask `lookup()`'s guard.
+
+    False (recorded with `record_failure`) when urllib3 no longer has what this relies on;
+    the caller must then not send through `manager`.
+    """
+    try:
+        pools = require(URLLIB3_POOL_CLASSES, manager, "pool_classes_by_scheme")
+        if not all(scheme in pools for scheme in ("http", "https")):
+            raise PatchTargetMissingError(
+                URLLIB3_POOL_CLASSES, "pool_classes_by_scheme has no 'http' and 'https' pools"
+            )
+        guarded = {scheme: _guarded_pool(pools[scheme], lookup) for scheme in ("http", "https")}
+    except PatchTargetMissingError as error:
+        record_failure(error.patch, error)
+        return False
+    manager.pool_classes_by_scheme = guarded
+    return True
+
+
+def _guarded_pool(pool: type, lookup: GuardLookup) -> type:
+    """A subclass of `pool` whose connections are guarded (built once per pool class)."""
+    known = _guarded_pools.get((pool, lookup))
+    if known is not None:
+        return known
+    connection = require(URLLIB3_NEW_CONN, pool, "ConnectionCls")
+    require(URLLIB3_NEW_CONN, connection, "_new_conn")
+    guarded_connection = type(
+        f"Guarded{connection.__name__}",
+        (_GuardedConnection, connection),
+        {"_guard": staticmethod(lookup)},
+    )
+    guarded = type(f"Guarded{pool.__name__}", (pool,), {"ConnectionCls": guarded_connection})
+    _guarded_pools[(pool, lookup)] = guarded
+    return guarded
 
 
 PATCHES: tuple[Patch, ...] = ZENML_PATCHES + DOCKER_PY_PATCHES + URLLIB3_PATCHES

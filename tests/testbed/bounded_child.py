@@ -91,7 +91,7 @@ def _main(spec: dict[str, Any]) -> None:  # pragma: no cover - runs in the child
     from zenml_docker_connector.errors import DockerConnectorError
     from zenml_docker_connector.references import parse_registry_reference
     from zenml_docker_connector.registry.cache import AuthCache
-    from zenml_docker_connector.registry.settings import ConnectionSettings
+    from zenml_docker_connector.registry.transport import ConnectionSettings
     from zenml_docker_connector.registry.verification import verify_registry_access
 
     reference = parse_registry_reference(spec["registry"])

@@ -6,9 +6,10 @@ server is started once per session (starting and stopping one costs ~20 ms, a re
 the `loopback` fixture gives each test a fresh view of it: no script yet, nothing seen, and
 every `Transport` it built closed afterwards. `tests/unit/conftest.py` imports the fixtures.
 
-- Flow-module tests (ping, basic, bearer, token_service, scopes, context) take
-  `loopback.context(script, credentials)`: a `CheckContext` for the registry `loopback.netloc`.
-- Client, verification and probe tests name `loopback.netloc` as the registry and set the
+- Flow-module tests (challenge, auth, tokens, transport) take
+  `loopback.transport(script, credentials=...)`: a `Transport` for the registry
+  `loopback.netloc` that redacts those credentials.
+- Client, verification and diagnosis tests name `loopback.netloc` as the registry and set the
   script with `loopback.serve(script)`.
 - `loopback.seen` is what the server received in this test, in order.
 """
@@ -23,33 +24,18 @@ from testbed.certs import Issued, issue_server_cert, make_ca
 from testbed.local_http import LocalServer, Reply, Script, Seen
 from zenml_docker_connector.credentials import Credentials
 from zenml_docker_connector.references import parse_registry_reference
-from zenml_docker_connector.registry.cache import AuthCache
-from zenml_docker_connector.registry.context import CheckContext
-from zenml_docker_connector.registry.settings import ConnectionSettings
-from zenml_docker_connector.registry.transport import Transport
+from zenml_docker_connector.registry.transport import ConnectionSettings, Transport
 
 
 def _unscripted(seen: Seen) -> Reply:
     return Reply(500, body=b"loopback: this test set no script")
 
 
-def check_context(
-    registry: str,
-    credentials: Credentials,
-    *,
-    cache: AuthCache | None = None,
-    use_cache: bool = True,
-    settings: ConnectionSettings | None = None,
-) -> CheckContext:
-    """One check's context (the flow modules' input) over the package's real `Transport`."""
-    reference = parse_registry_reference(registry)
-    return CheckContext(
-        reference=reference,
-        credentials=credentials,
-        transport=Transport(reference, settings),
-        cache=cache if cache is not None else AuthCache(),
-        use_cache=use_cache,
-    )
+def check_transport(
+    registry: str, credentials: Credentials, settings: ConnectionSettings | None = None
+) -> Transport:
+    """The package's real `Transport` for `registry`, redacting `credentials`' secrets."""
+    return Transport(parse_registry_reference(registry), settings, redactor=credentials.redactor)
 
 
 class Loopback:
@@ -81,33 +67,25 @@ class Loopback:
         """Answer every later request with `script` (what was seen so far is kept)."""
         self.server.script = script
 
-    def transport(self, script: Script, settings: ConnectionSettings | None = None) -> Transport:
-        """Serve `script`; a real `Transport` for the registry `netloc`."""
-        self.serve(script)
-        transport = Transport(parse_registry_reference(self.netloc), settings)
-        self._transports.append(transport)
-        return transport
-
-    def context(
+    def transport(
         self,
         script: Script,
-        credentials: Credentials,
-        *,
-        cache: AuthCache | None = None,
-        use_cache: bool = True,
         settings: ConnectionSettings | None = None,
+        *,
+        credentials: Credentials | None = None,
         named: str | None = None,
-    ) -> CheckContext:
-        """Serve `script`; a check of `credentials` against this server as the registry.
+    ) -> Transport:
+        """Serve `script`; a real `Transport` for this server as the registry.
 
-        `named` is how the registry is named (default `netloc`; e.g. `f"http://{netloc}"`).
+        `named` is how the registry is named (default `netloc`; e.g. `f"http://{netloc}"`);
+        `credentials` are the ones whose secrets it redacts.
         """
         self.serve(script)
-        context = check_context(
-            named or self.netloc, credentials, cache=cache, use_cache=use_cache, settings=settings
+        transport = check_transport(
+            named or self.netloc, credentials or Credentials(None, None), settings
         )
-        self._transports.append(context.transport)
-        return context
+        self._transports.append(transport)
+        return transport
 
     def close(self) -> None:
         for transport in self._transports:

@@ -14,10 +14,8 @@ from zenml_docker_connector.connector import (
 )
 from zenml_docker_connector.credentials import Credentials
 from zenml_docker_connector.references import parse_registry_reference
-from zenml_docker_connector.registry.settings import (
-    ALLOW_PRIVATE_NETWORKS_ENV,
-    ConnectionSettings,
-)
+from zenml_docker_connector.registry.policy import ALLOW_PRIVATE_NETWORKS_ENV
+from zenml_docker_connector.registry.transport import ConnectionSettings
 from zenml_docker_connector.resource_listing import listing_resources
 
 

@@ -20,7 +20,7 @@ from zenml_docker_connector.errors import DockerConnectorError
 @click.option("--push", is_flag=True, help="Check push access to --repository as well.")
 def doctor(connector_name: str, repository: str | None, push: bool) -> None:
     """Verify CONNECTOR_NAME's registry afresh and explain every step (no secrets shown)."""
-    from zenml_docker_connector.registry.probe import run_doctor
+    from zenml_docker_connector.registry.diagnosis import run_doctor
     from zenml_docker_connector.registry.verification import AccessQuestion
     from zenml_docker_connector.zenml_access import load_docker_connector
 

@@ -1,17 +1,21 @@
-"""Per-process memory of registry challenges, bearer tokens and verification verdicts.
+"""Per-process memory: verification verdicts, with the checks in progress, and challenges.
 
-ZenML calls `_verify` up to three times for one `get_connector_client()` + `connect()`; this
-cache makes that one authentication exchange. Entries are keyed by an HMAC-SHA256 (with a
-random per-process key) of the registry and credentials, so no secret is kept in clear as a
-key and fingerprints mean nothing outside this process.
+ZenML calls `_verify` up to three times for one `get_connector_client()` + `connect()`; the
+verdict store makes that one authentication exchange, and lets identical checks running at
+the same time share one (`Verdicts.lead`/`wait`/`land`, keyed like the verdicts). Entries are
+keyed by an HMAC-SHA256 (with a random per-process key) of the registry and credentials, so
+no secret is kept in clear as a key and fingerprints mean nothing outside this process.
 
 Lifetimes (why): a verdict ("these credentials worked") lives `VERDICT_TTL` = 60 s, the
-default lifetime of a registry token, so a password changed in the registry is noticed within
-a minute by a long-running process (a ZenML server) and at once by a new one. Tokens live
-until they expire minus a margin, but never longer than `VERDICT_TTL` after the credentials
-were checked. Challenges (what a registry asks for) change only when the registry is
+default lifetime of a registry token, and never longer than the token it was checked with
+(minus `TOKEN_MARGIN`), so a password changed in the registry is noticed within a minute by
+a long-running process (a ZenML server) and at once by a new one. Challenges (what a registry
+asks for, and whether its token service lacks OAuth2) change only when the registry is
 reconfigured; they live `CHALLENGE_TTL` = 10 min and are dropped when an answer contradicts
-them. Failures are never cached.
+them. They are the one other store because they save requests a check counts: the anonymous
+ping of every re-check once a verdict expired, and the refused POST of a token service
+without OAuth2. Tokens are not kept: a token outlives no verdict it could save a request
+for. Failures are never cached.
 """
 
 from __future__ import annotations
@@ -82,16 +86,18 @@ class _Flight:
     error: Exception | None = None
 
 
-class Flights:
-    """Checks in progress, by key, so that identical concurrent checks make one exchange.
+class Verdicts(TTLStore[T]):
+    """Verdicts, and the checks in progress by the same key, so that identical concurrent
+    checks make one exchange.
 
     No lock is held while a check talks to the network: the first check of a key registers
     a flight and lands it when done; the others wait for it for at most their own deadline,
-    then take its outcome: the verdict it left in the cache, or the error it ended with (so
-    a burst of identical checks of wrong credentials costs the registry one exchange too).
+    then take its outcome: the verdict it left here, or the error it ended with (so a burst
+    of identical checks of wrong credentials costs the registry one exchange too).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], float], max_entries: int = MAX_ENTRIES) -> None:
+        super().__init__(clock, max_entries)
         self._flights: dict[str, _Flight] = {}
         self._guard = threading.Lock()
 
@@ -126,15 +132,12 @@ class Flights:
 
 
 class AuthCache:
-    """Challenges, tokens and verdicts, and the checks in progress (`flights`)."""
+    """Verdicts (with the checks in progress) and challenges."""
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
-        self.clock = clock
         self._key = secrets.token_bytes(32)
         self.challenges: TTLStore[object] = TTLStore(clock)
-        self.tokens: TTLStore[object] = TTLStore(clock)
-        self.verdicts: TTLStore[object] = TTLStore(clock)
-        self.flights = Flights()
+        self.verdicts: Verdicts[object] = Verdicts(clock)
 
     def fingerprint(self, *parts: object) -> str:
         """Keyed hash of `parts` (strings, numbers, None, bools): safe to keep and log."""
@@ -147,7 +150,6 @@ class AuthCache:
 
     def clear(self) -> None:
         self.challenges.clear()
-        self.tokens.clear()
         self.verdicts.clear()
 
 
@@ -159,6 +161,9 @@ def default_cache() -> AuthCache:
     return _default
 
 
-def token_ttl(remaining: float) -> float:
-    """How long to keep a token that has `remaining` seconds of validity."""
-    return max(0.0, min(remaining - TOKEN_MARGIN, VERDICT_TTL))
+def verdict_ttl(token_remaining: float | None) -> float:
+    """How long to keep a verdict checked with a token of `token_remaining` seconds (None: no
+    token)."""
+    if token_remaining is None:
+        return VERDICT_TTL
+    return max(0.0, min(token_remaining - TOKEN_MARGIN, VERDICT_TTL))

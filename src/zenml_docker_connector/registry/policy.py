@@ -26,8 +26,10 @@ must resolve to public addresses only: no loopback, link-local or private networ
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Callable
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Literal
+from urllib.parse import urlsplit
 
 from zenml_docker_connector.errors import (
     DestinationRefusedError,
@@ -37,9 +39,95 @@ from zenml_docker_connector.errors import (
     TokenServiceError,
 )
 from zenml_docker_connector.references import RegistryReference, is_loopback_host
-from zenml_docker_connector.registry.outgoing import Outgoing, PeerRule, role_text
-from zenml_docker_connector.registry.settings import ALLOW_PRIVATE_NETWORKS_ENV
-from zenml_docker_connector.registry.urls import host_of, origin, scheme_of, shown_url
+
+ALLOW_PRIVATE_NETWORKS_ENV = "ZENML_DOCKER_CONNECTOR_ALLOW_PRIVATE_NETWORKS"
+"""Set to `true` on a ZenML server whose registries' token services live on private networks."""
+
+
+def private_networks_allowed(environ: Mapping[str, str]) -> bool:
+    """Did the operator opt in to private destinations (`ALLOW_PRIVATE_NETWORKS_ENV`)?"""
+    value = environ.get(ALLOW_PRIVATE_NETWORKS_ENV, "")
+    return value.strip().lower() in ("1", "true", "yes", "on")
+
+
+# --- URLs -------------------------------------------------------------------------------
+
+
+def shown_url(url: str) -> str:
+    """`scheme://host[:port]/path`: what messages and step logs show (no query, no user info)."""
+    parts = urlsplit(url)
+    netloc = parts.netloc.rsplit("@", 1)[-1]
+    return f"{parts.scheme}://{netloc}{parts.path}"
+
+
+def base_of(url: str) -> str:
+    """`scheme://host[:port]` of `url`."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc.rsplit('@', 1)[-1]}"
+
+
+def v2_root(base_url: str) -> str:
+    """The API root every registry answers: `<base>/v2/`."""
+    return f"{base_url}/v2/"
+
+
+def origin(url: str) -> tuple[str, str, int]:
+    """(scheme, host, port) with default ports filled in: what "same origin" compares."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    port = parts.port or (443 if scheme == "https" else 80)
+    return scheme, (parts.hostname or "").lower(), port
+
+
+def host_of(url: str) -> str:
+    """The host as `references` writes it (IPv6 in brackets), for loopback checks."""
+    host = (urlsplit(url).hostname or "").lower()
+    return f"[{host}]" if ":" in host else host
+
+
+def scheme_of(url: str) -> str:
+    return urlsplit(url).scheme.lower()
+
+
+# --- the request ------------------------------------------------------------------------
+
+Role = Literal["registry", "token"]
+PeerRule = Literal["any", "loopback", "public"]
+"""What address a request's connection must reach (decided by `policy`)."""
+
+DEFAULT_MAX_BODY = 64 * 1024
+"""Registry answers we read are small JSON documents; larger bodies are refused unread."""
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """A request before it is sent; the `Authorization` value never shows in `repr`."""
+
+    method: str
+    url: str
+    role: Role = "registry"
+    authorization: str | None = field(default=None, repr=False)
+    """A complete `Authorization` header value."""
+    auth_label: str = ""
+    """What `authorization` is, for step logs ("Basic", "bearer token"), never its value."""
+    form: Mapping[str, str] | None = field(default=None, repr=False)
+    """A form body (token POSTs)."""
+    form_has_credentials: bool = False
+    params: tuple[tuple[str, str], ...] = ()
+    max_body: int = DEFAULT_MAX_BODY
+    peer: PeerRule = "any"
+
+    @property
+    def carries_credentials(self) -> bool:
+        return self.authorization is not None or self.form_has_credentials
+
+
+def role_text(role: Role) -> str:
+    """How messages name the server a request went to."""
+    return "registry" if role == "registry" else "token service"
+
+
+# --- the policy -------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -97,7 +185,13 @@ def same_site(source: str, target: str) -> bool:
 def _follow(request: Outgoing, redirect: Redirect, rules: PolicyRules) -> Outgoing:
     target, show = redirect.target, rules.show
     if scheme_of(target) not in ("http", "https"):
-        raise _error(request, rules, f"redirected to an unsupported location {show(target)}.")
+        raise role_error(
+            rules.registry,
+            request.role,
+            f"The {role_text(request.role)} of registry {rules.registry} redirected to an "
+            f"unsupported location {show(target)}.",
+            RegistryError,
+        )
     if not same_site(redirect.source, target):
         if request.role == "registry":
             raise NotARegistryError(
@@ -196,8 +290,8 @@ def peer_allowed(address: str, peer: PeerRule) -> bool:
     return address_kind(address) == peer
 
 
-def _error(request: Outgoing, rules: PolicyRules, what: str) -> RegistryError:
-    message = f"The {role_text(request.role)} of registry {rules.registry} {what}"
-    if request.role == "token":
-        return TokenServiceError(rules.registry, message)
-    return RegistryError(rules.registry, message)
+def role_error(
+    registry: str, role: Role, message: str, other: type[RegistryError] = NotARegistryError
+) -> RegistryError:
+    """`TokenServiceError` for what a token service did, else `other`."""
+    return (TokenServiceError if role == "token" else other)(registry, message)

@@ -1,17 +1,23 @@
-"""The one bounded reader every answer goes through, redirect replies included.
+"""The one bounded reader every answer goes through, and what we keep of an answer.
 
 `requests` would read a redirect's whole body itself and let urllib3 inflate compressed
 bodies without bound; the transport therefore sends with `HTTPAdapter.send` (no redirect
-handling, no decoding) and reads here:
+handling, no decoding) and reads here. Real registries and token services send a few hundred
+bytes of headers, one or two challenges and JSON three or four levels deep; the limits are
+far above that and far below what costs noticeable CPU or memory, and each is refused with a
+message saying which:
 
-- headers first: their total size, the number of `WWW-Authenticate` headers and their length
-  are checked against `limits` before anything parses them;
+- headers first: at most `MAX_HEADER_BYTES` (64 KiB) of names and values, at most
+  `MAX_CHALLENGE_HEADERS` `WWW-Authenticate` headers, each at most `MAX_CHALLENGE_HEADER`
+  (8 KiB), with at most `MAX_CHALLENGES` challenges between them (`challenge`), checked
+  before anything parses them. Python's `http.client` itself stops at 100 header lines of
+  64 KiB each while reading;
 - the body in pieces, stopping as soon as it passes its cap (a declared `Content-Length` over
   the cap is refused unread); compressed bodies (`gzip`, `deflate`, at most
   `MAX_ENCODING_LAYERS` layers, as Docker accepts) are inflated here with zlib's
   `max_length`, each layer capped too, so a gzip bomb costs at most the cap per layer;
-- a body that looks like JSON is refused when it nests deeper than `limits` allow, before
-  any JSON parser sees it;
+- JSON nested more than `MAX_JSON_DEPTH` (32) levels is refused before any parser sees it:
+  Python's `json` recurses per level and raises `RecursionError` near 1,000;
 - time is bounded by the transport's deadline watchdog, which cuts the socket.
 
 Other content codings are refused: we announce `Accept-Encoding: gzip`, as Docker does.
@@ -19,11 +25,81 @@ Other content codings are refused: we announce `Accept-Encoding: gzip`, as Docke
 
 from __future__ import annotations
 
+import json
+import re
 import zlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
-from zenml_docker_connector.registry.limits import header_problem, json_problem
+from requests.structures import CaseInsensitiveDict
+
+from zenml_docker_connector.printable import clip, printable
+
+MAX_HEADER_BYTES = 64 * 1024
+MAX_CHALLENGE_HEADERS = 16
+MAX_CHALLENGE_HEADER = 8 * 1024
+MAX_CHALLENGES = 16
+MAX_JSON_DEPTH = 32
+
+_JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+_NOT_A_BRACKET = re.compile(r"[^\[\]{}]+")
+
+
+class InputLimitError(ValueError):
+    """Parsed input over one of the limits above; `str()` says which, in words."""
+
+
+def header_problem(headers: Iterable[tuple[str, str]]) -> str | None:
+    """What is wrong with an answer's headers, or None when they are within the limits."""
+    size = 0
+    challenge_headers = 0
+    for name, value in headers:
+        size += len(name) + len(value) + 4
+        if name.lower() == "www-authenticate":
+            challenge_headers += 1
+            if len(value) > MAX_CHALLENGE_HEADER:
+                return (
+                    f"a WWW-Authenticate header of {len(value) // 1024} KiB "
+                    f"(limit {MAX_CHALLENGE_HEADER // 1024} KiB)"
+                )
+    if size > MAX_HEADER_BYTES:
+        return f"{size // 1024} KiB of headers (limit {MAX_HEADER_BYTES // 1024} KiB)"
+    if challenge_headers > MAX_CHALLENGE_HEADERS:
+        return f"{challenge_headers} WWW-Authenticate headers (limit {MAX_CHALLENGE_HEADERS})"
+    return None
+
+
+def json_nesting_bound(text: str, limit: int = MAX_JSON_DEPTH) -> int:
+    """An upper bound of how deeply a parser would nest in `text`, exact up to `limit`.
+
+    Brackets inside strings do not count. Innermost `[]`/`{}` pairs are removed once per
+    level (fast string operations even on a MiB of input); brackets left unmatched could
+    each open one more level.
+    """
+    brackets = _NOT_A_BRACKET.sub("", _JSON_STRING.sub("", text))
+    brackets = brackets.replace("{", "[").replace("}", "]")
+    levels = 0
+    while levels <= limit and "[]" in brackets:
+        brackets = brackets.replace("[]", "")
+        levels += 1
+    return levels + len(brackets)
+
+
+def json_problem(text: str) -> str | None:
+    """What is wrong with `text` as JSON we would parse, or None (within the limits)."""
+    if json_nesting_bound(text) > MAX_JSON_DEPTH:
+        return f"JSON nested more than {MAX_JSON_DEPTH} levels deep"
+    return None
+
+
+def load_json(text: str) -> Any:
+    """`json.loads` that refuses nesting deeper than `MAX_JSON_DEPTH` (`InputLimitError`)."""
+    problem = json_problem(text)
+    if problem is not None:
+        raise InputLimitError(problem)
+    return json.loads(text)
+
 
 MAX_ENCODING_LAYERS = 2
 ACCEPT_ENCODING = "gzip"
@@ -41,7 +117,7 @@ class BodyTooLargeError(AnswerRefusedError):
 
 
 def check_headers(headers: Iterable[tuple[str, str]]) -> None:
-    """Refuse headers over the `limits` (before any of them is parsed)."""
+    """Refuse headers over the limits (before any of them is parsed)."""
     problem = header_problem(headers)
     if problem is not None:
         raise AnswerRefusedError(problem)
@@ -124,3 +200,52 @@ class _Inflater:
         if self._produced > self._cap:
             raise BodyTooLargeError(f"an answer larger than {self._cap // 1024} KiB once inflated")
         return out
+
+
+CONTENT_TYPE_LIMIT = 80
+
+
+def _printable_clip(text: str, limit: int = 200) -> str:
+    return clip(printable(text), limit)
+
+
+@dataclass(frozen=True)
+class HttpResponse:
+    """A final answer (after redirects); the body is capped and fully read."""
+
+    url: str
+    status: int
+    headers: CaseInsensitiveDict[str] = field(repr=False)
+    www_authenticate: tuple[str, ...]
+    body: bytes = field(repr=False)
+    redirected: bool = False
+    """The answer came through a redirect: its body is never quoted in a message."""
+    shown: Callable[[str, int], str] = field(default=_printable_clip, repr=False, compare=False)
+    """How network text from this answer is shown (the transport's redacting `shown`)."""
+
+    def content_kind(self) -> str:
+        """The media type, for messages about answers that are not what we expected."""
+        content_type = self.headers.get("Content-Type", "").split(";")[0].strip()
+        if content_type:
+            return self.shown(content_type, CONTENT_TYPE_LIMIT)
+        return "empty body" if not self.body else "unknown content"
+
+    def quotable_json(self) -> dict[str, Any]:
+        """The JSON object body when it may be quoted (not after a redirect), else {}."""
+        return {} if self.redirected else (json_object(self.body) or {})
+
+
+def json_object(body: bytes) -> dict[str, Any] | None:
+    """The body as a JSON object, or None when it is anything else (or nested too deeply:
+    the transport refuses such answers with a message before this is reached)."""
+    try:
+        data = load_json(body.decode("utf-8"))
+    except ValueError:  # not UTF-8, not JSON, or nested too deeply (`InputLimitError`)
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def json_text_field(body: bytes, name: str) -> str | None:
+    """A string field of a JSON object body, or None."""
+    value = (json_object(body) or {}).get(name)
+    return value if isinstance(value, str) else None

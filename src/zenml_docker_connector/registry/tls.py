@@ -12,7 +12,10 @@
   for the registry's own host, so a token realm elsewhere is still verified.
 
 `requests` takes one CA file, so base bundle and per-host CAs are joined into a temporary
-PEM file, reused while the source files are unchanged and removed at exit.
+PEM file, reused while the source files are unchanged and removed at exit. Parsing that
+bundle (the system store holds ~150 certificates) is most of a TLS handshake's CPU, so
+`TLSSettings.ssl_context` keeps one `SSLContext` per trust configuration per process, built
+from the same files and rebuilt when any of them changes; the transport hands it to urllib3.
 """
 
 from __future__ import annotations
@@ -25,11 +28,13 @@ import shutil
 import ssl
 import tempfile
 import threading
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import requests
+from urllib3.util import create_urllib3_context
 
 from zenml_docker_connector.errors import RegistryTLSError
 
@@ -47,6 +52,49 @@ class TLSSettings:
     def cache_key(self) -> tuple[str, str]:
         """A non-secret identity of this trust configuration (paths, never key contents)."""
         return (str(self.verify), "|".join(self.client_cert or ()))
+
+    def ssl_context(self) -> ssl.SSLContext | None:
+        """The process's one context for this trust (CAs, client certificate, `insecure`),
+        rebuilt when one of its files changed; None when the files do not load (the
+        connection then takes the paths and fails as it always did)."""
+        ca_file = self.verify if isinstance(self.verify, str) else None
+        if self.verify is True:
+            ca_file = requests.utils.DEFAULT_CA_BUNDLE_PATH
+        files = [path for path in (ca_file, *(self.client_cert or ())) if path]
+        key = (self.verify is False, ca_file, self.client_cert, *map(_file_state, files))
+        with _bundle_lock:
+            known = _contexts.get(key)
+            if known is not None:
+                _contexts.move_to_end(key)
+                return known
+        context = _build_context(ca_file, self.client_cert)
+        if context is not None:
+            with _bundle_lock:
+                _contexts[key] = context
+                while len(_contexts) > MAX_CONTEXTS:
+                    _contexts.popitem(last=False)
+        return context
+
+
+MAX_CONTEXTS = 64
+_contexts: OrderedDict[tuple[object, ...], ssl.SSLContext] = OrderedDict()
+
+
+def _build_context(
+    ca_file: str | None, client_cert: tuple[str, str] | None
+) -> ssl.SSLContext | None:
+    """What urllib3 would build for each connection from these files, built once."""
+    if ca_file is None:
+        return create_urllib3_context(cert_reqs=ssl.CERT_NONE)
+    context = create_urllib3_context(cert_reqs=ssl.CERT_REQUIRED)
+    try:
+        context.load_verify_locations(cafile=ca_file)
+        if client_cert is not None:
+            context.load_cert_chain(*client_cert)
+    except (OSError, ValueError) as error:  # ssl.SSLError is an OSError
+        logger.debug("cannot build a TLS context from %s: %s", ca_file, error)
+        return None
+    return context
 
 
 def docker_cert_dirs(environ: Mapping[str, str] | None = None) -> list[Path]:

@@ -2,14 +2,27 @@
 
 - Every request, and every redirect, is decided by `policy.request_policy`; redirects are
   followed by hand (at most `MAX_REDIRECTS`), each hop counting as a round trip.
-- Requests go out through `HTTPAdapter.send` with our `connections`: no redirect handling
-  or content decoding inside `requests` (it would read a redirect's whole body), the peer
-  rule checked on the connected address. Every answer, redirect replies included, is read
-  by `reader` (header limits, body cap, bounded inflation, JSON depth).
-- One `Deadline` covers the whole verification: each connect and read timeout is cut to the
-  time left, and a watchdog shuts the sockets when it runs out, so a server that drips its
-  status line, headers or body one byte at a time cannot hold the thread.
+- Requests go out through `HTTPAdapter.send`: no redirect handling or content decoding inside
+  `requests` (it would read a redirect's whole body). Every answer, redirect replies included,
+  is read by `reader` (header limits, body cap, bounded inflation, JSON depth).
+- One `Deadline` (`ConnectionSettings.deadline`, 30 s by default) covers a whole
+  verification: each connect and read timeout is cut to the time left, and a watchdog shuts
+  the sockets when it runs out. urllib3's read timeout applies to each `recv`, so a server
+  that drips its status line, headers or body one byte per second would never trip it.
+- The peer rule a request carries (`policy`: `loopback` for credentials over plain HTTP to a
+  loopback registry, `public` for other hosts inside a ZenML server) is checked against the
+  address the socket is actually connected to, as soon as it is connected (before a TLS
+  handshake or a request byte) and again before a kept-alive connection is reused, so a name
+  that resolves differently the second time (DNS rebinding) cannot slip past it. Requests
+  through an HTTP proxy are connected to the proxy; their host name is checked instead.
+  Watchdog and rule reach urllib3's connections through `patches.guard_pool_manager` (the
+  one place that relies on urllib3's internals) and a context variable set only around one
+  `HTTPAdapter.send`; when that patch does not fit urllib3, nothing is sent. SOCKS proxies
+  use their own connection classes and get only urllib3's per-read timeouts.
 - TLS trust per host comes from `tls`; `insecure` applies to the registry's own host only.
+  Connections get the process's one `SSLContext` for their trust configuration through
+  requests' documented adapter hooks (2.32+), so the CA bundle is parsed once per process,
+  not once per connection.
 - Proxies: HTTP(S)_PROXY/NO_PROXY are honoured, except for loopback hosts, which (as in Go,
   and so in Docker) are never proxied. `.netrc` and cookies are ignored.
 - Every failure becomes a `RegistryError` subclass naming the registry and what to try;
@@ -18,49 +31,293 @@
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import http.client
 import logging
+import socket
+import ssl
+import threading
 import time
 import warnings
+from collections.abc import Callable, Iterator, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import requests
+from requests.adapters import HTTPAdapter
 from requests.structures import CaseInsensitiveDict
 from urllib3.exceptions import HTTPError, InsecureRequestWarning
 
 from zenml_docker_connector.errors import (
-    NotARegistryError,
     RegistryError,
     RegistryTLSError,
     RegistryUnreachableError,
-    TokenServiceError,
 )
+from zenml_docker_connector.patches import guard_pool_manager
 from zenml_docker_connector.redaction import SHOWN_LIMIT, Redactor
 from zenml_docker_connector.references import RegistryReference, is_loopback_host
 from zenml_docker_connector.registry import reader
-from zenml_docker_connector.registry.connections import (
-    GuardedAdapter,
-    PeerRefusedError,
-    exchange,
-    host_addresses,
-)
-from zenml_docker_connector.registry.deadline import Deadline, SocketWatchdog
-from zenml_docker_connector.registry.outgoing import Outgoing, Role, role_text
 from zenml_docker_connector.registry.policy import (
+    Outgoing,
+    PeerRule,
     PolicyRules,
     Redirect,
+    Role,
     address_kind,
+    host_of,
+    origin,
     peer_allowed,
     private_destination_error,
     request_policy,
+    role_error,
+    role_text,
+    scheme_of,
+    shown_url,
 )
-from zenml_docker_connector.registry.responses import HttpResponse
-from zenml_docker_connector.registry.settings import ConnectionSettings, Timeouts
+from zenml_docker_connector.registry.reader import HttpResponse
 from zenml_docker_connector.registry.tls import TLSSettings, resolve_tls
-from zenml_docker_connector.registry.urls import host_of, origin, scheme_of, shown_url
 
 logger = logging.getLogger(__name__)
+
+DEFAULT_CONNECT_TIMEOUT = 5.0
+DEFAULT_READ_TIMEOUT = 20.0
+DEFAULT_DEADLINE = 30.0
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    """Bounds for one HTTP round trip: connecting, and each read of an answer."""
+
+    connect: float = DEFAULT_CONNECT_TIMEOUT
+    read: float = DEFAULT_READ_TIMEOUT
+
+
+@dataclass(frozen=True)
+class ConnectionSettings:
+    """Everything about *how* to reach a registry (never *who* is asking); one value travels
+    from the connector to the transport so that no function on the way needs a parameter per
+    knob."""
+
+    insecure: bool = False
+    """Skip certificate verification for the registry's own host (never its token realm)."""
+    timeouts: Timeouts = field(default_factory=Timeouts)
+    deadline: float = DEFAULT_DEADLINE
+    """Seconds one whole verification may take, every request and redirect included (and the
+    wait for an identical check already running)."""
+    cert_dirs: Sequence[Path] | None = None
+    """Roots of per-host CA directories (`certs.d`); None = Docker's and containers' own."""
+    refuse_private_destinations: bool = False
+    """Refuse loopback, link-local and private addresses other than the registry's host: what
+    a ZenML server needs, where the connector runs for every user of the server and a registry
+    (or its token realm, or a redirect) must not make the server reach its own network. The
+    glue turns it on inside a server, unless `policy.ALLOW_PRIVATE_NETWORKS_ENV` opts out."""
+
+
+# --- the deadline -----------------------------------------------------------------------
+
+
+class Deadline:
+    """Seconds left for one verification, from its start (waiting included)."""
+
+    def __init__(self, seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.seconds = seconds
+        self._clock = clock
+        self._ends = clock() + seconds
+
+    def remaining(self) -> float:
+        return max(0.0, self._ends - self._clock())
+
+    @property
+    def expired(self) -> bool:
+        return self.remaining() <= 0.0
+
+
+class SocketWatchdog:
+    """Shuts down every registered socket when `deadline` runs out; `close()` disarms it."""
+
+    def __init__(self, deadline: Deadline) -> None:
+        self.deadline = deadline
+        self.fired = False
+        self._sockets: list[socket.socket] = []
+        self._lock = threading.Lock()
+        self._timer: threading.Timer | None = None
+        self._closed = False
+
+    def arm(self) -> None:
+        """Start the timer (once); called before the first request."""
+        with self._lock:
+            if self._timer is not None or self._closed:
+                return
+            self._timer = threading.Timer(self.deadline.remaining(), self._fire)
+            self._timer.daemon = True
+            self._timer.start()
+
+    def track(self, sock: socket.socket) -> None:
+        """Register a freshly connected socket (shut down at once if the time is up)."""
+        try:
+            duplicate = sock.dup()
+        except OSError:
+            return
+        with self._lock:
+            keep = not self._closed
+            if keep:
+                self._sockets.append(duplicate)
+            fired = self.fired
+        if not keep:
+            duplicate.close()
+        elif fired:
+            _shut(duplicate)
+
+    def _fire(self) -> None:
+        with self._lock:
+            self.fired = True
+            sockets = list(self._sockets)
+        logger.debug(
+            "deadline of %g s reached: closing %d socket(s)", self.deadline.seconds, len(sockets)
+        )
+        for sock in sockets:
+            _shut(sock)
+
+    def close(self) -> None:
+        """Disarm the timer and let go of the duplicates (the connections close with them)."""
+        with self._lock:
+            self._closed = True
+            timer, self._timer = self._timer, None
+            sockets, self._sockets = self._sockets, []
+        if timer is not None:
+            timer.cancel()
+        for sock in sockets:
+            sock.close()
+
+
+def _shut(sock: socket.socket) -> None:
+    with contextlib.suppress(OSError):
+        sock.shutdown(socket.SHUT_RDWR)
+
+
+# --- the connections' guard -------------------------------------------------------------
+
+
+class PeerRefusedError(Exception):
+    """The connected address breaks the request's peer rule (nothing was sent)."""
+
+    def __init__(self, address: str, rule: PeerRule) -> None:
+        super().__init__(f"{address} is not a {rule} address")
+        self.address = address
+        self.rule = rule
+
+
+class _UnguardedError(Exception):
+    """The connections could not be guarded (`patches.URLLIB3_PATCHES`): nothing is sent."""
+
+
+@dataclass(frozen=True)
+class _Exchange:
+    """What the connections of one request must obey (a `patches.SocketGuard`), and the
+    process's TLS context for its trust (None: urllib3 builds one from the paths)."""
+
+    watchdog: SocketWatchdog
+    rule: PeerRule
+    ssl_context: ssl.SSLContext | None = None
+
+    def connected(self, sock: socket.socket) -> None:
+        _check_peer(sock, self.rule)
+        self.watchdog.track(sock)
+
+    def reused(self, sock: socket.socket) -> None:
+        _check_peer(sock, self.rule)
+
+
+_current: ContextVar[_Exchange | None] = ContextVar("zenml_docker_exchange", default=None)
+
+
+@contextlib.contextmanager
+def _guarded(
+    watchdog: SocketWatchdog, rule: PeerRule, ssl_context: ssl.SSLContext | None
+) -> Iterator[None]:
+    """Connections made or reused inside follow `watchdog` and `rule` (and use `ssl_context`)."""
+    token = _current.set(_Exchange(watchdog, rule, ssl_context))
+    try:
+        yield
+    finally:
+        _current.reset(token)
+
+
+def _check_peer(sock: socket.socket, rule: PeerRule) -> None:
+    if rule == "any":
+        return
+    address = str(sock.getpeername()[0])
+    if not peer_allowed(address, rule):
+        raise PeerRefusedError(address, rule)
+
+
+def host_addresses(host: str, port: int) -> list[str]:
+    """Every address `host` resolves to (for hosts reached through a proxy)."""
+    found = socket.getaddrinfo(host.strip("[]"), port, type=socket.SOCK_STREAM)
+    return sorted({str(info[4][0]) for info in found})
+
+
+class _GuardedAdapter(HTTPAdapter):
+    """`requests`' adapter whose connections obey `_current`, directly and through HTTP
+    proxies; it sends nothing when they could not be guarded."""
+
+    guarded = False
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.guarded = guard_pool_manager(self.poolmanager, _current.get)
+
+    def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
+        known = proxy in self.proxy_manager
+        manager = super().proxy_manager_for(proxy, **proxy_kwargs)
+        socks = proxy.lower().startswith("socks")
+        if not known and not socks and not guard_pool_manager(manager, _current.get):
+            del self.proxy_manager[proxy]
+            raise _UnguardedError()
+        return manager
+
+    def send(self, *args: Any, **kwargs: Any) -> requests.Response:
+        if not self.guarded:
+            raise _UnguardedError()
+        return super().send(*args, **kwargs)
+
+    # requests' documented hooks for subclasses (2.32+): connections of a request that has
+    # the process's TLS context come from a pool keyed by that context, which already holds
+    # the CAs and the client certificate (urllib3 would otherwise load the files again for
+    # every connection).
+
+    def build_connection_pool_key_attributes(
+        self, request: Any, verify: Any, cert: Any = None
+    ) -> Any:
+        host_params, pool_kwargs = super().build_connection_pool_key_attributes(
+            request, verify, cert
+        )
+        context = _tls_context()
+        if context is not None and host_params.get("scheme") == "https":
+            pool_kwargs = {"cert_reqs": pool_kwargs["cert_reqs"], "ssl_context": context}
+        return host_params, pool_kwargs
+
+    def cert_verify(self, conn: Any, url: str, verify: Any, cert: Any) -> None:
+        super().cert_verify(conn, url, verify, cert)  # type: ignore[no-untyped-call]
+        context = _tls_context()
+        if context is not None and getattr(conn, "conn_kw", {}).get("ssl_context") is context:
+            conn.ca_certs = conn.ca_cert_dir = conn.cert_file = conn.key_file = None
+
+
+_POOL_KEY_HOOK = hasattr(HTTPAdapter, "build_connection_pool_key_attributes")
+"""requests 2.31 has no such hook: its connections then load the trust files themselves."""
+
+
+def _tls_context() -> ssl.SSLContext | None:
+    current = _current.get()
+    return current.ssl_context if current is not None else None
+
+
+# --- the transport ----------------------------------------------------------------------
 
 MAX_REDIRECTS = 5
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
@@ -70,11 +327,14 @@ URL_LIMIT = 160
 
 @dataclass
 class RequestCounter:
-    """HTTP round trips made, registry and token service apart, for reports and tests."""
+    """HTTP round trips made, registry and token service apart, and what each was: what one
+    verification's transports share, for reports, the doctor and tests."""
 
     registry: int = 0
     token: int = 0
     started: float = field(default_factory=time.monotonic)
+    steps: list[str] = field(default_factory=list)
+    """One line per request (`GET <url> (Basic) -> 200`) and per decision of the flow."""
 
     def add(self, role: Role) -> None:
         if role == "registry":
@@ -93,6 +353,7 @@ class _DeadlineError(Exception):
 
 _FAILURES = (
     _DeadlineError,
+    _UnguardedError,
     RegistryError,
     PeerRefusedError,
     reader.AnswerRefusedError,
@@ -107,42 +368,44 @@ _FAILURES = (
 class Transport:
     """One registry's HTTP for one verification: session, deadline, policy, TLS trust.
 
-    `deadline`, `redactor` and `base_url` may be replaced by the owner before the first
-    request: the verification's shared deadline, the credentials' redactor, and the base
-    once the registry's scheme is known.
+    Built whole: `base_url` is where the registry's API answers (its named scheme, or https
+    after Docker's fallback, which gets a transport of its own), `deadline` and `counter` are
+    the verification's, shared by its transports, and `redactor` hides the credentials'
+    secrets in whatever the servers echo.
     """
 
     def __init__(
         self,
         reference: RegistryReference,
         settings: ConnectionSettings | None = None,
+        *,
+        base_url: str | None = None,
+        deadline: Deadline | None = None,
+        redactor: Redactor | None = None,
         counter: RequestCounter | None = None,
-        steps: list[str] | None = None,
     ) -> None:
         self.reference = reference
         self.registry = reference.resource_id
         self.settings = settings or ConnectionSettings()
+        self.base_url = base_url or reference.api_url
+        self.deadline = deadline or Deadline(self.settings.deadline)
+        self.redactor = redactor or Redactor(())
         self.counter = counter if counter is not None else RequestCounter()
-        self.steps = steps if steps is not None else []
-        self.deadline = Deadline(self.settings.deadline)
-        self.redactor = Redactor(())
-        self.base_url = reference.api_url
-        self._watchdog: SocketWatchdog | None = None
+        self._watchdog = SocketWatchdog(self.deadline)
         self._tls: dict[str, TLSSettings] = {}
         self.session = requests.Session()
         self.session.trust_env = False
         self.session.headers["User-Agent"] = USER_AGENT
         self.session.headers["Accept-Encoding"] = reader.ACCEPT_ENCODING
         for prefix in ("http://", "https://"):
-            self.session.mount(prefix, GuardedAdapter())
+            self.session.mount(prefix, _GuardedAdapter())
 
     @property
-    def timeouts(self) -> Timeouts:
-        return self.settings.timeouts
+    def steps(self) -> list[str]:
+        return self.counter.steps
 
     def close(self) -> None:
-        if self._watchdog is not None:
-            self._watchdog.close()
+        self._watchdog.close()
         self.session.close()
 
     def __enter__(self) -> Transport:
@@ -176,11 +439,6 @@ class Transport:
             )
         return self._tls[netloc]
 
-    def describe_transport(self, url: str) -> str:
-        if scheme_of(url) == "http":
-            return "plain HTTP (no TLS)"
-        return f"TLS, {self.tls_for(url).description}"
-
     # --- requests -----------------------------------------------------------------------
 
     def policy_rules(self) -> PolicyRules:
@@ -200,29 +458,17 @@ class Transport:
             response = self._send_once(request)
             location = response.headers.get("Location")
             if response.status not in REDIRECT_STATUSES or not location:
-                return HttpResponse(
-                    url=response.url,
-                    status=response.status,
-                    headers=response.headers,
-                    www_authenticate=response.www_authenticate,
-                    body=response.body,
-                    redirected=redirected,
-                    shown=self.shown,
-                )
+                return dataclasses.replace(response, redirected=redirected)
             target = urljoin(response.url, location)
             request = request_policy(request, rules, Redirect(response.status, request.url, target))
             logger.debug("following a redirect to %s", self.shown_url(target))
             redirected = True
-        raise self._role_error(
+        raise role_error(
+            self.registry,
             request.role,
-            f"redirected more than {MAX_REDIRECTS} times (last: {self.shown_url(request.url)}).",
+            f"The {role_text(request.role)} of registry {self.registry} redirected more than "
+            f"{MAX_REDIRECTS} times (last: {self.shown_url(request.url)}).",
         )
-
-    def _role_error(self, role: Role, what: str) -> RegistryError:
-        message = f"The {role_text(role)} of registry {self.registry} {what}"
-        if role == "token":
-            return TokenServiceError(self.registry, message)
-        return NotARegistryError(self.registry, message)
 
     def _send_once(self, request: Outgoing) -> HttpResponse:
         if self.deadline.expired:
@@ -244,9 +490,7 @@ class Transport:
         )
 
     def _exchange(self, request: Outgoing) -> tuple[requests.Response, bytes]:
-        left = self.deadline.remaining()
-        if self._watchdog is None:
-            self._watchdog = SocketWatchdog(self.deadline)
+        left, timeouts = self.deadline.remaining(), self.settings.timeouts
         self._watchdog.arm()
         prepared = self.session.prepare_request(
             requests.Request(
@@ -260,13 +504,14 @@ class Transport:
         proxies = self._proxies(request)
         tls = self.tls_for(request.url) if scheme_of(request.url) == "https" else None
         peer = "any" if proxies else request.peer
-        with warnings.catch_warnings(), exchange(self._watchdog, peer):
+        context = tls.ssl_context() if tls is not None and _POOL_KEY_HOOK else None
+        with warnings.catch_warnings(), _guarded(self._watchdog, peer, context):
             if tls is not None and tls.verify is False:
                 warnings.simplefilter("ignore", InsecureRequestWarning)
             raw = self.session.get_adapter(request.url).send(
                 prepared,
                 stream=True,
-                timeout=(min(self.timeouts.connect, left), min(self.timeouts.read, left)),
+                timeout=(min(timeouts.connect, left), min(timeouts.read, left)),
                 verify=tls.verify if tls is not None else True,
                 cert=tls.client_cert if tls is not None else None,
                 proxies=proxies,
@@ -285,7 +530,7 @@ class Transport:
     def _read(self, raw: requests.Response, cap: int) -> bytes:
         reader.check_headers(raw.raw.headers.items())
         body = reader.read_body(raw.raw, raw.headers, cap)
-        if self._watchdog is not None and self._watchdog.fired:
+        if self._watchdog.fired:
             raise _DeadlineError()  # what was read may be cut short
         return body
 
@@ -322,6 +567,14 @@ class Transport:
         if isinstance(error, RegistryError):
             self._step(request, "refused")
             return error
+        if isinstance(error, _UnguardedError):
+            self._step(request, "refused")
+            return RegistryError(
+                self.registry,
+                f"Refusing to contact {role_text(request.role)} {self.shown_url(request.url)} "
+                f"for registry {self.registry}: the connector's connection guard does not fit "
+                "the installed urllib3 (see `zenml-docker status`).",
+            )
         if isinstance(error, PeerRefusedError):
             self._step(request, "refused")
             return private_destination_error(
@@ -351,13 +604,12 @@ class Transport:
         )
 
     def _refused_answer(self, request: Outgoing, error: reader.AnswerRefusedError) -> RegistryError:
-        message = (
+        return role_error(
+            self.registry,
+            request.role,
             f"The {role_text(request.role)} {self.shown_url(request.url)} of registry "
-            f"{self.registry} sent {self.shown(str(error))}; refusing it. Check the URL."
+            f"{self.registry} sent {self.shown(str(error))}; refusing it. Check the URL.",
         )
-        if request.role == "token":
-            return TokenServiceError(self.registry, message)
-        return NotARegistryError(self.registry, message)
 
     def _timeout_error(self, request: Outgoing, why: str) -> RegistryError:
         return RegistryUnreachableError(
@@ -370,8 +622,8 @@ class Transport:
     def _timeout_text(self, error: Exception) -> str:
         text = str(error).lower()
         if isinstance(error, requests.exceptions.ConnectTimeout) or "connect timeout" in text:
-            return f"connecting took more than {self.timeouts.connect:g} s"
-        return f"no data for {self.timeouts.read:g} s"
+            return f"connecting took more than {self.settings.timeouts.connect:g} s"
+        return f"no data for {self.settings.timeouts.read:g} s"
 
     def _tls_error(self, request: Outgoing, error: Exception) -> RegistryError:
         url, role = request.url, role_text(request.role)

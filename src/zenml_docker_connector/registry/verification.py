@@ -1,31 +1,36 @@
 """Do these credentials work on this registry? The one entry point, no Docker daemon needed.
 
-`verify_registry_access` runs the OCI distribution auth flow (`client`) once per
-registry + credentials + question within `cache.VERDICT_TTL` (60 s): ZenML's base class
-calls `_verify` up to three times for one `get_connector_client()` + `connect()`, and that
-must cost one authentication exchange. A new process, `default_cache().clear()`,
-`use_cache=False` or the TTL running out makes the next call ask the registry again, so a
-password changed in the registry is noticed. `use_cache=False` is meant for explicit checks
-(ZenML's public `verify()`, which register and a server's verify endpoint call): it never
-reads a cached verdict, challenge or token, but its fresh success is remembered for the calls
-that follow. Identical checks running at the same time share one exchange (`cache.Flights`)
-without a lock held across network I/O, and one `Deadline` (`ConnectionSettings.deadline`,
-30 s by default) bounds each check, its wait for an identical one included.
+`RegistryClient` runs the OCI distribution auth flow for one registry and one set of
+credentials: ping (`challenge`), answer the challenge (`auth`: Basic, or Bearer with a token
+from `tokens`), prove the answer with an authenticated `GET /v2/`, then check repository
+access when asked. Cold, this costs what `docker login` costs: Basic 2 registry requests,
+Bearer 2 + 1 token request. A remembered challenge saves the anonymous ping on later checks;
+when the registry's answer contradicts it, the flow starts over with a fresh ping (here, and
+nowhere else).
+
+`verify_registry_access` runs that flow once per registry + credentials + question within
+`cache.VERDICT_TTL` (60 s): ZenML's base class calls `_verify` up to three times for one
+`get_connector_client()` + `connect()`, and that must cost one authentication exchange. A new
+process, `default_cache().clear()`, `use_cache=False` or the TTL running out makes the next
+call ask the registry again, so a password changed in the registry is noticed. `use_cache=False`
+is for explicit checks (ZenML's public `verify()`, which register and a server's verify
+endpoint call): it reads no cached verdict or challenge, but its fresh success is remembered.
+Identical checks running at the same time share one exchange (`cache.Verdicts`) without a
+lock held across network I/O; one `Deadline` (`ConnectionSettings.deadline`) bounds each
+check, its wait for an identical one included.
 
 Decisions where the protocol leaves room:
-- 200 on `GET /v2/`: the registry needs no credentials; that is a valid (anonymous) result,
-  reported as such, and the credentials are not checked.
-- A loopback registry named without a scheme is tried over http first; if the port speaks
-  TLS (Go's "Client sent an HTTP request to an HTTPS server"), once more over https, with
-  certificate verification as usual.
+- 200 on `GET /v2/`: the registry needs no credentials; a valid (anonymous) result, reported
+  as such, and the credentials are not checked.
+- A loopback registry named without a scheme is tried over http first, then over https
+  (with certificate verification) when the port speaks TLS.
 - Credentials marked as an identity token (a credential helper's `<token>` username) are
   sent as an OAuth2 `refresh_token` grant.
-- A repository is checked only when passed explicitly (`repository=`), never inferred
-  from the registry reference: a Docker Hub namespace in a container registry URI would
-  otherwise be read as `library/<namespace>`.
+- A repository is checked only when passed explicitly, never inferred from the registry
+  reference (a Docker Hub namespace in a container registry URI would read as
+  `library/<namespace>`).
 - Push access is known from a JWT's `access` claim; on Basic registries and with opaque
-  tokens it cannot be tested without writing, and is reported as "not checkable" rather
-  than failing.
+  tokens it cannot be tested without writing, and is reported as "not checkable".
 """
 
 from __future__ import annotations
@@ -36,19 +41,44 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from zenml_docker_connector.credentials import Credentials
-from zenml_docker_connector.errors import AccessDeniedError, RegistryError
+from zenml_docker_connector.errors import (
+    AccessDeniedError,
+    NotARegistryError,
+    RegistryError,
+    TokenServiceError,
+)
 from zenml_docker_connector.references import RegistryReference
+from zenml_docker_connector.registry.auth import (
+    Authorization,
+    ScopeCheck,
+    basic_authorization,
+    bearer_authorization,
+    check_with_token,
+    granted_without_auth,
+    normalize_repository,
+    probe,
+    requested_scopes,
+)
 from zenml_docker_connector.registry.cache import (
-    TOKEN_MARGIN,
-    VERDICT_TTL,
+    CHALLENGE_TTL,
     AuthCache,
     default_cache,
+    verdict_ttl,
 )
-from zenml_docker_connector.registry.client import AuthOutcome, RegistryClient
-from zenml_docker_connector.registry.deadline import Deadline
-from zenml_docker_connector.registry.scopes import ScopeCheck
-from zenml_docker_connector.registry.settings import ConnectionSettings
+from zenml_docker_connector.registry.challenge import (
+    Endpoint,
+    contradicts,
+    discover,
+    require_api_access,
+)
+from zenml_docker_connector.registry.policy import Outgoing, scheme_of, v2_root
 from zenml_docker_connector.registry.tls import resolve_tls
+from zenml_docker_connector.registry.transport import (
+    ConnectionSettings,
+    Deadline,
+    RequestCounter,
+    Transport,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -63,7 +93,8 @@ class AccessQuestion:
 
 @dataclass(frozen=True)
 class VerificationReport:
-    """What a verification found out; holds no secret (the username is not one)."""
+    """What a verification found out, from the flow to the verdict cache and the doctor; holds
+    no secret (the username is not one)."""
 
     registry: str
     """Canonical resource id (`host[:port]`, `docker.io`)."""
@@ -86,13 +117,12 @@ class VerificationReport:
     elapsed_seconds: float
     cached: bool
     """True when this answer came from the per-process cache (no request made)."""
+    challenge: str | None = None
+    """The challenge answered, as shown (redacted, printable); None when there was none."""
     token_method: str | None = None
     token_lifetime: float | None = None
-
-    @property
-    def granted(self) -> dict[str, tuple[str, ...]]:
-        """Scope -> granted actions."""
-        return {check.scope: check.granted for check in self.scopes}
+    token_remaining: float | None = None
+    """Seconds of validity the token had left: a verdict is not kept longer."""
 
     def summary(self) -> str:
         """One line for a user."""
@@ -146,31 +176,193 @@ class VerificationReport:
         return lines
 
 
-def report_from(
-    reference: RegistryReference,
-    credentials: Credentials,
-    outcome: AuthOutcome,
-    client: RegistryClient,
-) -> VerificationReport:
-    return VerificationReport(
-        registry=reference.resource_id,
-        url=outcome.url,
-        scheme=outcome.scheme,
-        tls=outcome.transport,
-        auth_scheme=outcome.auth_scheme,
-        realm=outcome.realm,
-        service=outcome.service,
-        username=credentials.username or None,
-        anonymous=outcome.anonymous,
-        scopes=outcome.scopes,
-        notes=outcome.notes,
-        registry_requests=client.counter.registry,
-        token_requests=client.counter.token,
-        elapsed_seconds=client.counter.elapsed,
-        cached=False,
-        token_method=outcome.token_method,
-        token_lifetime=outcome.token_lifetime,
-    )
+class _StaleChallengeError(Exception):
+    """A remembered challenge no longer matches the registry; start over with a ping."""
+
+
+class RegistryClient:
+    """Checks one set of credentials against one registry; counts its round trips."""
+
+    def __init__(
+        self,
+        reference: RegistryReference,
+        credentials: Credentials,
+        settings: ConnectionSettings | None = None,
+        *,
+        cache: AuthCache | None = None,
+        use_cache: bool = True,
+        deadline: Deadline | None = None,
+    ) -> None:
+        self.reference = reference
+        self.credentials = credentials
+        self.settings = settings or ConnectionSettings()
+        self.cache = cache if cache is not None else default_cache()
+        self.use_cache = use_cache
+        """False for explicit checks: a cached challenge is not read (still written)."""
+        self.deadline = deadline or Deadline(self.settings.deadline)
+        self.counter = RequestCounter()
+        self._transports: dict[str, Transport] = {}
+
+    def __repr__(self) -> str:
+        return (
+            f"RegistryClient(registry={self.reference.resource_id!r}, "
+            f"username={self.credentials.username!r})"
+        )
+
+    @property
+    def steps(self) -> list[str]:
+        return self.counter.steps
+
+    def transport_at(self, base_url: str) -> Transport:
+        """The transport to the registry's API at `base_url` (one per base URL)."""
+        found = self._transports.get(base_url)
+        if found is None:
+            found = Transport(
+                self.reference,
+                self.settings,
+                base_url=base_url,
+                deadline=self.deadline,
+                redactor=self.credentials.redactor,
+                counter=self.counter,
+            )
+            self._transports[base_url] = found
+        return found
+
+    def close(self) -> None:
+        for transport in self._transports.values():
+            transport.close()
+
+    def __enter__(self) -> RegistryClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def check(self, repository: str | None = None, push: bool = False) -> VerificationReport:
+        """Authenticate (and check repository access); raise an `errors` exception.
+
+        `repository` is `ns/repo` (Docker Hub: `repo` means `library/repo`); a malformed
+        one raises `ValueError` before any request. Access denied on a scope is reported,
+        not raised (`verify_registry_access` raises it).
+        """
+        scopes = requested_scopes(normalize_repository(self.reference, repository), push)
+        endpoint = self._cached_endpoint()
+        if endpoint is not None and endpoint.challenge is not None:
+            transport = self.transport_at(endpoint.base_url)
+            challenge = transport.shown(endpoint.challenge.describe(), 400)
+            self.steps.append(f"cached challenge: {challenge}")
+            try:
+                return self._authenticate(transport, endpoint, scopes, cached=True)
+            except (_StaleChallengeError, TokenServiceError, NotARegistryError):
+                self.steps.append("cached challenge is stale: asking the registry again")
+                self.cache.challenges.discard(self._challenge_key())
+        transport, endpoint = discover(self.reference, self.transport_at)
+        if endpoint.challenge is None:
+            return self._report(transport, endpoint, granted_without_auth(scopes), None)
+        self._remember(endpoint)
+        return self._authenticate(transport, endpoint, scopes, cached=False)
+
+    def _authenticate(
+        self, transport: Transport, endpoint: Endpoint, scopes: tuple[str, ...], *, cached: bool
+    ) -> VerificationReport:
+        """Answer the challenge and prove it with `GET /v2/`; a 401 to a remembered challenge
+        that the registry no longer poses means the memory is stale."""
+        challenge, base_url = endpoint.challenge, endpoint.base_url
+        assert challenge is not None
+        if challenge.scheme == "basic":
+            authorization = basic_authorization(transport.registry, self.credentials)
+        else:
+            authorization = bearer_authorization(transport, self.credentials, endpoint, scopes)
+            if authorization.fell_back_to_get:
+                self._remember(dataclasses.replace(endpoint, prefer_get=True))
+        response = transport.request(
+            Outgoing(
+                "GET",
+                v2_root(base_url),
+                authorization=authorization.header,
+                auth_label=authorization.label,
+            )
+        )
+        if response.status == 401:
+            if cached and contradicts(challenge, response):
+                raise _StaleChallengeError()
+            raise authorization.rejected(transport, self.credentials)
+        require_api_access(self.reference, self.credentials, response, authorization.what)
+        token = authorization.token
+        checks = tuple(
+            check_with_token(transport, base_url, scope, token)
+            if token is not None
+            else probe(transport, base_url, scope, (authorization.header, "Basic"))
+            for scope in scopes
+        )
+        return self._report(transport, endpoint, checks, authorization)
+
+    def _report(
+        self,
+        transport: Transport,
+        endpoint: Endpoint,
+        scopes: tuple[ScopeCheck, ...],
+        authorization: Authorization | None,
+    ) -> VerificationReport:
+        challenge, shown = endpoint.challenge, transport.shown
+        token = authorization.token if authorization is not None else None
+        anonymous = challenge is None or (token is not None and not self.credentials.complete)
+        notes: list[str] = []
+        if challenge is None:
+            notes.append("the registry needs no credentials: the configured ones were not checked")
+        elif anonymous:
+            notes.append("no credentials configured: checked anonymous access only")
+        if authorization is not None and authorization.fell_back_to_get:
+            notes.append("the token service has no OAuth2 endpoint: used GET")
+        return VerificationReport(
+            registry=self.reference.resource_id,
+            url=v2_root(endpoint.base_url),
+            scheme=scheme_of(endpoint.base_url),
+            tls=self._transport_text(transport, endpoint.base_url),
+            auth_scheme=challenge.scheme if challenge is not None else "none",
+            realm=shown(challenge.realm or "", 200) if token and challenge else None,
+            service=shown(challenge.service, 200)
+            if token and challenge and challenge.service
+            else None,
+            username=self.credentials.username or None,
+            anonymous=anonymous,
+            scopes=scopes,
+            notes=tuple(notes),
+            registry_requests=self.counter.registry,
+            token_requests=self.counter.token,
+            elapsed_seconds=self.counter.elapsed,
+            cached=False,
+            challenge=shown(challenge.describe(), 400) if challenge is not None else None,
+            token_method=token.method if token else None,
+            token_lifetime=float(token.expires_in) if token else None,
+            token_remaining=token.remaining if token else None,
+        )
+
+    def _transport_text(self, transport: Transport, base_url: str) -> str:
+        if scheme_of(base_url) == "http":
+            why = "named with http://" if self.reference.scheme_explicit else "loopback registry"
+            return f"plain HTTP ({why})"
+        return f"TLS, {transport.tls_for(base_url).description}"
+
+    # --- the remembered challenge -----------------------------------------------------
+
+    def _cached_endpoint(self) -> Endpoint | None:
+        """The endpoint remembered from an earlier check (explicit checks ignore it)."""
+        if not self.use_cache:
+            return None
+        found = self.cache.challenges.get(self._challenge_key())
+        return found if isinstance(found, Endpoint) else None
+
+    def _remember(self, endpoint: Endpoint) -> None:
+        self.cache.challenges.put(self._challenge_key(), endpoint, CHALLENGE_TTL)
+
+    def _challenge_key(self) -> str:
+        return self.cache.fingerprint(
+            "challenge",
+            self.reference.api_url,
+            self.reference.scheme_explicit,
+            self.settings.insecure,
+        )
 
 
 def verify_registry_access(
@@ -212,32 +404,30 @@ def _lead_check(
     client: RegistryClient, question: AccessQuestion, key: str, deadline: Deadline
 ) -> VerificationReport:
     """Run the check as the leader of its key's flight, and share its outcome with waiters."""
-    cache = client.context.cache
-    leading = cache.flights.lead(key)
+    cache = client.cache
+    leading = cache.verdicts.lead(key)
     failure: Exception | None = None
     try:
         with client:
             # Another identical check may have finished since we looked.
-            found = _cached_verdict(cache, key, deadline) if client.context.use_cache else None
+            found = _cached_verdict(cache, key, deadline) if client.use_cache else None
             return found or _check(client, question, key)
     except RegistryError as error:
         failure = error
         raise
     finally:
         if leading:
-            cache.flights.land(key, failure)
+            cache.verdicts.land(key, failure)
 
 
 def _check(client: RegistryClient, question: AccessQuestion, key: str) -> VerificationReport:
-    """One exchange with the registry; its success is remembered for `_verdict_ttl`."""
-    context = client.context
+    """One exchange with the registry; its success is remembered for `verdict_ttl`."""
     try:
-        outcome = client.check(question.repository, question.push)
+        report = client.check(question.repository, question.push)
     except RegistryError:
         # A failed fresh check also withdraws an earlier success for the question.
-        context.cache.verdicts.discard(key)
+        client.cache.verdicts.discard(key)
         raise
-    report = report_from(context.reference, context.credentials, outcome, client)
     logger.debug(
         "verified %s (%s): %d registry + %d token requests in %.3f s",
         report.registry,
@@ -247,7 +437,7 @@ def _check(client: RegistryClient, question: AccessQuestion, key: str) -> Verifi
         report.elapsed_seconds,
     )
     # A fresh answer is remembered even when the cache was bypassed for reading.
-    context.cache.verdicts.put(key, report, _verdict_ttl(outcome))
+    client.cache.verdicts.put(key, report, verdict_ttl(report.token_remaining))
     return report
 
 
@@ -259,7 +449,7 @@ def _wait_for_identical_check(
     Nothing is locked across network I/O: the running check owns no lock, others wait on
     its completion for at most their own deadline, then ask the registry themselves.
     """
-    running, error = cache.flights.wait(key, deadline.remaining())
+    running, error = cache.verdicts.wait(key, deadline.remaining())
     if error is not None:
         raise error
     return _cached_verdict(cache, key, deadline) if running else None
@@ -276,12 +466,6 @@ def _cached_verdict(cache: AuthCache, key: str, deadline: Deadline) -> Verificat
         token_requests=0,
         elapsed_seconds=deadline.seconds - deadline.remaining(),
     )
-
-
-def _verdict_ttl(outcome: AuthOutcome) -> float:
-    if outcome.token_remaining is None:
-        return VERDICT_TTL
-    return min(VERDICT_TTL, max(0.0, outcome.token_remaining - TOKEN_MARGIN))
 
 
 def _verdict_key(

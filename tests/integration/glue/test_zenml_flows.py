@@ -290,7 +290,7 @@ def test_fifty_parallel_verifies_of_one_connector_agree(
     from zenml.exceptions import AuthorizationException
 
     from zenml_docker_connector import spec
-    from zenml_docker_connector.registry.verification import default_cache
+    from zenml_docker_connector.registry.cache import default_cache
 
     registry = request.getfixturevalue(registry_fixture)
 

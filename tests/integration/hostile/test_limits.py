@@ -16,7 +16,7 @@ from zenml_docker_connector.credentials import Credentials
 from zenml_docker_connector.errors import NotARegistryError, RegistryError, TokenServiceError
 from zenml_docker_connector.references import parse_registry_reference
 from zenml_docker_connector.registry.cache import AuthCache
-from zenml_docker_connector.registry.limits import (
+from zenml_docker_connector.registry.reader import (
     MAX_CHALLENGE_HEADERS,
     MAX_CHALLENGES,
     MAX_JSON_DEPTH,

@@ -29,11 +29,8 @@ from zenml_docker_connector.errors import (
 )
 from zenml_docker_connector.references import parse_registry_reference
 from zenml_docker_connector.registry.cache import AuthCache
-from zenml_docker_connector.registry.settings import (
-    ALLOW_PRIVATE_NETWORKS_ENV,
-    ConnectionSettings,
-    Timeouts,
-)
+from zenml_docker_connector.registry.policy import ALLOW_PRIVATE_NETWORKS_ENV
+from zenml_docker_connector.registry.transport import ConnectionSettings, Timeouts
 from zenml_docker_connector.registry.verification import verify_registry_access
 
 pytestmark = pytest.mark.timeout(60)

@@ -27,8 +27,7 @@ from zenml_docker_connector.credentials import Credentials
 from zenml_docker_connector.errors import RegistryUnreachableError
 from zenml_docker_connector.references import parse_registry_reference
 from zenml_docker_connector.registry.cache import AuthCache
-from zenml_docker_connector.registry.settings import ConnectionSettings, Timeouts
-from zenml_docker_connector.registry.transport import MAX_REDIRECTS
+from zenml_docker_connector.registry.transport import MAX_REDIRECTS, ConnectionSettings, Timeouts
 from zenml_docker_connector.registry.verification import verify_registry_access
 
 pytestmark = pytest.mark.timeout(60)

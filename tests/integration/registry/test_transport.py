@@ -33,7 +33,7 @@ from zenml_docker_connector.errors import (
 )
 from zenml_docker_connector.references import parse_registry_reference
 from zenml_docker_connector.registry.cache import AuthCache
-from zenml_docker_connector.registry.settings import ConnectionSettings, Timeouts
+from zenml_docker_connector.registry.transport import ConnectionSettings, Timeouts
 from zenml_docker_connector.registry.verification import verify_registry_access
 
 PASSWORD = "Transport-Secret-9f3a"

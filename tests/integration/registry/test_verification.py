@@ -26,9 +26,9 @@ from zenml_docker_connector.errors import (
 )
 from zenml_docker_connector.references import parse_registry_reference
 from zenml_docker_connector.registry.cache import VERDICT_TTL, AuthCache, default_cache
-from zenml_docker_connector.registry.client import AuthOutcome, RegistryClient
 from zenml_docker_connector.registry.verification import (
     AccessQuestion,
+    RegistryClient,
     VerificationReport,
     verify_registry_access,
 )
@@ -77,7 +77,7 @@ def _verify(
 
 def _check_only(
     host: str, credentials: Credentials, repository: str, *, push: bool = False, **kw: Any
-) -> AuthOutcome:
+) -> VerificationReport:
     """The client's answer before verification enforces it (denied scopes are reported)."""
     with RegistryClient(parse_registry_reference(host), credentials, **kw) as client:
         return client.check(repository, push)
@@ -319,7 +319,6 @@ def test_oauth_post_unsupported_falls_back_to_get(
     assert report.token_method == "GET" and report.token_requests == 2
     # Remembered: the next fresh check goes straight to GET, without the ping either.
     cache.verdicts.clear()
-    cache.tokens.clear()
     token_mark = server.mark()
     again = _verify(token_registry, cache=cache)
     assert [r.method for r in server.requests_since(token_mark)] == ["GET"]
@@ -339,7 +338,9 @@ def test_scoped_check_reports_granted_actions(token_registry: Any, cache: AuthCa
     report = _verify(token_registry, repository="team/app", push=True, cache=cache)
     (request_seen,) = token_registry.token_server.requests_since(token_mark)
     assert request_seen.params.scopes == ("repository:team/app:pull,push",)
-    assert report.granted == {"repository:team/app:pull,push": ("pull", "push")}
+    assert {c.scope: c.granted for c in report.scopes} == {
+        "repository:team/app:pull,push": ("pull", "push")
+    }
     assert "token's access claim" in report.scopes[0].source
     assert report.registry_requests == 2  # the JWT answers the scope question
 
@@ -348,7 +349,7 @@ def test_restricted_user_gets_pull_but_not_push(token_registry: Any, cache: Auth
     user, password = _user()
     token_registry.token_server.add_user(user, password, {"team/*": ["pull"]})
     pulled = _verify(token_registry, user, password, repository="team/app", cache=cache)
-    assert pulled.granted == {"repository:team/app:pull": ("pull",)}
+    assert {c.scope: c.granted for c in pulled.scopes} == {"repository:team/app:pull": ("pull",)}
     with pytest.raises(AccessDeniedError) as caught:
         _verify(token_registry, user, password, repository="team/app", push=True, cache=cache)
     message = str(caught.value)

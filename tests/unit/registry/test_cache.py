@@ -1,4 +1,4 @@
-"""The per-process cache: keyed fingerprints, expiring stores, lifetimes, per-key locks."""
+"""The per-process cache: keyed fingerprints, expiring stores, lifetimes, shared checks."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from zenml_docker_connector.registry.cache import (
     AuthCache,
     TTLStore,
     default_cache,
-    token_ttl,
+    verdict_ttl,
 )
 
 
@@ -38,14 +38,15 @@ def test_ttl_store_expiry_and_bound() -> None:
     assert len(store) == 2 and store.get("x") is None
 
 
-def test_token_ttl() -> None:
-    assert token_ttl(300) == 60  # never longer than a verdict
-    assert token_ttl(60) == 50
-    assert token_ttl(5) == 0
+def test_verdict_ttl() -> None:
+    assert verdict_ttl(None) == 60  # no token
+    assert verdict_ttl(300) == 60  # never longer than a verdict
+    assert verdict_ttl(60) == 50  # never longer than the token it was checked with
+    assert verdict_ttl(5) == 0
 
 
 def test_flights_let_identical_checks_wait_for_the_first_without_a_lock() -> None:
-    flights = AuthCache().flights
+    flights = AuthCache().verdicts
     assert flights.wait("k", 0.01) == (False, None)  # nothing running: the caller checks itself
     assert flights.lead("k") is True
     assert flights.lead("k") is False  # a second leader runs anyway, unregistered
@@ -59,7 +60,7 @@ def test_flights_let_identical_checks_wait_for_the_first_without_a_lock() -> Non
 
 
 def test_waiters_get_the_error_a_flight_landed_with() -> None:
-    flights = AuthCache().flights
+    flights = AuthCache().verdicts
     flights.lead("k")
     woke: list[tuple[bool, Exception | None]] = []
     thread = threading.Thread(target=lambda: woke.append(flights.wait("k", 10)))
@@ -71,7 +72,7 @@ def test_waiters_get_the_error_a_flight_landed_with() -> None:
 
 
 def test_a_flight_that_never_lands_holds_waiters_only_for_their_timeout() -> None:
-    flights = AuthCache().flights
+    flights = AuthCache().verdicts
     flights.lead("k")
     assert flights.wait("k", 0.05) == (True, None)  # returned after the timeout, not blocked
 
@@ -91,12 +92,12 @@ def test_ttl_store_put_replaces_and_refreshes_the_order() -> None:
     assert len(store) == 0
 
 
-def test_clear_empties_challenges_tokens_and_verdicts() -> None:
+def test_clear_empties_challenges_and_verdicts() -> None:
     cache = AuthCache(clock=lambda: 0.0)
-    for store in (cache.challenges, cache.tokens, cache.verdicts):
+    for store in (cache.challenges, cache.verdicts):
         store.put("k", object(), 10)
     cache.clear()
-    assert (len(cache.challenges), len(cache.tokens), len(cache.verdicts)) == (0, 0, 0)
+    assert (len(cache.challenges), len(cache.verdicts)) == (0, 0)
 
 
 def test_default_cache_is_one_per_process() -> None:
@@ -107,4 +108,4 @@ def test_default_cache_is_one_per_process() -> None:
 def test_lifetimes() -> None:
     assert VERDICT_TTL == 60.0  # a registry token's default lifetime (README: "60 s")
     assert CHALLENGE_TTL == 600.0
-    assert token_ttl(VERDICT_TTL + 1000) == VERDICT_TTL
+    assert verdict_ttl(VERDICT_TTL + 1000) == VERDICT_TTL

@@ -1,5 +1,6 @@
 """The request policy (`policy.request_policy`): where credentials may go, what a redirect may
-do, and which destinations a ZenML server refuses. Pure decisions, no network."""
+do, and which destinations a ZenML server refuses; the request value it decides on and the URL
+pieces it compares. Pure decisions, no network."""
 
 from __future__ import annotations
 
@@ -13,16 +14,32 @@ from zenml_docker_connector.errors import (
     TokenServiceError,
 )
 from zenml_docker_connector.references import parse_registry_reference
-from zenml_docker_connector.registry.outgoing import Outgoing
 from zenml_docker_connector.registry.policy import (
+    ALLOW_PRIVATE_NETWORKS_ENV,
+    DEFAULT_MAX_BODY,
+    Outgoing,
     PolicyRules,
     Redirect,
     address_kind,
+    base_of,
+    host_of,
+    origin,
     peer_allowed,
+    private_networks_allowed,
     request_policy,
+    role_text,
     same_site,
+    scheme_of,
+    shown_url,
+    v2_root,
 )
-from zenml_docker_connector.registry.settings import ALLOW_PRIVATE_NETWORKS_ENV
+from zenml_docker_connector.registry.transport import (
+    DEFAULT_CONNECT_TIMEOUT,
+    DEFAULT_DEADLINE,
+    DEFAULT_READ_TIMEOUT,
+    ConnectionSettings,
+    Timeouts,
+)
 
 BASIC = "Basic dXNlcjpwYXNz"
 
@@ -256,3 +273,86 @@ def test_address_kinds(address: str, kind: str) -> None:
     assert peer_allowed(address, "any")
     assert peer_allowed(address, "public") is (kind == "public")
     assert peer_allowed(address, "loopback") is (kind == "loopback")
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("https://r.example/token?service=s&account=alice", "https://r.example/token"),
+        ("https://alice:pw@r.example:5000/v2/", "https://r.example:5000/v2/"),
+        ("http://[::1]:5000/v2/#frag", "http://[::1]:5000/v2/"),
+    ],
+)
+def test_shown_url_drops_query_fragment_and_user_info(url: str, shown: str) -> None:
+    assert shown_url(url) == shown
+
+
+def test_base_and_v2_root() -> None:
+    assert base_of("https://u:p@r.example:5000/v2/x?y=1") == "https://r.example:5000"
+    assert v2_root("https://r.example:5000") == "https://r.example:5000/v2/"
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("https://R.Example/v2/", ("https", "r.example", 443)),
+        ("HTTP://r.example/v2/", ("http", "r.example", 80)),
+        ("https://r.example:8443/", ("https", "r.example", 8443)),
+        ("http://[::1]:5000/", ("http", "::1", 5000)),
+    ],
+)
+def test_origin_fills_in_default_ports(url: str, expected: tuple[str, str, int]) -> None:
+    assert origin(url) == expected
+
+
+def test_host_and_scheme() -> None:
+    assert host_of("http://[::1]:5000/v2/") == "[::1]"
+    assert host_of("https://Registry.Example:5000/") == "registry.example"
+    assert scheme_of("HTTPS://r.example/") == "https"
+
+
+def test_repr_hides_the_authorization_and_the_form() -> None:
+    request = Outgoing(
+        "POST",
+        "https://auth.example/token",
+        role="token",
+        authorization="Basic c2VjcmV0",
+        auth_label="Basic",
+        form={"password": "pw-in-form"},
+        form_has_credentials=True,
+    )
+    text = repr(request)
+    assert "c2VjcmV0" not in text and "pw-in-form" not in text
+    assert "auth.example" in text and "'Basic'" in text
+
+
+def test_what_carries_credentials() -> None:
+    assert not Outgoing("GET", "https://r.example/v2/").carries_credentials
+    assert Outgoing("GET", "https://r.example/v2/", authorization="Bearer t").carries_credentials
+    form = Outgoing("POST", "https://a.example/t", form={}, form_has_credentials=True)
+    assert form.carries_credentials
+    assert form.max_body == DEFAULT_MAX_BODY == 64 * 1024
+
+
+def test_role_text() -> None:
+    assert role_text("registry") == "registry"
+    assert role_text("token") == "token service"
+
+
+def test_defaults_are_safe() -> None:
+    settings = ConnectionSettings()
+    assert settings.insecure is False and settings.cert_dirs is None
+    assert settings.timeouts == Timeouts(DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT)
+    assert settings.deadline == DEFAULT_DEADLINE == 30.0
+    assert settings.refuse_private_destinations is False  # the glue turns it on in a server
+
+
+@pytest.mark.parametrize(
+    ("value", "allowed"),
+    [("true", True), ("1", True), (" YES ", True), ("on", True), ("", False), ("no", False)],
+)
+def test_private_networks_are_allowed_only_by_an_explicit_setting(
+    value: str, allowed: bool
+) -> None:
+    assert private_networks_allowed({ALLOW_PRIVATE_NETWORKS_ENV: value}) is allowed
+    assert private_networks_allowed({}) is False

@@ -1,10 +1,13 @@
-"""`Transport.request`: the credential guard, hand-followed redirects, counting, step logs.
+"""`Transport.request`: the credential guard, hand-followed redirects, counting, step logs;
+the settings it is built from and the deadline that bounds it.
 
 Over real sockets to in-process loopback servers (`testbed.loopback`); TLS, timeouts,
 proxies and body caps against real servers are in tests/integration/registry/test_transport.py.
 """
 
 from __future__ import annotations
+
+import socket
 
 import pytest
 import requests
@@ -18,10 +21,13 @@ from zenml_docker_connector.errors import (
     TokenServiceError,
 )
 from zenml_docker_connector.references import parse_registry_reference
-from zenml_docker_connector.registry.outgoing import Outgoing
+from zenml_docker_connector.registry.policy import Outgoing
 from zenml_docker_connector.registry.transport import (
     MAX_REDIRECTS,
+    ConnectionSettings,
+    Deadline,
     RequestCounter,
+    SocketWatchdog,
     Transport,
     summarize_connection_error,
 )
@@ -105,10 +111,13 @@ def test_counter_keeps_registry_and_token_requests_apart() -> None:
     assert (counter.registry, counter.token) == (1, 2) and counter.elapsed >= 0
 
 
-def test_transport_descriptions() -> None:
-    transport = Transport(parse_registry_reference("registry.example.com"))
-    assert transport.describe_transport("http://x.example/v2/") == "plain HTTP (no TLS)"
-    assert transport.describe_transport("https://registry.example.com/v2/").startswith("TLS, ")
+def test_insecure_is_for_the_registry_host_only() -> None:
+    settings = ConnectionSettings(insecure=True)
+    with Transport(parse_registry_reference("registry.example.com"), settings) as transport:
+        registry = transport.tls_for("https://registry.example.com/v2/")
+        realm = transport.tls_for("https://auth.example/token")
+    assert registry.verify is False and "verification disabled" in registry.description
+    assert realm.verify is not False and "disabled" not in realm.description
 
 
 @pytest.mark.parametrize(
@@ -132,3 +141,37 @@ def test_transport_descriptions() -> None:
 )
 def test_connection_errors_are_summarised(error: BaseException, reason: str) -> None:
     assert reason in summarize_connection_error(error)
+
+
+def test_the_deadline_counts_down_on_its_clock() -> None:
+    now = [100.0]
+    deadline = Deadline(30, clock=lambda: now[0])
+    assert deadline.remaining() == 30 and not deadline.expired
+    now[0] = 129.5
+    assert deadline.remaining() == 0.5
+    now[0] = 131
+    assert deadline.remaining() == 0 and deadline.expired
+
+
+def test_the_watchdog_shuts_tracked_sockets_when_the_time_is_up() -> None:
+    ours, theirs = socket.socketpair()
+    with ours, theirs:
+        watchdog = SocketWatchdog(Deadline(0.05))
+        watchdog.track(ours)
+        watchdog.arm()
+        ours.settimeout(10)
+        assert ours.recv(1) == b""  # a blocked read returns once the deadline passes
+        assert watchdog.fired
+        watchdog.close()
+
+
+def test_a_closed_watchdog_lets_go_of_its_duplicates() -> None:
+    ours, theirs = socket.socketpair()
+    with ours, theirs:
+        watchdog = SocketWatchdog(Deadline(60))
+        watchdog.arm()
+        watchdog.track(ours)
+        watchdog.close()  # disarmed: nothing is shut
+        theirs.sendall(b"x")
+        assert ours.recv(1) == b"x" and not watchdog.fired
+        watchdog.track(ours)  # after close: not kept

@@ -1,11 +1,16 @@
-"""`verify_registry_access`: one exchange per question and lifetime, and what it enforces.
+"""`verify_registry_access` and `RegistryClient`: the whole check against an in-process
+loopback server (`testbed.loopback`), one exchange per question and lifetime, and what it
+enforces.
 
-Against an in-process loopback server (`testbed.loopback`); the same behaviour against real
-registries (with their access logs counting the requests) is in
-tests/integration/registry/test_verification.py.
+Request counts are the ones `docker login` needs, as the integration tests measure on a real
+registry (tests/integration/registry/test_verification.py, with their access logs counting the
+requests): Basic 2 registry requests, Bearer 2 + 1 token request; warm client checks reuse the
+remembered challenge, and the verdict cache answers repeated questions without a request.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import pytest
 
@@ -13,12 +18,18 @@ from testbed.leaks import assert_no_secret
 from testbed.local_http import Reply, Script, Seen, basic_challenge, bearer_challenge, registry_ok
 from testbed.loopback import Loopback
 from zenml_docker_connector.credentials import Credentials
-from zenml_docker_connector.errors import AccessDeniedError, CredentialsRejectedError
+from zenml_docker_connector.errors import (
+    AccessDeniedError,
+    CredentialsRejectedError,
+    TokenServiceError,
+)
 from zenml_docker_connector.references import RegistryReference, parse_registry_reference
 from zenml_docker_connector.registry.cache import VERDICT_TTL, AuthCache
-from zenml_docker_connector.registry.settings import ConnectionSettings
+from zenml_docker_connector.registry.policy import Outgoing
+from zenml_docker_connector.registry.transport import ConnectionSettings
 from zenml_docker_connector.registry.verification import (
     AccessQuestion,
+    RegistryClient,
     VerificationReport,
     verify_registry_access,
 )
@@ -136,7 +147,9 @@ def test_push_that_cannot_be_checked_is_no_error(loopback: Loopback) -> None:
     report = verify_registry_access(
         _registry(loopback), USER, AccessQuestion("team/app", push=True), cache=AuthCache()
     )
-    assert report.granted == {"repository:team/app:pull,push": ("pull",)}
+    assert {c.scope: c.granted for c in report.scopes} == {
+        "repository:team/app:pull,push": ("pull",)
+    }
     assert report.scopes[0].unknown == ("push",)
 
 
@@ -200,3 +213,238 @@ def test_reports_hold_no_secret(loopback: Loopback) -> None:
     loopback.serve(_basic)
     report = verify_registry_access(_registry(loopback), USER, cache=AuthCache())
     assert_no_secret([repr(report), *report.lines()], "Verify-Secret-1", usernames=["alice"])
+
+
+CREDENTIALS = Credentials("user", "Client-Secret-1")
+
+
+def _basic_registry(seen: Seen) -> Reply:
+    if seen.headers.get("Authorization") == CREDENTIALS.basic_header():
+        return registry_ok()
+    return basic_challenge()
+
+
+def _bearer_registry(loopback: Loopback) -> Script:
+    def script(seen: Seen) -> Reply:
+        if seen.path == "/token":
+            return Reply(200, body=b'{"token": "opaque-token", "expires_in": 300}')
+        if seen.headers.get("Authorization") == "Bearer opaque-token":
+            return registry_ok()
+        return bearer_challenge(f"{loopback.url}/token", "svc")
+
+    return script
+
+
+def _check(
+    loopback: Loopback,
+    cache: AuthCache,
+    *,
+    repository: str | None = None,
+    push: bool = False,
+    **kwargs: Any,
+) -> tuple[Any, RegistryClient]:
+    reference = parse_registry_reference(loopback.netloc)
+    with RegistryClient(reference, CREDENTIALS, cache=cache, **kwargs) as client:
+        outcome = client.check(repository, push)
+    return outcome, client
+
+
+@pytest.mark.parametrize("repository", ["Team/App", "team/app:1", "team/app@sha256:ab", "a//b?"])
+def test_bad_repository_fails_before_any_request(loopback: Loopback, repository: str) -> None:
+    reference = parse_registry_reference(loopback.netloc)
+    with RegistryClient(reference, CREDENTIALS) as client, pytest.raises(ValueError):
+        client.check(repository)
+    assert client.counter.registry == 0 and loopback.seen == []
+
+
+def test_basic_cold_then_warm(loopback: Loopback) -> None:
+    cache = AuthCache()
+    loopback.serve(_basic_registry)
+    first_requests: list[Seen] = []
+    outcome, client = _check(loopback, cache)
+    first_requests.append(loopback.seen[0])
+    assert (client.counter.registry, client.counter.token) == (2, 0)
+    assert outcome.auth_scheme == "basic" and not outcome.anonymous
+    assert outcome.url == f"{loopback.url}/v2/" and outcome.scheme == "http"
+    assert outcome.tls == "plain HTTP (loopback registry)"
+    assert outcome.challenge == 'Basic realm="fake"' and outcome.realm is None
+    # The remembered challenge saves the anonymous ping.
+    mark = len(loopback.seen)
+    _, warm = _check(loopback, cache)
+    first_requests.append(loopback.seen[mark])
+    assert (warm.counter.registry, warm.counter.token) == (1, 0)
+    assert warm.steps[0] == 'cached challenge: Basic realm="fake"'
+    # An explicit check reads nothing from the cache.
+    mark = len(loopback.seen)
+    _, explicit = _check(loopback, cache, use_cache=False)
+    first_requests.append(loopback.seen[mark])
+    assert explicit.counter.registry == 2
+    assert [s.headers.get("Authorization") for s in first_requests] == [
+        None,
+        CREDENTIALS.basic_header(),
+        None,
+    ]
+    assert len(loopback.seen) == 2 + 1 + 2
+
+
+def test_bearer_cold_then_warm(loopback: Loopback) -> None:
+    cache = AuthCache()
+    loopback.serve(_bearer_registry(loopback))
+    outcome, client = _check(loopback, cache)
+    assert (client.counter.registry, client.counter.token) == (2, 1)
+    assert outcome.auth_scheme == "bearer"
+    assert (outcome.realm, outcome.service) == (f"{loopback.url}/token", "svc")
+    assert (outcome.token_method, outcome.token_lifetime) == ("POST", 300.0)
+    assert outcome.token_remaining == 300.0
+    # The remembered challenge saves the ping; tokens are not kept.
+    _, warm = _check(loopback, cache)
+    assert (warm.counter.registry, warm.counter.token) == (1, 1)
+    assert [(s.method, s.path) for s in loopback.seen] == [
+        ("GET", "/v2/"),
+        ("POST", "/token"),
+        ("GET", "/v2/"),
+        ("POST", "/token"),
+        ("GET", "/v2/"),
+    ]
+
+
+def test_a_registry_without_auth_is_anonymous(loopback: Loopback) -> None:
+    loopback.serve(lambda seen: registry_ok())
+    outcome, client = _check(loopback, AuthCache(), repository="team/app", push=True)
+    assert client.counter.registry == 1
+    assert outcome.anonymous and outcome.auth_scheme == "none" and outcome.challenge is None
+    assert outcome.scopes[0].granted == ("pull", "push")
+    assert outcome.notes == (
+        "the registry needs no credentials: the configured ones were not checked",
+    )
+
+
+def test_a_stale_remembered_challenge_starts_over(loopback: Loopback) -> None:
+    cache = AuthCache()
+    loopback.serve(_basic_registry)
+    _check(loopback, cache)
+    # The registry was reconfigured for token auth since.
+    loopback.serve(_bearer_registry(loopback))
+    outcome, client = _check(loopback, cache)
+    assert outcome.auth_scheme == "bearer"
+    assert "cached challenge is stale: asking the registry again" in client.steps
+    # Basic with the cached challenge (401), then the fresh flow: ping, token, check.
+    assert (client.counter.registry, client.counter.token) == (3, 1)
+
+
+def test_wrong_credentials_are_rejected_with_the_username(loopback: Loopback) -> None:
+    loopback.serve(_basic_registry)
+    reference = parse_registry_reference(loopback.netloc)
+    wrong = Credentials("user", "Wrong-Secret-2")
+    with (
+        RegistryClient(reference, wrong, cache=AuthCache()) as client,
+        pytest.raises(CredentialsRejectedError) as caught,
+    ):
+        client.check()
+    assert "rejected the credentials of user 'user'" in str(caught.value)
+    assert "Wrong-Secret-2" not in str(caught.value) and "Wrong-Secret-2" not in repr(client)
+
+
+def test_a_fresh_challenge_is_not_second_guessed(loopback: Loopback) -> None:
+    """A 401 with another challenge to the authenticated ping of a fresh check is a rejection."""
+
+    def script(seen: Seen) -> Reply:
+        if seen.headers.get("Authorization"):
+            return bearer_challenge(f"{loopback.url}/token")
+        return basic_challenge()
+
+    loopback.serve(script)
+    with pytest.raises(CredentialsRejectedError):
+        _check(loopback, AuthCache())
+    assert len(loopback.seen) == 2
+
+
+def test_valid_credentials_without_api_access(loopback: Loopback) -> None:
+    loopback.serve(
+        lambda seen: Reply(403) if seen.headers.get("Authorization") else basic_challenge()
+    )
+    with pytest.raises(AccessDeniedError, match="HTTP 403"):
+        _check(loopback, AuthCache())
+
+
+def test_a_token_the_registry_refuses_is_reported(loopback: Loopback) -> None:
+    def script(seen: Seen) -> Reply:
+        if seen.path == "/token":
+            return Reply(200, body=b'{"token": "opaque-token", "expires_in": 300}')
+        return bearer_challenge(f"{loopback.url}/token", "svc")
+
+    loopback.serve(script)
+    with pytest.raises(TokenServiceError, match="disagree"):
+        _check(loopback, AuthCache())
+
+
+def test_a_changed_token_realm_makes_the_remembered_challenge_stale(loopback: Loopback) -> None:
+    cache = AuthCache()
+    loopback.serve(_bearer_registry(loopback))
+    _check(loopback, cache)
+
+    def moved(seen: Seen) -> Reply:
+        # The old realm still issues tokens, but the registry now trusts another one.
+        if seen.path == "/token":
+            return Reply(200, body=b'{"token": "old-token", "expires_in": 300}')
+        if seen.path == "/elsewhere/token":
+            return Reply(200, body=b'{"token": "new-token", "expires_in": 300}')
+        if seen.headers.get("Authorization") == "Bearer new-token":
+            return registry_ok()
+        return bearer_challenge(f"{loopback.url}/elsewhere/token", "svc")
+
+    loopback.serve(moved)
+    outcome, client = _check(loopback, cache)
+    assert outcome.realm == f"{loopback.url}/elsewhere/token"
+    assert "cached challenge is stale: asking the registry again" in client.steps
+    # Old token refused (401, another realm), then the fresh flow: ping, token, check.
+    assert (client.counter.registry, client.counter.token) == (3, 2)
+
+
+def test_the_get_fallback_is_remembered_with_the_challenge(loopback: Loopback) -> None:
+    def script(seen: Seen) -> Reply:
+        if seen.path == "/token":
+            if seen.method == "POST":
+                return Reply(404)
+            return Reply(200, body=b'{"token": "opaque-token", "expires_in": 300}')
+        if seen.headers.get("Authorization") == "Bearer opaque-token":
+            return registry_ok()
+        return bearer_challenge(f"{loopback.url}/token", "svc")
+
+    cache = AuthCache()
+    loopback.serve(script)
+    outcome, client = _check(loopback, cache)
+    assert outcome.token_method == "GET" and client.counter.token == 2
+    assert "the token service has no OAuth2 endpoint: used GET" in outcome.notes
+    mark = len(loopback.seen)
+    _, again = _check(loopback, cache)
+    assert [s.method for s in loopback.seen[mark:]] == ["GET", "GET"]  # token, then /v2/
+    assert (again.counter.registry, again.counter.token) == (1, 1)
+
+
+def test_remembered_challenges_are_per_registry_and_ignored_by_explicit_checks(
+    loopback: Loopback,
+) -> None:
+    cache = AuthCache()
+    loopback.serve(_basic_registry)
+    _check(loopback, cache)
+    other = parse_registry_reference(f"localhost:{loopback.port}")  # another name: another registry
+    with RegistryClient(other, CREDENTIALS, cache=cache) as client:
+        client.check()
+    assert client.counter.registry == 2
+    _, explicit = _check(loopback, cache, use_cache=False)
+    assert explicit.counter.registry == 2
+    _, warm = _check(loopback, cache)
+    assert warm.counter.registry == 1
+
+
+def test_the_client_and_its_transports_share_one_step_log(loopback: Loopback) -> None:
+    loopback.serve(lambda seen: registry_ok())
+    reference = parse_registry_reference(loopback.netloc)
+    with RegistryClient(reference, Credentials("u", "p")) as client:
+        transport = client.transport_at(loopback.url)
+        assert client.transport_at(loopback.url) is transport
+        assert transport.steps is client.steps and transport.registry == loopback.netloc
+        transport.request(Outgoing("GET", f"{loopback.url}/v2/"))
+        assert client.steps == [f"GET {loopback.url}/v2/ -> 200"]
+    assert "'p'" not in repr(client) and "'p'" not in repr(client.credentials)

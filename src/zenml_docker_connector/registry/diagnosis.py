@@ -1,4 +1,4 @@
-"""The doctor's probe: verify afresh and explain, step by step, what it involved.
+"""The doctor's diagnosis: verify afresh and explain, step by step, what it involved.
 
 It bypasses the per-process cache (a doctor that answers from memory explains nothing),
 shows every round trip and what the registry and token service said, and ends with the
@@ -15,14 +15,15 @@ from zenml_docker_connector.credentials import Credentials
 from zenml_docker_connector.errors import RegistryError
 from zenml_docker_connector.printable import printable
 from zenml_docker_connector.references import RegistryReference
-from zenml_docker_connector.registry.client import RegistryClient
-from zenml_docker_connector.registry.settings import ConnectionSettings
-from zenml_docker_connector.registry.verification import AccessQuestion, report_from
+from zenml_docker_connector.registry.transport import ConnectionSettings
+from zenml_docker_connector.registry.verification import AccessQuestion, RegistryClient
 
 
 @dataclass(frozen=True)
 class DoctorReport:
-    """The doctor's findings: `lines` to print, `ok` for the exit status."""
+    """What `zenml-docker doctor` prints: `lines`, `warnings`, the `error`, and `ok` for the
+    exit status. The findings themselves are the flow's `VerificationReport`, rendered here
+    with the settings before and the requests after."""
 
     ok: bool
     lines: list[str] = field(default_factory=list)
@@ -42,7 +43,7 @@ def run_doctor(
     lines = _setting_lines(reference, credentials, question, settings)
     with RegistryClient(reference, credentials, settings, use_cache=False) as client:
         try:
-            outcome = client.check(question.repository, question.push)
+            report = client.check(question.repository, question.push)
         except RegistryError as error:
             lines.append("Requests:")
             lines.extend(f"  {step}" for step in client.steps)
@@ -55,9 +56,8 @@ def run_doctor(
                 lines=_scrub(lines, credentials),
                 error=_scrub([str(error)], credentials)[0],
             )
-        report = report_from(reference, credentials, outcome, client)
-    if outcome.challenge:
-        lines.append(_row("Challenge", outcome.challenge))
+    if report.challenge:
+        lines.append(_row("Challenge", report.challenge))
     lines.extend(line for line in report.lines() if not line.startswith("Registry:"))
     lines.append("Requests:")
     lines.extend(f"  {step}" for step in client.steps)

@@ -1,11 +1,16 @@
-"""Parse `WWW-Authenticate` headers (RFC 7235) into the challenges a registry poses.
+"""`GET /v2/` and its `WWW-Authenticate` challenges: what a registry asks for.
 
-Registries differ in how they write challenges: quoted and unquoted parameter values,
-several challenges in one header or in several headers, a realm and nothing else (Google
-Artifact Registry), odd casing of the scheme. A hand-written tokenizer copes with all of
-them and turns anything unparseable into `ChallengeParseError` (a `ValueError`) that the
-registry client reports as "not a registry", never a crash. Headers are limited in length
-and the challenges in number (`limits`): past `MAX_CHALLENGES` parsing stops with
+200 means no credentials at all, 401 carries challenges (Basic or Bearer; Bearer wins, as in
+Docker), anything else means the server does not speak the registry API. A loopback registry
+named without a scheme is tried over http first and, when the port speaks TLS (Go's "Client
+sent an HTTP request to an HTTPS server"), once more over https, as Docker does.
+
+Registries differ in how they write challenges (RFC 7235): quoted and unquoted parameter
+values, several challenges in one header or in several headers, a realm and nothing else
+(Google Artifact Registry), odd casing of the scheme. A hand-written tokenizer copes with all
+of them and turns anything unparseable into `ChallengeParseError` (a `ValueError`) that is
+reported as "not a registry", never a crash. Headers are limited in length and the
+challenges in number (`reader`): past `MAX_CHALLENGES` parsing stops with
 `ChallengeLimitError`. `describe` makes parameter values printable: they come from the
 network and may hold escape sequences (C1 controls pass the parser's C0 check).
 """
@@ -13,11 +18,26 @@ network and may hold escape sequences (C1 controls pass the parser's C0 check).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
+from zenml_docker_connector.credentials import Credentials
+from zenml_docker_connector.errors import (
+    AccessDeniedError,
+    NotARegistryError,
+    RegistryError,
+    RegistryUnreachableError,
+)
 from zenml_docker_connector.printable import clip, printable
-from zenml_docker_connector.registry.limits import MAX_CHALLENGE_HEADER, MAX_CHALLENGES
+from zenml_docker_connector.references import RegistryReference
+from zenml_docker_connector.registry.policy import Outgoing, base_of, shown_url, v2_root
+from zenml_docker_connector.registry.reader import (
+    MAX_CHALLENGE_HEADER,
+    MAX_CHALLENGES,
+    HttpResponse,
+    json_object,
+)
+from zenml_docker_connector.registry.transport import Transport
 
 MAX_HEADER_LENGTH = MAX_CHALLENGE_HEADER
 """Longer headers are junk (or an attack); real challenges are a few hundred bytes."""
@@ -62,11 +82,6 @@ class Challenge:
         )
         name = self.scheme.capitalize()
         return f"{name} {shown}" if shown else name
-
-
-def parse_header(value: str) -> list[Challenge]:
-    """Every challenge in one header value; raises `ChallengeParseError` (a `ValueError`)."""
-    return _Parser(value).parse()
 
 
 def parse_each(headers: Iterable[str]) -> tuple[list[Challenge], list[str]]:
@@ -245,3 +260,160 @@ def select_challenge(challenges: Iterable[Challenge]) -> Challenge | None:
             if challenge.scheme == wanted:
                 return challenge
     return None
+
+
+# --- GET /v2/ ---------------------------------------------------------------------------
+
+HTTPS_EXPECTED = b"Client sent an HTTP request to an HTTPS server"
+"""Go's net/http answer (HTTP 400) when plain HTTP reaches a TLS port."""
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """Where the registry's API answers and what it asks for (None: nothing)."""
+
+    base_url: str
+    challenge: Challenge | None
+    prefer_get: bool = False
+    """The token service proved to have no OAuth2 endpoint: go straight to GET."""
+
+
+def discover(
+    reference: RegistryReference, transport_at: Callable[[str], Transport]
+) -> tuple[Transport, Endpoint]:
+    """Ping the registry anonymously and read its challenge; the transport (from
+    `transport_at(base_url)`) is the one for the base URL that answered."""
+    transport = transport_at(reference.api_url)
+    response = _ping(transport)
+    if (
+        response.status == 400
+        and HTTPS_EXPECTED in response.body
+        and reference.scheme == "http"
+        and not reference.scheme_explicit
+    ):
+        transport.steps.append("the port speaks HTTPS: retrying over https")
+        transport = transport_at(f"https://{reference.netloc}")
+        response = _ping(transport)
+    base_url = transport.base_url
+    if response.status == 200:
+        _require_registry_body(reference.resource_id, response)
+        return transport, Endpoint(base_url, None)
+    if response.status == 401:
+        return transport, Endpoint(base_url, _challenge_from(reference.resource_id, response))
+    raise unexpected_answer(reference, response)
+
+
+def contradicts(cached: Challenge, response: HttpResponse) -> bool:
+    """Does the 401 `response` pose another challenge than the remembered one (the registry
+    was reconfigured)? For Basic only the scheme counts; for Bearer, realm and service too."""
+    try:
+        new = select_challenge(parse_each(response.www_authenticate)[0])
+    except ChallengeLimitError:
+        return False
+    if new is None:
+        return False
+    if cached.scheme == "basic":
+        return new.scheme != "basic"
+    return new.scheme != "bearer" or new.realm != cached.realm or new.service != cached.service
+
+
+def _ping(transport: Transport) -> HttpResponse:
+    return transport.request(Outgoing("GET", v2_root(transport.base_url)))
+
+
+def _challenge_from(registry: str, response: HttpResponse) -> Challenge:
+    try:
+        challenges, problems = parse_each(response.www_authenticate)
+    except ChallengeLimitError as error:
+        raise NotARegistryError(
+            registry,
+            f"{v2_root(base_of(response.url))} sent {error}; refusing to read them. Check the "
+            "host and port.",
+        ) from None
+    chosen = select_challenge(challenges)
+    if chosen is not None:
+        if chosen.scheme == "bearer" and not chosen.realm:
+            raise NotARegistryError(
+                registry,
+                f"Registry {registry} asks for a bearer token but names no token "
+                "realm in its WWW-Authenticate challenge; no client can log in to it. "
+                "Check the registry's auth configuration.",
+            )
+        return chosen
+    url = v2_root(base_of(response.url))
+    if challenges:
+        schemes = ", ".join(sorted({c.scheme.capitalize() for c in challenges}))
+        raise NotARegistryError(
+            registry,
+            f"{url} asks for authentication scheme(s) {schemes}; Docker registries use "
+            "Basic or Bearer, so this is not a registry endpoint the connector can log in "
+            "to. Check the host and port.",
+        )
+    why = f" ({response.shown(problems[0], 200)})" if problems else " (no WWW-Authenticate header)"
+    raise NotARegistryError(
+        registry,
+        f"{url} answered 401 without a usable authentication challenge{why}; it does not "
+        "behave like an OCI distribution (Docker registry v2) API. Check the host and port.",
+    )
+
+
+def _require_registry_body(registry: str, response: HttpResponse) -> None:
+    version = response.headers.get("Docker-Distribution-API-Version", "")
+    if version.lower().startswith("registry/2"):
+        return
+    body = response.body.strip()
+    if body in (b"", b"{}") or json_object(body) is not None:
+        return
+    raise NotARegistryError(
+        registry,
+        f"{shown_url(response.url)} answered 200 with something that is not a registry API "
+        f"answer ({response.content_kind()}); it does not speak the OCI distribution (Docker "
+        "registry v2) API. Check the host, port and scheme.",
+    )
+
+
+def require_api_access(
+    reference: RegistryReference, credentials: Credentials, response: HttpResponse, what: str
+) -> None:
+    """An authenticated `GET /v2/` must answer 200; 403 means valid but not allowed."""
+    registry = reference.resource_id
+    if response.status == 200:
+        return
+    if response.status == 403:
+        raise AccessDeniedError(
+            registry,
+            f"Registry {registry} accepted {what} of the {credentials.who()} "
+            "but refuses access to its API (HTTP 403). Ask the registry's administrators for "
+            "access.",
+        )
+    raise unexpected_answer(reference, response)
+
+
+def unexpected_answer(reference: RegistryReference, response: HttpResponse) -> RegistryError:
+    """The error for an answer where a registry answers 200 or 401."""
+    registry = reference.resource_id
+    url = v2_root(base_of(response.url))
+    if response.status == 400 and HTTPS_EXPECTED in response.body:
+        return NotARegistryError(
+            registry,
+            f"{url} is an HTTPS port but registry {registry} was named with http://: "
+            f"name it https://{reference.netloc}.",
+        )
+    if response.status == 429:
+        return RegistryError(
+            registry,
+            f"Registry {registry} is rate-limiting requests (HTTP 429); try again later.",
+        )
+    if response.status >= 500:
+        return RegistryUnreachableError(
+            registry,
+            f"Registry {registry} answered HTTP {response.status} at {url}: it (or a "
+            "proxy in front of it) is failing. Is the registry running? Try again later.",
+        )
+    return NotARegistryError(
+        registry,
+        f"{url} answered HTTP {response.status} ({response.content_kind()}) where a "
+        "registry answers 200 or 401: it does not speak the OCI distribution (Docker "
+        "registry v2) API. Check the host and port (registries served under a path "
+        "prefix are not supported, by Docker either).",
+    )

@@ -1,4 +1,8 @@
-"""Repository access: which scopes to ask for, and whether they were granted.
+"""Answering a registry's challenge: Basic (the credentials themselves) or Bearer (a token
+from the token service), and what the answer grants on a repository.
+
+The authenticated `GET /v2/` that proves the answer is the flow's (`verification`): it alone
+decides what a refusal means for a remembered challenge.
 
 A scope is `type[(class)]:name:action[,action]` (`repository:ns/app:pull,push`); the name
 may hold `host:port`, so it is split on the last colon. With a JWT bearer token the `access`
@@ -10,14 +14,96 @@ Push cannot be tested without writing, so it is reported as "not checkable".
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import quote
 
+from zenml_docker_connector.credentials import Credentials
+from zenml_docker_connector.errors import (
+    CredentialsRejectedError,
+    RegistryError,
+    TokenServiceError,
+)
 from zenml_docker_connector.references import RegistryReference, parse_registry_reference
-from zenml_docker_connector.registry.context import CheckContext
-from zenml_docker_connector.registry.outgoing import Outgoing
-from zenml_docker_connector.registry.ping import unexpected_answer
-from zenml_docker_connector.registry.tokens import BearerToken
+from zenml_docker_connector.registry.challenge import Endpoint, unexpected_answer
+from zenml_docker_connector.registry.policy import Outgoing
+from zenml_docker_connector.registry.tokens import (
+    BearerToken,
+    TokenRequest,
+    check_realm,
+    request_token,
+)
+from zenml_docker_connector.registry.transport import Transport
+
+
+@dataclass(frozen=True)
+class Authorization:
+    """The answer to a challenge: an `Authorization` value (never in `repr`) and its origin."""
+
+    header: str = field(repr=False)
+    label: str
+    """What `header` is, for step logs: "Basic" or "bearer token"."""
+    token: BearerToken | None = None
+    realm: str | None = None
+    fell_back_to_get: bool = False
+    """The token service had no OAuth2 endpoint, found out during this check."""
+
+    @property
+    def what(self) -> str:
+        return "the Basic credentials" if self.token is None else "the bearer token"
+
+    def rejected(self, transport: Transport, credentials: Credentials) -> RegistryError:
+        """The error for a 401 to the authenticated `GET /v2/`."""
+        registry = transport.registry
+        if self.token is None:
+            return CredentialsRejectedError(
+                registry,
+                f"Registry {registry} rejected the {credentials.who()}: check the password or "
+                "access token (it may have expired or been revoked) and that the username is "
+                "right.",
+            )
+        return TokenServiceError(
+            registry,
+            f"Registry {registry} rejected the token its token service "
+            f"{transport.shown_url(self.realm or '')} issued: the registry and its "
+            "token service disagree (service name, issuer or signing certificate). Check "
+            "the registry's token auth settings.",
+        )
+
+
+def basic_authorization(registry: str, credentials: Credentials) -> Authorization:
+    """The Basic answer, or why these credentials cannot give one."""
+    if not credentials.complete:
+        raise CredentialsRejectedError(
+            registry,
+            f"Registry {registry} requires credentials, but none are configured: "
+            "set a username and a password or access token.",
+        )
+    if credentials.identity_token:
+        raise CredentialsRejectedError(
+            registry,
+            f"Registry {registry} uses Basic authentication, which takes a password, "
+            "not an identity token: configure the username and password instead.",
+        )
+    return Authorization(credentials.basic_header(), "Basic")
+
+
+def bearer_authorization(
+    transport: Transport, credentials: Credentials, endpoint: Endpoint, scopes: tuple[str, ...]
+) -> Authorization:
+    """A token for `scopes` from the token service the challenge names (anonymous when the
+    credentials are incomplete)."""
+    challenge = endpoint.challenge
+    assert challenge is not None
+    realm = check_realm(transport, challenge)
+    if not credentials.complete:
+        credentials = Credentials(None, None, identity_token=credentials.identity_token)
+    request = TokenRequest(realm, challenge.service, scopes, credentials)
+    token = request_token(transport, request, prefer_get=endpoint.prefer_get)
+    fell_back = token.method == "GET" and credentials.complete and not endpoint.prefer_get
+    return Authorization(f"Bearer {token.value}", "bearer token", token, realm, fell_back)
+
+
+# --- repository access ----------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -83,14 +169,14 @@ def granted_without_auth(scopes: tuple[str, ...]) -> tuple[ScopeCheck, ...]:
 
 
 def check_with_token(
-    context: CheckContext, base_url: str, scope: str, token: BearerToken
+    transport: Transport, base_url: str, scope: str, token: BearerToken
 ) -> ScopeCheck:
     """The token's `access` claim answers; an opaque token falls back to probing."""
     ((kind, name, requested),) = scope_actions([scope])
     granted = token.granted_actions(kind, name)
     if granted is None:
         authorization = f"Bearer {token.value}"
-        return probe(context, base_url, scope, (authorization, "opaque bearer token"))
+        return probe(transport, base_url, scope, (authorization, "opaque bearer token"))
     if "*" in granted:
         granted = requested
     return ScopeCheck(
@@ -102,11 +188,11 @@ def check_with_token(
     )
 
 
-def probe(context: CheckContext, base_url: str, scope: str, auth: tuple[str, str]) -> ScopeCheck:
+def probe(transport: Transport, base_url: str, scope: str, auth: tuple[str, str]) -> ScopeCheck:
     """Ask `tags/list` of the repository with `auth` = (header value, label for the log)."""
     ((_kind, name, requested),) = scope_actions([scope])
     authorization, label = auth
-    response = context.transport.request(
+    response = transport.request(
         Outgoing(
             "GET",
             f"{base_url}/v2/{quote(name, safe='/')}/tags/list?n=1",
@@ -124,7 +210,7 @@ def probe(context: CheckContext, base_url: str, scope: str, auth: tuple[str, str
     elif response.status in (401, 403):
         source, pulled = answer, ()
     else:
-        raise unexpected_answer(context.reference, response)
+        raise unexpected_answer(transport.reference, response)
     if unknown:
         source += "; push needs a write to test"
     return ScopeCheck(

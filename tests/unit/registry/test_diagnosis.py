@@ -8,8 +8,8 @@ from testbed.local_http import LocalServer, Reply, Seen, basic_challenge, regist
 from testbed.loopback import Loopback
 from zenml_docker_connector.credentials import Credentials
 from zenml_docker_connector.references import parse_registry_reference
-from zenml_docker_connector.registry.probe import run_doctor
-from zenml_docker_connector.registry.settings import ConnectionSettings
+from zenml_docker_connector.registry.diagnosis import run_doctor
+from zenml_docker_connector.registry.transport import ConnectionSettings
 from zenml_docker_connector.registry.verification import AccessQuestion
 
 SECRET = "Probe-Secret-1"

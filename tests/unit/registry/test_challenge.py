@@ -1,22 +1,55 @@
-"""`WWW-Authenticate` parsing, table-driven: what registries send, and junk."""
+"""`GET /v2/` and `WWW-Authenticate` parsing: what registries send, and junk; the anonymous
+ping, the challenge it yields, and answers that are no registry.
+
+A loopback port that speaks TLS and answers plain HTTP as Go does (the trigger for retrying
+over https) needs a real TLS registry: tests/integration/registry/test_transport.py
+(`test_loopback_without_scheme_falls_back_to_https`).
+"""
 
 from __future__ import annotations
 
 import contextlib
+import re
 
 import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
+from requests.structures import CaseInsensitiveDict
 
-from zenml_docker_connector.registry.challenges import (
+from testbed.local_http import Reply, bearer_challenge, registry_ok
+from testbed.loopback import Loopback
+from zenml_docker_connector.credentials import Credentials
+from zenml_docker_connector.errors import (
+    AccessDeniedError,
+    NotARegistryError,
+    RegistryError,
+    RegistryUnreachableError,
+)
+from zenml_docker_connector.registry.challenge import (
+    HTTPS_EXPECTED,
     Challenge,
     ChallengeParseError,
+    Endpoint,
+    contradicts,
+    discover,
     parse_each,
-    parse_header,
+    require_api_access,
     select_challenge,
+    unexpected_answer,
 )
+from zenml_docker_connector.registry.reader import HttpResponse
+from zenml_docker_connector.registry.transport import Transport
 
 C = Challenge
+
+
+def parse_header(value: str) -> list[Challenge]:
+    """One header's challenges, or the parser's `ChallengeParseError` (`parse_each` records
+    it instead, so that one bad header does not hide another's challenge)."""
+    challenges, problems = parse_each([value])
+    if problems:
+        raise ChallengeParseError(problems[0])
+    return challenges
 
 
 def parse_all(headers: str | list[str]) -> list[Challenge]:
@@ -276,3 +309,102 @@ def test_the_canonical_form_is_idempotent(header: str) -> None:
     canonical = _canonical(challenges)
     assert parse_header(canonical) == challenges
     assert _canonical(parse_header(canonical)) == canonical
+
+
+USER = Credentials("alice", "Ping-Secret-1")
+
+
+def _discover(transport: Transport) -> Endpoint:
+    """`discover` with one transport for every base URL (no https retry here)."""
+    answered, endpoint = discover(transport.reference, lambda base_url: transport)
+    assert answered is transport
+    return endpoint
+
+
+def test_a_challenge_is_read_from_the_401(loopback: Loopback) -> None:
+    realm = f"{loopback.url}/token"
+    transport = loopback.transport(lambda seen: bearer_challenge(realm), credentials=USER)
+    endpoint = _discover(transport)
+    assert endpoint.base_url == loopback.url
+    assert endpoint.challenge is not None and endpoint.challenge.realm == realm
+    assert transport.steps == [f"GET {loopback.url}/v2/ -> 401"]
+    assert [(s.method, s.path, s.headers.get("Authorization")) for s in loopback.seen] == [
+        ("GET", "/v2/", None)
+    ]
+
+
+def test_a_200_means_no_challenge(loopback: Loopback) -> None:
+    transport = loopback.transport(lambda seen: registry_ok(), credentials=USER)
+    assert _discover(transport) == Endpoint(loopback.url, None)
+
+
+def test_no_https_retry_when_http_was_named(loopback: Loopback) -> None:
+    transport = loopback.transport(
+        lambda seen: Reply(400, body=HTTPS_EXPECTED),
+        credentials=USER,
+        named=f"http://{loopback.netloc}",
+    )
+    with pytest.raises(
+        NotARegistryError, match=re.escape(f"is an HTTPS port but registry {loopback.netloc}")
+    ):
+        _discover(transport)
+    assert transport.counter.registry == 1 and len(loopback.seen) == 1
+
+
+@pytest.mark.parametrize(
+    ("reply", "error", "expected"),
+    [
+        (Reply(200, [("Content-Type", "text/html")], b"<html/>"), NotARegistryError, "text/html"),
+        (Reply(401), NotARegistryError, "no WWW-Authenticate header"),
+        (Reply(401, [("WWW-Authenticate", "Negotiate")]), NotARegistryError, "Negotiate"),
+        (Reply(401, [("WWW-Authenticate", 'Bearer service="s"')]), NotARegistryError, "realm"),
+        (Reply(404), NotARegistryError, "HTTP 404 (empty body)"),
+        (Reply(429), RegistryError, "rate-limiting"),
+        (Reply(502), RegistryUnreachableError, "HTTP 502"),
+    ],
+)
+def test_answers_that_are_no_registry(
+    loopback: Loopback, reply: Reply, error: type[Exception], expected: str
+) -> None:
+    transport = loopback.transport(lambda seen: reply, credentials=USER)
+    with pytest.raises(error, match=re.escape(expected)) as caught:
+        _discover(transport)
+    assert loopback.netloc in str(caught.value)
+
+
+def test_a_json_200_without_the_version_header_is_still_a_registry(loopback: Loopback) -> None:
+    transport = loopback.transport(lambda seen: Reply(200, body=b'{"x": 1}'), credentials=USER)
+    assert _discover(transport).challenge is None
+
+
+def _answer(status: int, challenge: str | None = None) -> HttpResponse:
+    return HttpResponse(
+        url="http://127.0.0.1:5000/v2/",
+        status=status,
+        headers=CaseInsensitiveDict(),
+        www_authenticate=(challenge,) if challenge else (),
+        body=b"",
+    )
+
+
+def test_a_401_contradicts_a_remembered_challenge_only_with_another_one() -> None:
+    basic = Challenge("basic", {"realm": "r"})
+    assert contradicts(basic, _answer(401, 'Bearer realm="https://a/t"'))
+    assert not contradicts(basic, _answer(401, 'Basic realm="another"'))  # Basic: scheme only
+    assert not contradicts(basic, _answer(401, 'Bearer realm="unterminated'))
+    assert not contradicts(basic, _answer(401))
+    bearer = Challenge("bearer", {"realm": "https://a/t", "service": "s"})
+    assert not contradicts(bearer, _answer(401, 'Bearer realm="https://a/t",service="s"'))
+    assert contradicts(bearer, _answer(401, 'Bearer realm="https://b/t",service="s"'))
+    assert contradicts(bearer, _answer(401, 'Bearer realm="https://a/t",service="t"'))
+    assert contradicts(bearer, _answer(401, 'Basic realm="r"'))
+
+
+def test_authenticated_api_access(loopback: Loopback) -> None:
+    transport = loopback.transport(lambda seen: registry_ok(), credentials=USER)
+    reference = transport.reference
+    require_api_access(reference, USER, _answer(200), "the Basic credentials")
+    with pytest.raises(AccessDeniedError) as caught:
+        require_api_access(reference, USER, _answer(403), "the Basic credentials")
+    assert "accepted the Basic credentials of the credentials of user 'alice'" in str(caught.value)
+    assert isinstance(unexpected_answer(reference, _answer(500)), RegistryUnreachableError)

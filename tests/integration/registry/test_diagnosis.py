@@ -11,7 +11,7 @@ from typing import Any
 from testbed.leaks import assert_no_secret
 from zenml_docker_connector.credentials import Credentials
 from zenml_docker_connector.references import parse_registry_reference
-from zenml_docker_connector.registry.probe import run_doctor
+from zenml_docker_connector.registry.diagnosis import run_doctor
 from zenml_docker_connector.registry.verification import AccessQuestion
 
 
