@@ -15,12 +15,13 @@ import re
 MAX_LABEL_LENGTH = 63
 MAX_SUBDOMAIN_LENGTH = 253
 DEFAULT_NAME_PREFIX = "zenml-docker-"
+DEFAULT_NAME_FORM = f"{DEFAULT_NAME_PREFIX}<name>-<hash of its id>"
+"""How help texts describe `default_secret_name`."""
 _HASH_LENGTH = 8
 
 _SUBDOMAIN_RULE = f"{MAX_SUBDOMAIN_LENGTH} lower-case letters, digits, '-' and '.'"
 _LABEL_RULE = f"{MAX_LABEL_LENGTH} lower-case letters, digits and '-'"
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-_LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$")
 
 
 def is_dns_label(text: str) -> bool:
@@ -33,10 +34,6 @@ def is_dns_subdomain(text: str) -> bool:
     return 0 < len(text) <= MAX_SUBDOMAIN_LENGTH and all(
         _DNS_LABEL.match(part) for part in text.split(".")
     )
-
-
-def is_label_value(text: str) -> bool:
-    return len(text) <= MAX_LABEL_LENGTH and bool(_LABEL_VALUE.match(text))
 
 
 def check_secret_name(name: str) -> str:

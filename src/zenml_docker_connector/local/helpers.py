@@ -100,6 +100,8 @@ class CredentialHelper:
     timeout: float = DEFAULT_HELPER_TIMEOUT
     is_creds_store: bool = False
     """Configured as docker's `credsStore` (for every registry), not a `credHelpers` entry."""
+    key: str | None = None
+    """The `credHelpers` key it is configured under (None: `credsStore`)."""
 
     @property
     def program(self) -> str:

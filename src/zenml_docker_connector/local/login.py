@@ -28,8 +28,8 @@ writes the docker config; unset writes the docker config when a docker CLI is in
 podman is not, and podman's file when podman is installed without a docker CLI. Logout with
 None looks in both places, removing whatever is there for the registry.
 
-The two file formats differ only in what `formats` describes; one login and one logout
-routine serve both.
+The two file formats differ only in what `client_files.ClientFormat` describes; one login
+and one logout routine serve both, over the one parsed `ClientFile`.
 """
 
 from __future__ import annotations
@@ -42,14 +42,17 @@ from typing import Any
 
 from zenml_docker_connector.credentials import Credentials
 from zenml_docker_connector.errors import LocalConfigError
-from zenml_docker_connector.local.auth_entries import registry_of_key
-from zenml_docker_connector.local.formats import DOCKER, PODMAN, ClientFileFormat, bad_value
-from zenml_docker_connector.local.json_files import parse_json_text, update_json_file
-from zenml_docker_connector.local.locations import (
+from zenml_docker_connector.local.client_files import (
+    DOCKER,
+    ENV_VAR,
+    PODMAN,
+    ClientFile,
+    ClientFormat,
     docker_config_file,
     podman_login_file,
     same_file,
 )
+from zenml_docker_connector.local.json_files import parse_json_text, update_json_file
 from zenml_docker_connector.references import RegistryReference
 
 ENGINES = ("docker", "podman", "both")
@@ -154,7 +157,7 @@ def logout_local_clients(
     docker, podman = _logout_targets(engine)
     checked: list[str] = []
     log = _Removals()
-    files: list[tuple[ClientFileFormat, Path]] = []
+    files: list[tuple[ClientFormat, Path]] = []
     if docker:
         files.append((DOCKER, docker_config_file()))
         checked.append(str(docker_config_file()))
@@ -163,7 +166,7 @@ def logout_local_clients(
         shared = docker and same_file(path, docker_config_file())
         if not shared:
             checked.append(str(path))
-        if not shared or PODMAN.key_for(reference) != DOCKER.key_for(reference):
+        if not shared or PODMAN.key(reference) != DOCKER.key(reference):
             files.append((PODMAN, path))
     for file_format, path in files:
         logout_file(file_format, path, reference, log)
@@ -179,30 +182,26 @@ def logout_local_clients(
 
 
 def login_file(
-    file_format: ClientFileFormat,
+    file_format: ClientFormat,
     path: Path,
     reference: RegistryReference,
     credentials: Credentials,
 ) -> _Written:
     """Write `credentials` for `reference` into one client file (or the helper it names)."""
-    key = file_format.key_for(reference)
+    key = file_format.key(reference)
     tool = file_format.tool
 
     def mutate(data: dict[str, Any]) -> _Written:
-        helper = file_format.helper_for(data, key, path)
+        client_file = ClientFile.parse(file_format, data, str(path))
+        helper = client_file.helper_for(reference)
         if helper is None:
-            _section(data, file_format, path, create=True)[key] = {
-                "auth": credentials.basic_value()
-            }
+            client_file.auths(create=True)[key] = {"auth": credentials.basic_value()}
             line = f"{tool}: credentials for {key} in {path} (not encrypted)"
             return _Written(path, line, plaintext=True, creds_store=False)
-        auths = (
-            _section(data, file_format, path, create=True) if file_format.helper_placeholder else {}
-        )
         helper.store(key, credentials)
         line = f"{tool}: credentials for {key} in the {helper.description}"
         if file_format.helper_placeholder:
-            auths[key] = {}
+            client_file.auths(create=True)[key] = {}
             line += f"; auths entry {key!r} in {path} set to {{}}"
         return _Written(path, line, plaintext=False, creds_store=helper.is_creds_store)
 
@@ -210,21 +209,24 @@ def login_file(
 
 
 def logout_file(
-    file_format: ClientFileFormat, path: Path, reference: RegistryReference, log: _Removals
+    file_format: ClientFormat, path: Path, reference: RegistryReference, log: _Removals
 ) -> None:
     """Remove `reference`'s own entry (and its helper's copy) from one client file."""
-    key = file_format.key_for(reference)
+    key = file_format.key(reference)
     tool = file_format.tool
 
     def mutate(data: dict[str, Any]) -> None:
-        auths = _section(data, file_format, path, create=False)
-        helper = file_format.helper_for(data, key, path)
+        client_file = ClientFile.parse(file_format, data, str(path))
+        auths = client_file.auths()
+        helper = client_file.helper_for(reference)
         if helper is not None and helper.erase(key):
             log.removed.append(f"{tool}: credentials for {key} from the {helper.description}")
         if key in auths:
             del auths[key]
             log.removed.append(f"{tool}: auths entry {key!r} from {path}")
-        for other in _same_registry_keys(auths, reference, file_format):
+        for other in client_file.keys_for(reference):
+            if other == key:
+                continue
             target = other if file_format.namespaced_keys else reference.config_key
             log.notes.append(
                 f"{path} still has the auths entry {other!r} for the same registry, which "
@@ -233,32 +235,6 @@ def logout_file(
             )
 
     update_json_file(path, mutate, what=file_format.what, create_missing=False)
-
-
-def _section(
-    data: dict[str, Any], file_format: ClientFileFormat, path: Path, *, create: bool
-) -> dict[str, Any]:
-    """`data["auths"]` as a dict (created when missing, unless `create` is False)."""
-    value = data.get("auths")
-    if value is None:
-        if not create:
-            return {}
-        value = data["auths"] = {}
-    if not isinstance(value, dict):
-        raise bad_value(file_format, path, "auths", "a JSON object")
-    return value
-
-
-def _same_registry_keys(
-    auths: dict[str, Any], reference: RegistryReference, file_format: ClientFileFormat
-) -> list[str]:
-    own = file_format.key_for(reference)
-    found = []
-    for key in auths:
-        parsed = registry_of_key(key, namespaced=file_format.namespaced_keys)
-        if key != own and parsed is not None and parsed[0].same_registry(reference):
-            found.append(key)
-    return found
 
 
 # --- which clients ------------------------------------------------------------------------
@@ -307,19 +283,13 @@ def _check_credentials(reference: RegistryReference, credentials: Credentials) -
 
 
 def _docker_auth_config_note(reference: RegistryReference) -> list[str]:
-    raw = os.environ.get("DOCKER_AUTH_CONFIG")
+    raw = os.environ.get(ENV_VAR)
     if not raw:
         return []
     try:
-        data = parse_json_text(raw, label="DOCKER_AUTH_CONFIG")
-        if not isinstance(data, dict):
-            raise TypeError("not a JSON object")
-        auths = data.get("auths") or {}
-        named = any(
-            (parsed := registry_of_key(k, namespaced=False)) and parsed[0].same_registry(reference)
-            for k in auths
-        )
-    except (LocalConfigError, TypeError):
+        data = parse_json_text(raw, label=ENV_VAR)
+        named = bool(ClientFile.parse(DOCKER, data, ENV_VAR).keys_for(reference))
+    except LocalConfigError:
         named = True
     if not named:
         return []

@@ -12,7 +12,7 @@ ALLOWED_OWN = {
     "zenml_docker_connector.credentials",
     "zenml_docker_connector.errors",
     "zenml_docker_connector.references",
-    "zenml_docker_connector.local.formats",
+    "zenml_docker_connector.local.client_files",
     "zenml_docker_connector.local.atomic",
 }
 ALLOWED_THIRD_PARTY = {"yaml"}

@@ -24,8 +24,7 @@ from testbed.local_stores import (
 )
 from zenml_docker_connector.credentials import Credentials
 from zenml_docker_connector.errors import LocalConfigError
-from zenml_docker_connector.local.auth_entries import AuthEntry
-from zenml_docker_connector.local.discovery import match_namespaced
+from zenml_docker_connector.local.client_files import AuthEntry, match_namespaced
 from zenml_docker_connector.references import parse_registry_reference
 
 pytestmark = pytest.mark.usefixtures("isolated_client_files")
@@ -75,7 +74,8 @@ def test_missing_helper_binary(setting: str, docker_config_dir: Path) -> None:
     message = fails(reference=parse_registry_reference("127.0.0.1:5"))
     assert "The credential helper docker-credential-absent " in message
     assert "is not installed or not on PATH" in message
-    assert f"({setting} in {docker_config_dir / 'config.json'})" in message
+    where = "credsStore" if setting == "credsStore" else "credHelpers['127.0.0.1:5']"
+    assert f"({where} in {docker_config_dir / 'config.json'})" in message
     assert "Install docker-credential-absent" in message
 
 
@@ -184,7 +184,7 @@ def test_namespaced_keys_longest_prefix_first(wanted: str, user: str) -> None:
         _entry("r.example/team/app", "app"),
         _entry("other.example", "other"),
     ]
-    found = match_namespaced(entries, parse_registry_reference(wanted), origin="auth.json")
+    found = match_namespaced(entries, parse_registry_reference(wanted), label="The containers auth file auth.json")
     assert found is not None and found.credentials is not None
     assert found.credentials.username == user
 
@@ -193,11 +193,11 @@ def test_several_namespaces_without_a_repository_are_ambiguous() -> None:
     entries = [_entry("r.example/one", "a"), _entry("r.example/two", "b")]
     reference = parse_registry_reference("r.example")
     with pytest.raises(LocalConfigError, match="several namespaces") as caught:
-        match_namespaced(entries, reference, origin="/x/auth.json")
+        match_namespaced(entries, reference, label="The containers auth file /x/auth.json")
     assert "r.example/one, r.example/two" in str(caught.value)
-    only = match_namespaced(entries[:1], reference, origin="/x/auth.json")
+    only = match_namespaced(entries[:1], reference, label="The containers auth file /x/auth.json")
     assert only is entries[0]
-    assert match_namespaced([], reference, origin="/x/auth.json") is None
+    assert match_namespaced([], reference, label="The containers auth file /x/auth.json") is None
 
 
 # --- the rules docker, docker-py and containers/image follow ---------------------------------

@@ -45,7 +45,7 @@ def test_rejected_credentials_name_the_user_not_the_secret(loopback: Loopback) -
 @pytest.mark.parametrize(
     ("credentials", "expected"),
     [
-        (Credentials.anonymous(), "requires credentials, but none are configured"),
+        (Credentials(None, None), "requires credentials, but none are configured"),
         (Credentials("alice", None), "requires credentials, but none are configured"),
         (Credentials("alice", "refresh", identity_token=True), "not an identity token"),
     ],
