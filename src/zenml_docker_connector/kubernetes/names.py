@@ -12,6 +12,8 @@ from __future__ import annotations
 import hashlib
 import re
 
+from zenml_docker_connector.printable import clip, printable
+
 MAX_LABEL_LENGTH = 63
 MAX_SUBDOMAIN_LENGTH = 253
 DEFAULT_NAME_PREFIX = "zenml-docker-"
@@ -49,8 +51,8 @@ def check_namespace(namespace: str) -> str:
 def _checked(value: str, valid: bool, what: str, characters: str) -> str:
     if not valid:
         raise ValueError(
-            f"'{printable(value)}' is not a valid Kubernetes {what}: use at most {characters}, "
-            "starting and ending with a letter or digit."
+            f"'{clip(printable(value), 80)}' is not a valid Kubernetes {what}: use at most "
+            f"{characters}, starting and ending with a letter or digit."
         )
     return value
 
@@ -72,9 +74,3 @@ def label_value(text: str) -> str:
     cleaned = re.sub(r"[^A-Za-z0-9_.-]+", "-", text)
     trimmed = re.sub(r"^[^A-Za-z0-9]+|[^A-Za-z0-9]+$", "", cleaned)
     return re.sub(r"[^A-Za-z0-9]+$", "", trimmed[:MAX_LABEL_LENGTH])
-
-
-def printable(text: str, limit: int = 80) -> str:
-    """User input echoed in a message: control characters escaped, bounded in length."""
-    shown = text if len(text) <= limit else text[:limit] + "…"
-    return shown.encode("unicode_escape").decode("ascii") if not shown.isprintable() else shown

@@ -1,37 +1,27 @@
 """Every docker and podman client file: where it is, how the formats differ, what it holds.
 
 One model serves every path that reads or writes these files (discovery, login, logout, and
-the pull-secret builder, which writes the docker format): `ClientFormat` says as data how
-docker's `config.json` and podman's `auth.json` differ, `ClientFile` is one file's content
-parsed once, with the one rule for which credential helper serves a registry, and the
-functions below say where each tool reads and writes.
+the pull-secret builder): `ClientFormat` says as data how docker's `config.json` and podman's
+`auth.json` differ, `ClientFile` is one file's content parsed once, with the one rule for
+which credential helper serves a registry, and the functions at the end say where each tool
+reads and writes, as the tools themselves do:
+- docker reads and writes `$DOCKER_CONFIG/config.json`, else `~/.docker/config.json` (no
+  fallback from `$DOCKER_CONFIG` to the home directory); `~/.dockercfg` is read only when
+  there is no config.json (docker-py's rule); `DOCKER_AUTH_CONFIG` (a whole config in a
+  variable: GitLab CI, testcontainers) comes before both.
+- containers tools (containers-auth.json(5), as containers/image implements it) read
+  `$REGISTRY_AUTH_FILE` alone when set; else `$XDG_RUNTIME_DIR/containers/auth.json`
+  (`/run/containers/$UID/auth.json` without `XDG_RUNTIME_DIR`), then
+  `$XDG_CONFIG_HOME/containers/auth.json` (default `~/.config`). `podman login` writes
+  `$REGISTRY_AUTH_FILE`, else `$DOCKER_CONFIG/config.json` when that is set, else the first.
 
-Where, as in the tools themselves:
-- docker reads and writes `$DOCKER_CONFIG/config.json`, else `~/.docker/config.json` (an
-  unset file in `$DOCKER_CONFIG` does not fall back to the home directory); `~/.dockercfg`
-  is read only when there is no config.json (docker-py's rule), in either of its formats;
-  `DOCKER_AUTH_CONFIG` (a whole config in a variable: GitLab CI, testcontainers) comes first.
-- containers tools (podman, buildah, skopeo; containers-auth.json(5) as containers/image
-  implements it) read `$REGISTRY_AUTH_FILE` alone when set; otherwise
-  `$XDG_RUNTIME_DIR/containers/auth.json` (`/run/containers/$UID/auth.json` when
-  `XDG_RUNTIME_DIR` is unset, where `podman login` writes as root), then
-  `$XDG_CONFIG_HOME/containers/auth.json` (default `~/.config`); the docker config they also
-  read is covered by the docker sources. `podman login` writes `$REGISTRY_AUTH_FILE`, else
-  `$DOCKER_CONFIG/config.json` when that is set, else the first read location.
-
-How the formats differ: the key a registry is stored under (docker: `config_key`, so
-`https://index.docker.io/v1/` for Docker Hub; podman: `docker.io`), whether keys may name a
-namespace (podman: `host/ns/repo`), whether `credsStore` serves every registry (docker only),
-whether a helper login leaves `auths[key] = {}` behind (docker does), and the words messages use.
-
-What they hold: `auths` ({key: {auth | username+password | identitytoken}}), `credHelpers` and
-`credsStore`. docker-py's `load_config` parses the same data too forgivingly for us (a broken
-file silently becomes "no credentials", `auth` is decoded leniently, `username`/`password` are
-ignored), so here every problem is a `LocalConfigError` naming the file and the key, never the
-value. The file's shape is checked when it is parsed; `auths` entries only when credentials
-are read, so a login never fails over another registry's broken entry. Keys are normalised
-with `parse_registry_reference`, so `https://ghcr.io`, `ghcr.io/v1/` and the Docker Hub
-aliases land on one registry; Docker Hub OAuth entries and unparsable keys are skipped.
+docker-py's `load_config` parses the same data too forgivingly for us (a broken file silently
+becomes "no credentials", `auth` is decoded leniently, `username`/`password` are ignored), so
+every problem here is a `LocalConfigError` naming the file and the key, never the value. The
+file's shape is checked when it is parsed, `auths` entries only when credentials are read (a
+login never fails over another registry's broken entry). Keys are normalised with
+`parse_registry_reference`: `https://ghcr.io`, `ghcr.io/v1/` and the Docker Hub aliases name
+one registry; Docker Hub OAuth entries and unparsable keys are skipped.
 """
 
 from __future__ import annotations

@@ -22,7 +22,6 @@ passwords: if nothing better is found they raise an error saying what to do inst
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 from zenml_docker_connector.credentials import Credentials
@@ -62,8 +61,8 @@ def find_local_credentials(
     if reference is None:
         reference = _select_registry(seconds)
     token_hit: FoundCredentials | None = None
-    for source in _sources(seconds):
-        found = source.lookup(reference)
+    for client_file in files_to_read():
+        found = _lookup(client_file, reference, seconds)
         if found is None:
             continue
         if not found.credentials.identity_token or allow_identity_token:
@@ -82,8 +81,13 @@ def find_local_credentials(
 
 def _registries(timeout: float) -> dict[str, RegistryReference]:
     found: dict[str, RegistryReference] = {}
-    for source in _sources(timeout):
-        for registry in source.registries():
+    for client_file in files_to_read():
+        named = [e.registry for e in client_file.entries if e.credentials is not None]
+        named += [h.registry for h in client_file.helper_settings]
+        store = client_file.creds_store_helper(timeout)
+        keys = store.list() if store is not None else {}
+        named += [parsed[0] for key in keys if (parsed := registry_of_key(key, namespaced=False))]
+        for registry in named:
             found.setdefault(registry.resource_id, registry)
     return found
 
@@ -121,61 +125,39 @@ def _identity_token_error(found: FoundCredentials) -> LocalConfigError:
     )
 
 
-def _sources(timeout: float) -> Iterator[_ConfigSource]:
-    """Sources in precedence order, each loaded (and validated) only when reached."""
-    for client_file in files_to_read():
-        yield _ConfigSource(client_file, timeout)
-
-
-class _ConfigSource:
-    """One client file (env var, config.json, .dockercfg or auth.json), asked for credentials."""
-
-    def __init__(self, client_file: ClientFile, timeout: float):
-        self.file = client_file
-        self.timeout = timeout
-
-    def lookup(self, reference: RegistryReference) -> FoundCredentials | None:
-        found = self._from_helpers(reference)
-        if found is not None:
-            return found
-        entry = self.file.entry_for(reference)
-        if entry is None or entry.credentials is None:
-            return None
-        token = entry.credentials.identity_token
-        kind = "identitytoken of the auths entry" if token else "auths entry"
-        return FoundCredentials(
-            reference, entry.credentials, f"{kind} {entry.key!r} in {self.file.origin}"
-        )
-
-    def registries(self) -> list[RegistryReference]:
-        found = [e.registry for e in self.file.entries if e.credentials is not None]
-        found += [h.registry for h in self.file.helper_settings]
-        store = self.file.creds_store_helper(self.timeout)
-        if store is not None:
-            for key in store.list():
-                parsed = registry_of_key(key, namespaced=False)
-                if parsed is not None:
-                    found.append(parsed[0])
+def _lookup(
+    client_file: ClientFile, reference: RegistryReference, timeout: float
+) -> FoundCredentials | None:
+    """The file's helper for `reference` first, then its `auths` entry."""
+    helper = client_file.helper_for(reference, reading=True, timeout=timeout)
+    found = _from_helper(helper, reference) if helper is not None else None
+    if found is not None:
         return found
+    entry = client_file.entry_for(reference)
+    if entry is None or entry.credentials is None:
+        return None
+    token = entry.credentials.identity_token
+    kind = "identitytoken of the auths entry" if token else "auths entry"
+    return FoundCredentials(
+        reference, entry.credentials, f"{kind} {entry.key!r} in {client_file.origin}"
+    )
 
-    def _from_helpers(self, reference: RegistryReference) -> FoundCredentials | None:
-        helper = self.file.helper_for(reference, reading=True, timeout=self.timeout)
-        if helper is None:
-            return None
-        if helper.key is not None:
-            return _ask(helper, list(dict.fromkeys([reference.config_key, helper.key])), reference)
-        found = _ask(helper, [reference.config_key], reference)
-        if found is not None:
-            return found
-        # The store may hold the registry under another spelling (https://host, host/v1/).
-        variants = [
-            key
-            for key in helper.list()
-            if key != reference.config_key
-            and (parsed := registry_of_key(key, namespaced=False)) is not None
-            and parsed[0].same_registry(reference)
-        ]
-        return _ask(helper, variants, reference)
+
+def _from_helper(helper: CredentialHelper, reference: RegistryReference) -> FoundCredentials | None:
+    if helper.key is not None:
+        return _ask(helper, list(dict.fromkeys([reference.config_key, helper.key])), reference)
+    found = _ask(helper, [reference.config_key], reference)
+    if found is not None:
+        return found
+    # The store may hold the registry under another spelling (https://host, host/v1/).
+    variants = [
+        key
+        for key in helper.list()
+        if key != reference.config_key
+        and (parsed := registry_of_key(key, namespaced=False)) is not None
+        and parsed[0].same_registry(reference)
+    ]
+    return _ask(helper, variants, reference)
 
 
 def _ask(

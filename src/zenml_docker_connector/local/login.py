@@ -1,25 +1,16 @@
 """Log the local docker/podman clients in to a registry by writing their files — and log out.
 
 We write the files ourselves instead of calling `docker login`: it works with or without a
-running daemon, needs no secret on any command line, and lets us keep the user's files safe
-(see `json_files`). What we write is what the tools themselves write:
-
-* docker (`$DOCKER_CONFIG/config.json`, else `~/.docker/config.json`): when `credHelpers` has
-  the registry's exact config key, that helper; else `credsStore`; a helper gets the
-  credentials through its `store` action (secret on stdin) and `auths[key]` becomes `{}`, as
-  the docker CLI leaves it. Without a helper, `auths[key] = {"auth": base64(user:password)}`
-  and the result names the file so that the caller can warn about plain text. An empty
-  `credHelpers[key]` means "plain file" to the docker CLI, so it does here too.
-* podman/skopeo/buildah — the file `podman login` writes: `$REGISTRY_AUTH_FILE`, else
-  `$DOCKER_CONFIG/config.json` when that is set, else `$XDG_RUNTIME_DIR/containers/auth.json`,
-  else `/run/containers/$UID/auth.json`: `credHelpers[key]` in that file if set, else
-  `auths[key] = {"auth": ...}` under the podman key (`docker.io` for Docker Hub). When that
-  is the docker config we write anyway, the docker entry serves podman too (podman normalises
-  the Docker Hub key), and we never overwrite a helper's `{}` entry with a plain one.
+running daemon, needs no secret on any command line, and keeps the user's files safe (see
+`json_files`). What we write is what the tools write, in the file each tool's login writes
+(`client_files`): through the helper `ClientFile.helper_for` names (its `store` action, the
+secret on stdin; docker then leaves `auths[key] = {}`), else `auths[key] = {"auth": ...}`,
+and the result names that file so that the caller can warn about plain text. When podman's
+file is the docker config (`DOCKER_CONFIG` set), the docker entry serves podman too.
 
 Only the registry's own key is touched. Other keys for the same registry (`https://host`,
-`http://host`, `host/namespace` in auth.json) belong to whoever wrote them: we leave them,
-and logout reports them, because the docker CLI may still use them.
+`host/namespace` in auth.json) belong to whoever wrote them: we leave them, and logout
+reports them, because the tools may still use them.
 
 Which clients (`engine`): "docker", "podman", "both", or None = automatic. For login,
 automatic follows the container engine setting the caller passes (ZenML's, read by the glue):
@@ -27,9 +18,6 @@ automatic follows the container engine setting the caller passes (ZenML's, read 
 writes the docker config; unset writes the docker config when a docker CLI is installed or
 podman is not, and podman's file when podman is installed without a docker CLI. Logout with
 None looks in both places, removing whatever is there for the registry.
-
-The two file formats differ only in what `client_files.ClientFormat` describes; one login
-and one logout routine serve both, over the one parsed `ClientFile`.
 """
 
 from __future__ import annotations
