@@ -216,10 +216,7 @@ class ClientFile:
         if not self.format.uses_creds_store or not self.creds_store:
             return None
         return CredentialHelper(
-            self.creds_store,
-            f"credsStore in {self.origin}",
-            timeout=helper_timeout(timeout),
-            is_creds_store=True,
+            self.creds_store, f"credsStore in {self.origin}", helper_timeout(timeout)
         )
 
     def entry_for(self, reference: RegistryReference) -> AuthEntry | None:

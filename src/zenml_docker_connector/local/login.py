@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -87,12 +87,6 @@ class _Written:
     """The credentials went to docker's `credsStore` helper."""
 
 
-@dataclass
-class _Removals:
-    removed: list[str] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-
-
 def login_local_clients(
     reference: RegistryReference,
     credentials: Credentials,
@@ -130,12 +124,7 @@ def login_local_clients(
         written = login_file(PODMAN, podman_path, reference, credentials)
         stored.append(written.line)
         plaintext = plaintext or (written.path if written.plaintext else None)
-    return LoginResult(
-        registry=reference.resource_id,
-        stored=tuple(stored),
-        plaintext_path=plaintext,
-        notes=tuple(notes),
-    )
+    return LoginResult(reference.resource_id, tuple(stored), plaintext, tuple(notes))
 
 
 def logout_local_clients(
@@ -144,7 +133,8 @@ def logout_local_clients(
     """Remove `reference`'s login from the docker config (and its helper) and podman's file."""
     docker, podman = _logout_targets(engine)
     checked: list[str] = []
-    log = _Removals()
+    removed: list[str] = []
+    notes: list[str] = []
     files: list[tuple[ClientFormat, Path]] = []
     if docker:
         files.append((DOCKER, docker_config_file()))
@@ -157,13 +147,8 @@ def logout_local_clients(
         if not shared or PODMAN.key(reference) != DOCKER.key(reference):
             files.append((PODMAN, path))
     for file_format, path in files:
-        logout_file(file_format, path, reference, log)
-    return LogoutResult(
-        registry=reference.resource_id,
-        removed=tuple(log.removed),
-        checked=tuple(checked),
-        notes=tuple(log.notes),
-    )
+        logout_file(file_format, path, reference, removed, notes)
+    return LogoutResult(reference.resource_id, tuple(removed), tuple(checked), tuple(notes))
 
 
 # --- one file ------------------------------------------------------------------------------
@@ -197,9 +182,16 @@ def login_file(
 
 
 def logout_file(
-    file_format: ClientFormat, path: Path, reference: RegistryReference, log: _Removals
+    file_format: ClientFormat,
+    path: Path,
+    reference: RegistryReference,
+    removed: list[str],
+    notes: list[str],
 ) -> None:
-    """Remove `reference`'s own entry (and its helper's copy) from one client file."""
+    """Remove `reference`'s own entry (and its helper's copy) from one client file.
+
+    What was removed, and other keys for the registry left alone, go to `removed`/`notes`.
+    """
     key = file_format.key(reference)
     tool = file_format.tool
 
@@ -208,15 +200,15 @@ def logout_file(
         auths = client_file.auths()
         helper = client_file.helper_for(reference)
         if helper is not None and helper.erase(key):
-            log.removed.append(f"{tool}: credentials for {key} from the {helper.description}")
+            removed.append(f"{tool}: credentials for {key} from the {helper.description}")
         if key in auths:
             del auths[key]
-            log.removed.append(f"{tool}: auths entry {key!r} from {path}")
+            removed.append(f"{tool}: auths entry {key!r} from {path}")
         for other in client_file.keys_for(reference):
             if other == key:
                 continue
             target = other if file_format.namespaced_keys else reference.config_key
-            log.notes.append(
+            notes.append(
                 f"{path} still has the auths entry {other!r} for the same registry, which "
                 f"{tool} may still use; it was not written by this connector. Remove it with "
                 f"`{tool} logout {target}` if you want it gone."
