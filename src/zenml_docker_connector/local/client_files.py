@@ -36,8 +36,6 @@ from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
-from docker.utils import config as docker_config
-
 from zenml_docker_connector.credentials import Credentials
 from zenml_docker_connector.errors import LocalConfigError
 from zenml_docker_connector.local.helpers import CredentialHelper, helper_timeout
@@ -436,16 +434,18 @@ def _two_line_dockercfg(raw: bytes, label: str) -> dict[str, object]:
 
 
 def docker_config_file() -> Path:
-    """The docker config file the docker CLI would use (no fallback from $DOCKER_CONFIG)."""
-    configured: str | None = docker_config.config_path_from_environment()
-    home: str = docker_config.home_dir()
-    return Path(configured or os.path.join(home, docker_config.DOCKER_CONFIG_FILENAME))
+    """The docker config file the docker CLI would use (no fallback from $DOCKER_CONFIG).
+
+    The rule docker-py's `docker.utils.config` follows, written out so that the pull-secret
+    builder, which needs this module's formats, does not import docker-py (~0.1 s).
+    """
+    configured = os.environ.get("DOCKER_CONFIG")
+    return Path(configured, "config.json") if configured else Path.home() / ".docker/config.json"
 
 
 def legacy_dockercfg_file() -> Path:
     """`~/.dockercfg`, read when there is no config.json."""
-    home: str = docker_config.home_dir()
-    return Path(home) / str(docker_config.LEGACY_DOCKER_CONFIG_FILENAME)
+    return Path.home() / ".dockercfg"
 
 
 def podman_auth_paths() -> list[Path]:
