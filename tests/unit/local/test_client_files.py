@@ -15,10 +15,12 @@ from zenml_docker_connector.errors import LocalConfigError
 from zenml_docker_connector.local.client_files import (
     DOCKER,
     PODMAN,
+    AuthEntry,
     ClientFile,
     docker_config_file,
     is_oauth_key,
     legacy_dockercfg_file,
+    match_namespaced,
     podman_auth_paths,
     podman_login_file,
     registry_of_key,
@@ -136,6 +138,54 @@ def test_login_and_logout_edit_the_parsed_object_itself() -> None:
     data["auths"]["https://ghcr.io/v2/"] = {"auth": "!!!"}  # not parsed by keys_for
     assert data == {"other": 1, "auths": {"ghcr.io": {}, "https://ghcr.io/v2/": {"auth": "!!!"}}}
     assert client_file.keys_for(GHCR) == ["ghcr.io", "https://ghcr.io/v2/"]
+
+
+# --- which entry serves a registry ------------------------------------------------------------
+
+
+def _entry(key: str, username: str) -> AuthEntry:
+    registry, _, namespace = key.partition("/")
+    return AuthEntry(
+        key,
+        parse_registry_reference(registry),
+        namespace or None,
+        Credentials(username, "pw"),
+    )
+
+
+@pytest.mark.parametrize(
+    ("wanted", "user"),
+    [
+        ("r.example/team/app", "app"),
+        ("r.example/team/app/sub", "app"),
+        ("r.example/team/other", "team"),
+        ("r.example/teams/app", "whole"),
+        ("r.example", "whole"),
+    ],
+)
+def test_namespaced_keys_longest_prefix_first(wanted: str, user: str) -> None:
+    entries = [
+        _entry("r.example", "whole"),
+        _entry("r.example/team", "team"),
+        _entry("r.example/team/app", "app"),
+        _entry("other.example", "other"),
+    ]
+    found = match_namespaced(
+        entries, parse_registry_reference(wanted), label="The containers auth file auth.json"
+    )
+    assert found is not None and found.credentials is not None
+    assert found.credentials.username == user
+
+
+def test_several_namespaces_without_a_repository_are_ambiguous() -> None:
+    entries = [_entry("r.example/one", "a"), _entry("r.example/two", "b")]
+    reference = parse_registry_reference("r.example")
+    with pytest.raises(LocalConfigError, match="several namespaces") as caught:
+        match_namespaced(entries, reference, label="The containers auth file /x/auth.json")
+    assert "r.example/one, r.example/two" in str(caught.value)
+    only = match_namespaced(entries[:1], reference, label="The containers auth file /x/auth.json")
+    assert only is entries[0]
+    assert match_namespaced([], reference, label="The containers auth file /x/auth.json") is None
 
 
 # --- parsing --------------------------------------------------------------------------------
