@@ -32,10 +32,6 @@ class Credentials:
         """What a credential store returned: the `<token>` username marks an identity token."""
         return cls(username, secret, identity_token=username == IDENTITY_TOKEN_USERNAME)
 
-    @classmethod
-    def anonymous(cls) -> Credentials:
-        return cls(None, None)
-
     @property
     def complete(self) -> bool:
         """A username and a secret are both present (an empty secret still counts)."""

@@ -13,6 +13,7 @@ exit 1 with the same text (`failure_report`).
 | urllib3-new-conn | `HTTPConnection._new_conn` | peer rule, socket deadline | 2.8.0 | no request |
 | urllib3-pool-classes | `PoolManager.pool_classes_by_scheme` | guarded pools | 2.8.0 | no request |
 <!-- table rows: one per entry of PATCHES, kept in step with it by tests/unit/test_patches.py -->
+| docker-py-auth-configs | `_auth_configs` | docker-py#3281 | docker 7.1.0 | helper asked first |
 
 This module imports no ZenML: the ZenML targets are handed in by the glue (`glue.activation`)
 once ZenML loaded them.
@@ -113,9 +114,78 @@ ZENML_PATCHES: tuple[Patch, ...] = ()
 
 
 # --- docker-py ------------------------------------------------------------------------
-# (local helper: APIClient._auth_configs)
 
-DOCKER_PY_PATCHES: tuple[Patch, ...] = ()
+DOCKER_PY_AUTH_CONFIGS = Patch(
+    id="docker-py-auth-configs",
+    library="docker",
+    target="APIClient._auth_configs, replaced by a subclass of docker.auth.AuthConfig "
+    "(get_credential_store, get_all_credentials; resolve_index_name, convert_to_hostname)",
+    why="docker-py asks a credential helper before the credentials given to login() "
+    "(docker/docker-py#3281), so a client logged in with the connector's credentials could "
+    "still push with whatever the helper holds, or fail when the helper is broken",
+    verified="docker 7.1.0",
+    when_missing="The Docker client is still logged in with the connector's credentials, but "
+    "docker-py's own lookup decides what each push and pull sends: a credential helper "
+    "configured for the registry answers first.",
+)
+
+DOCKER_PY_PATCHES: tuple[Patch, ...] = (DOCKER_PY_AUTH_CONFIGS,)
+
+
+def connector_first_auth(api: Any, auth_module: Any, registry: str) -> bool:
+    """Make the docker-py client `api` skip credential helpers for `registry`, only for it.
+
+    `auth_module` is `docker.auth`; every other registry keeps docker-py's lookup. False,
+    with the failure recorded, when docker-py's internals are not the ones verified.
+    """
+    patch = DOCKER_PY_AUTH_CONFIGS
+    try:
+        current = require(patch, api, "_auth_configs")
+        credstore_env = require(patch, api, "credstore_env")
+        config_class, index_name = _connector_first_class(auth_module)
+        api._auth_configs = config_class(
+            dict(current or {}), frozenset({index_name(registry)}), credstore_env
+        )
+    except (PatchTargetMissingError, TypeError) as error:
+        record_failure(patch, error)
+        return False
+    return True
+
+
+def _connector_first_class(auth_module: Any) -> tuple[type[Any], Callable[[str | None], str]]:
+    """docker-py's AuthConfig with helpers bypassed for given registries; its name rule."""
+    patch = DOCKER_PY_AUTH_CONFIGS
+    base = require(patch, auth_module, "AuthConfig")
+    for method in ("get_credential_store", "get_all_credentials"):
+        require(patch, base, method)
+    resolve = require(patch, auth_module, "resolve_index_name")
+    hub = require(patch, auth_module, "INDEX_NAME")
+    hostname = require(patch, auth_module, "convert_to_hostname")
+
+    def index_name(registry: str | None) -> str:
+        return str(resolve(registry)) if registry else str(hub)
+
+    class ConnectorFirstAuthConfig(base):  # type: ignore[misc, valid-type]
+        def __init__(self, config: dict[str, Any], registries: frozenset[str], env: Any):
+            super().__init__(config, env)
+            self._connector_registries = registries
+
+        def get_credential_store(self, registry: str | None) -> str | None:
+            if index_name(registry) in self._connector_registries:
+                return None
+            store: str | None = super().get_credential_store(registry)
+            return store
+
+        def get_all_credentials(self) -> dict[str, Any]:
+            credentials: dict[str, Any] = super().get_all_credentials()
+            # Builds read this map; re-apply our logins over whatever the helpers listed.
+            for key, entry in self.auths.items():
+                if index_name(key) in self._connector_registries:
+                    credentials[key] = entry
+                    credentials[hostname(key)] = entry
+            return credentials
+
+    return ConnectorFirstAuthConfig, index_name
 
 
 # --- urllib3 --------------------------------------------------------------------------

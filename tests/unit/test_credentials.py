@@ -36,7 +36,7 @@ def test_a_credential_stores_token_username_marks_an_identity_token() -> None:
         (Credentials("u", None), False),
         (Credentials(None, "p"), False),
         (Credentials("", "p"), False),
-        (Credentials.anonymous(), False),
+        (Credentials(None, None), False),
     ],
 )
 def test_complete_needs_a_username_and_a_secret(credentials: Credentials, complete: bool) -> None:
@@ -48,7 +48,7 @@ def test_the_two_basic_encodings() -> None:
     expected = base64.b64encode(b"alice:pa:ss").decode()
     assert credentials.basic_value() == expected
     assert credentials.basic_header() == f"Basic {expected}"
-    assert Credentials.anonymous().basic_value() == base64.b64encode(b":").decode()
+    assert Credentials(None, None).basic_value() == base64.b64encode(b":").decode()
 
 
 def test_redact_removes_every_encoding_of_the_secret() -> None:
@@ -60,7 +60,7 @@ def test_redact_removes_every_encoding_of_the_secret() -> None:
     redacted = credentials.redact(text)
     assert SECRET not in redacted and credentials.basic_value() not in redacted
     assert redacted.count(REDACTED) == 3
-    assert Credentials.anonymous().redact("nothing to hide") == "nothing to hide"
+    assert Credentials(None, None).redact("nothing to hide") == "nothing to hide"
 
 
 def test_credentials_are_values() -> None:

@@ -15,7 +15,11 @@ from pathlib import Path
 import click
 
 from zenml_docker_connector.errors import DockerConnectorError
-from zenml_docker_connector.kubernetes.names import check_namespace, check_secret_name
+from zenml_docker_connector.kubernetes.names import (
+    DEFAULT_NAME_FORM,
+    check_namespace,
+    check_secret_name,
+)
 from zenml_docker_connector.kubernetes.pull_secret import format_timestamp
 from zenml_docker_connector.kubernetes.render import FORMATS
 
@@ -41,8 +45,8 @@ def _checked(check: Callable[[str], str]) -> _Callback:
 @click.option(
     "--name",
     callback=_checked(check_secret_name),
-    help="Secret name. Default: derived from the connector (zenml-docker-<name>-<hash of its "
-    "id>), the same on every run.",
+    help=f"Secret name. Default: derived from the connector ({DEFAULT_NAME_FORM}), the same "
+    "on every run.",
 )
 @click.option(
     "--namespace",

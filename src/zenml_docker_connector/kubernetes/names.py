@@ -12,15 +12,18 @@ from __future__ import annotations
 import hashlib
 import re
 
+from zenml_docker_connector.printable import clip, printable
+
 MAX_LABEL_LENGTH = 63
 MAX_SUBDOMAIN_LENGTH = 253
 DEFAULT_NAME_PREFIX = "zenml-docker-"
+DEFAULT_NAME_FORM = f"{DEFAULT_NAME_PREFIX}<name>-<hash of its id>"
+"""How help texts describe `default_secret_name`."""
 _HASH_LENGTH = 8
 
 _SUBDOMAIN_RULE = f"{MAX_SUBDOMAIN_LENGTH} lower-case letters, digits, '-' and '.'"
 _LABEL_RULE = f"{MAX_LABEL_LENGTH} lower-case letters, digits and '-'"
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-_LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$")
 
 
 def is_dns_label(text: str) -> bool:
@@ -33,10 +36,6 @@ def is_dns_subdomain(text: str) -> bool:
     return 0 < len(text) <= MAX_SUBDOMAIN_LENGTH and all(
         _DNS_LABEL.match(part) for part in text.split(".")
     )
-
-
-def is_label_value(text: str) -> bool:
-    return len(text) <= MAX_LABEL_LENGTH and bool(_LABEL_VALUE.match(text))
 
 
 def check_secret_name(name: str) -> str:
@@ -52,8 +51,8 @@ def check_namespace(namespace: str) -> str:
 def _checked(value: str, valid: bool, what: str, characters: str) -> str:
     if not valid:
         raise ValueError(
-            f"'{printable(value)}' is not a valid Kubernetes {what}: use at most {characters}, "
-            "starting and ending with a letter or digit."
+            f"'{clip(printable(value), 80)}' is not a valid Kubernetes {what}: use at most "
+            f"{characters}, starting and ending with a letter or digit."
         )
     return value
 
@@ -75,9 +74,3 @@ def label_value(text: str) -> str:
     cleaned = re.sub(r"[^A-Za-z0-9_.-]+", "-", text)
     trimmed = re.sub(r"^[^A-Za-z0-9]+|[^A-Za-z0-9]+$", "", cleaned)
     return re.sub(r"[^A-Za-z0-9]+$", "", trimmed[:MAX_LABEL_LENGTH])
-
-
-def printable(text: str, limit: int = 80) -> str:
-    """User input echoed in a message: control characters escaped, bounded in length."""
-    shown = text if len(text) <= limit else text[:limit] + "…"
-    return shown.encode("unicode_escape").decode("ascii") if not shown.isprintable() else shown

@@ -1,7 +1,7 @@
 """The `kubernetes.io/dockerconfigjson` Secret that lets a kubelet pull from one registry.
 
 Its `.dockerconfigjson` is a docker `config.json` holding one `auths` entry, under the key the
-docker CLI itself writes (`local.formats.DOCKER`: Docker Hub is `https://index.docker.io/v1/`,
+docker CLI itself writes (`local.client_files.DOCKER`: Docker Hub is `https://index.docker.io/v1/`,
 every other registry `host[:port]`), with `username`, `password` and `auth` (base64 of
 `user:secret`) all set (a kubelet reads `auth` and falls back to the two fields; docker and
 podman read `auth`). Labels name the connector that produced the Secret (label values are
@@ -25,7 +25,7 @@ from zenml_docker_connector.kubernetes.names import (
     default_secret_name,
     label_value,
 )
-from zenml_docker_connector.local.formats import DOCKER
+from zenml_docker_connector.local.client_files import DOCKER
 from zenml_docker_connector.references import RegistryReference
 
 SECRET_TYPE = "kubernetes.io/dockerconfigjson"
@@ -73,7 +73,7 @@ def docker_config_json(reference: RegistryReference, credentials: Credentials) -
         "password": credentials.secret,
         "auth": credentials.basic_value(),
     }
-    return {"auths": {DOCKER.key_for(reference): entry}}
+    return {"auths": {DOCKER.key(reference): entry}}
 
 
 def build_pull_secret(
@@ -101,7 +101,7 @@ def build_pull_secret(
     }
     metadata["annotations"] = {
         ANNOTATION_CONNECTOR: origin.connector_name,
-        ANNOTATION_REGISTRY: DOCKER.key_for(reference),
+        ANNOTATION_REGISTRY: DOCKER.key(reference),
     }
     if expires_at is not None:
         metadata["annotations"][ANNOTATION_EXPIRES_AT] = format_timestamp(expires_at)

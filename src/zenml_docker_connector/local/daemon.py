@@ -3,15 +3,14 @@
 docker-py asks a credential helper (`credsStore` / `credHelpers` in the user's config.json)
 before it looks at credentials given to `login()` (docker/docker-py#3281), so a client
 "logged in" with the connector's credentials may still push with whatever the helper holds,
-or fail when the helper is broken. `ConnectorFirstAuthConfig` keeps docker-py's lookup for
-every other registry and skips the helpers for the connector's registry only.
+or fail when the helper is broken. `patches.connector_first_auth` keeps docker-py's lookup
+for every other registry and skips the helpers for the connector's registry only.
 """
 
 from __future__ import annotations
 
 import os
 import re
-from typing import Any
 
 import docker
 from docker import auth as docker_auth
@@ -23,6 +22,7 @@ from zenml_docker_connector.errors import (
     DockerDaemonUnavailableError,
     RegistryError,
 )
+from zenml_docker_connector.patches import connector_first_auth
 from zenml_docker_connector.redaction import shown
 from zenml_docker_connector.references import RegistryReference
 
@@ -30,52 +30,12 @@ _USERINFO_PASSWORD = re.compile(r"(://[^/@:]*):[^/@]*@")
 """A password in a DOCKER_HOST URL (`ssh://user:password@host`): never shown."""
 
 
-class ConnectorFirstAuthConfig(docker_auth.AuthConfig):  # type: ignore[misc]
-    """docker-py's AuthConfig, with credential helpers bypassed for the given registries."""
-
-    def __init__(
-        self, base: dict[str, Any], registries: frozenset[str], credstore_env: Any
-    ) -> None:
-        super().__init__(dict(base), credstore_env)
-        self._connector_registries = registries
-
-    def _is_connector_registry(self, registry: str | None) -> bool:
-        return _index_name(registry) in self._connector_registries
-
-    def get_credential_store(self, registry: str | None) -> str | None:
-        if self._is_connector_registry(registry):
-            return None
-        store: str | None = super().get_credential_store(registry)
-        return store
-
-    def get_all_credentials(self) -> dict[str, Any]:
-        credentials: dict[str, Any] = super().get_all_credentials()
-        # Builds read this map; re-apply our logins over whatever the helpers listed.
-        for key, entry in self.auths.items():
-            if self._is_connector_registry(key):
-                credentials[key] = entry
-                credentials[docker_auth.convert_to_hostname(key)] = entry
-        return credentials
-
-
-def _index_name(registry: str | None) -> str:
-    name: str = docker_auth.resolve_index_name(registry) if registry else docker_auth.INDEX_NAME
-    return name
-
-
 def authenticated_docker_client(
-    reference: RegistryReference,
-    credentials: Credentials,
-    **client_kwargs: Any,
+    reference: RegistryReference, credentials: Credentials
 ) -> docker.DockerClient:
     """A DockerClient for the local daemon, logged in to `reference` with these credentials."""
-    client = _client_from_environment(client_kwargs)
-    api = client.api
-    api._auth_configs = ConnectorFirstAuthConfig(
-        api._auth_configs or {},
-        frozenset({_index_name(reference.config_key)}),
-        api.credstore_env,
-    )
+    client = _client_from_environment()
+    connector_first_auth(client.api, docker_auth, reference.config_key)
     try:
         client.login(
             username=credentials.username,
@@ -92,9 +52,9 @@ def authenticated_docker_client(
     return client
 
 
-def _client_from_environment(client_kwargs: dict[str, Any]) -> docker.DockerClient:
+def _client_from_environment() -> docker.DockerClient:
     try:
-        client = docker.DockerClient.from_env(**client_kwargs)
+        client = docker.DockerClient.from_env()
         client.ping()
     except DockerException as error:
         raise _daemon_error(str(error)) from None

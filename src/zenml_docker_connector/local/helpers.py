@@ -98,8 +98,13 @@ class CredentialHelper:
     origin: str
     """E.g. "credsStore in /root/.docker/config.json" — never a secret."""
     timeout: float = DEFAULT_HELPER_TIMEOUT
-    is_creds_store: bool = False
-    """Configured as docker's `credsStore` (for every registry), not a `credHelpers` entry."""
+    key: str | None = None
+    """The `credHelpers` key it is configured under; None: docker's `credsStore`."""
+
+    @property
+    def is_creds_store(self) -> bool:
+        """Configured as docker's `credsStore` (for every registry), not a `credHelpers` entry."""
+        return self.key is None
 
     @property
     def program(self) -> str:

@@ -1,25 +1,16 @@
 """Log the local docker/podman clients in to a registry by writing their files — and log out.
 
 We write the files ourselves instead of calling `docker login`: it works with or without a
-running daemon, needs no secret on any command line, and lets us keep the user's files safe
-(see `json_files`). What we write is what the tools themselves write:
-
-* docker (`$DOCKER_CONFIG/config.json`, else `~/.docker/config.json`): when `credHelpers` has
-  the registry's exact config key, that helper; else `credsStore`; a helper gets the
-  credentials through its `store` action (secret on stdin) and `auths[key]` becomes `{}`, as
-  the docker CLI leaves it. Without a helper, `auths[key] = {"auth": base64(user:password)}`
-  and the result names the file so that the caller can warn about plain text. An empty
-  `credHelpers[key]` means "plain file" to the docker CLI, so it does here too.
-* podman/skopeo/buildah — the file `podman login` writes: `$REGISTRY_AUTH_FILE`, else
-  `$DOCKER_CONFIG/config.json` when that is set, else `$XDG_RUNTIME_DIR/containers/auth.json`,
-  else `/run/containers/$UID/auth.json`: `credHelpers[key]` in that file if set, else
-  `auths[key] = {"auth": ...}` under the podman key (`docker.io` for Docker Hub). When that
-  is the docker config we write anyway, the docker entry serves podman too (podman normalises
-  the Docker Hub key), and we never overwrite a helper's `{}` entry with a plain one.
+running daemon, needs no secret on any command line, and keeps the user's files safe (see
+`json_files`). What we write is what the tools write, in the file each tool's login writes
+(`client_files`): through the helper `ClientFile.helper_for` names (its `store` action, the
+secret on stdin; docker then leaves `auths[key] = {}`), else `auths[key] = {"auth": ...}`,
+and the result names that file so that the caller can warn about plain text. When podman's
+file is the docker config (`DOCKER_CONFIG` set), the docker entry serves podman too.
 
 Only the registry's own key is touched. Other keys for the same registry (`https://host`,
-`http://host`, `host/namespace` in auth.json) belong to whoever wrote them: we leave them,
-and logout reports them, because the docker CLI may still use them.
+`host/namespace` in auth.json) belong to whoever wrote them: we leave them, and logout
+reports them, because the tools may still use them.
 
 Which clients (`engine`): "docker", "podman", "both", or None = automatic. For login,
 automatic follows the container engine setting the caller passes (ZenML's, read by the glue):
@@ -27,29 +18,29 @@ automatic follows the container engine setting the caller passes (ZenML's, read 
 writes the docker config; unset writes the docker config when a docker CLI is installed or
 podman is not, and podman's file when podman is installed without a docker CLI. Logout with
 None looks in both places, removing whatever is there for the registry.
-
-The two file formats differ only in what `formats` describes; one login and one logout
-routine serve both.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from zenml_docker_connector.credentials import Credentials
 from zenml_docker_connector.errors import LocalConfigError
-from zenml_docker_connector.local.auth_entries import registry_of_key
-from zenml_docker_connector.local.formats import DOCKER, PODMAN, ClientFileFormat, bad_value
-from zenml_docker_connector.local.json_files import parse_json_text, update_json_file
-from zenml_docker_connector.local.locations import (
+from zenml_docker_connector.local.client_files import (
+    DOCKER,
+    ENV_VAR,
+    PODMAN,
+    ClientFile,
+    ClientFormat,
     docker_config_file,
     podman_login_file,
     same_file,
 )
+from zenml_docker_connector.local.json_files import parse_json_text, update_json_file
 from zenml_docker_connector.references import RegistryReference
 
 ENGINES = ("docker", "podman", "both")
@@ -96,12 +87,6 @@ class _Written:
     """The credentials went to docker's `credsStore` helper."""
 
 
-@dataclass
-class _Removals:
-    removed: list[str] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-
-
 def login_local_clients(
     reference: RegistryReference,
     credentials: Credentials,
@@ -139,12 +124,7 @@ def login_local_clients(
         written = login_file(PODMAN, podman_path, reference, credentials)
         stored.append(written.line)
         plaintext = plaintext or (written.path if written.plaintext else None)
-    return LoginResult(
-        registry=reference.resource_id,
-        stored=tuple(stored),
-        plaintext_path=plaintext,
-        notes=tuple(notes),
-    )
+    return LoginResult(reference.resource_id, tuple(stored), plaintext, tuple(notes))
 
 
 def logout_local_clients(
@@ -153,8 +133,9 @@ def logout_local_clients(
     """Remove `reference`'s login from the docker config (and its helper) and podman's file."""
     docker, podman = _logout_targets(engine)
     checked: list[str] = []
-    log = _Removals()
-    files: list[tuple[ClientFileFormat, Path]] = []
+    removed: list[str] = []
+    notes: list[str] = []
+    files: list[tuple[ClientFormat, Path]] = []
     if docker:
         files.append((DOCKER, docker_config_file()))
         checked.append(str(docker_config_file()))
@@ -163,46 +144,37 @@ def logout_local_clients(
         shared = docker and same_file(path, docker_config_file())
         if not shared:
             checked.append(str(path))
-        if not shared or PODMAN.key_for(reference) != DOCKER.key_for(reference):
+        if not shared or PODMAN.key(reference) != DOCKER.key(reference):
             files.append((PODMAN, path))
     for file_format, path in files:
-        logout_file(file_format, path, reference, log)
-    return LogoutResult(
-        registry=reference.resource_id,
-        removed=tuple(log.removed),
-        checked=tuple(checked),
-        notes=tuple(log.notes),
-    )
+        logout_file(file_format, path, reference, removed, notes)
+    return LogoutResult(reference.resource_id, tuple(removed), tuple(checked), tuple(notes))
 
 
 # --- one file ------------------------------------------------------------------------------
 
 
 def login_file(
-    file_format: ClientFileFormat,
+    file_format: ClientFormat,
     path: Path,
     reference: RegistryReference,
     credentials: Credentials,
 ) -> _Written:
     """Write `credentials` for `reference` into one client file (or the helper it names)."""
-    key = file_format.key_for(reference)
+    key = file_format.key(reference)
     tool = file_format.tool
 
     def mutate(data: dict[str, Any]) -> _Written:
-        helper = file_format.helper_for(data, key, path)
+        client_file = ClientFile.parse(file_format, data, str(path))
+        helper = client_file.helper_for(reference)
         if helper is None:
-            _section(data, file_format, path, create=True)[key] = {
-                "auth": credentials.basic_value()
-            }
+            client_file.auths(create=True)[key] = {"auth": credentials.basic_value()}
             line = f"{tool}: credentials for {key} in {path} (not encrypted)"
             return _Written(path, line, plaintext=True, creds_store=False)
-        auths = (
-            _section(data, file_format, path, create=True) if file_format.helper_placeholder else {}
-        )
         helper.store(key, credentials)
         line = f"{tool}: credentials for {key} in the {helper.description}"
         if file_format.helper_placeholder:
-            auths[key] = {}
+            client_file.auths(create=True)[key] = {}
             line += f"; auths entry {key!r} in {path} set to {{}}"
         return _Written(path, line, plaintext=False, creds_store=helper.is_creds_store)
 
@@ -210,55 +182,39 @@ def login_file(
 
 
 def logout_file(
-    file_format: ClientFileFormat, path: Path, reference: RegistryReference, log: _Removals
+    file_format: ClientFormat,
+    path: Path,
+    reference: RegistryReference,
+    removed: list[str],
+    notes: list[str],
 ) -> None:
-    """Remove `reference`'s own entry (and its helper's copy) from one client file."""
-    key = file_format.key_for(reference)
+    """Remove `reference`'s own entry (and its helper's copy) from one client file.
+
+    What was removed, and other keys for the registry left alone, go to `removed`/`notes`.
+    """
+    key = file_format.key(reference)
     tool = file_format.tool
 
     def mutate(data: dict[str, Any]) -> None:
-        auths = _section(data, file_format, path, create=False)
-        helper = file_format.helper_for(data, key, path)
+        client_file = ClientFile.parse(file_format, data, str(path))
+        auths = client_file.auths()
+        helper = client_file.helper_for(reference)
         if helper is not None and helper.erase(key):
-            log.removed.append(f"{tool}: credentials for {key} from the {helper.description}")
+            removed.append(f"{tool}: credentials for {key} from the {helper.description}")
         if key in auths:
             del auths[key]
-            log.removed.append(f"{tool}: auths entry {key!r} from {path}")
-        for other in _same_registry_keys(auths, reference, file_format):
+            removed.append(f"{tool}: auths entry {key!r} from {path}")
+        for other in client_file.keys_for(reference):
+            if other == key:
+                continue
             target = other if file_format.namespaced_keys else reference.config_key
-            log.notes.append(
+            notes.append(
                 f"{path} still has the auths entry {other!r} for the same registry, which "
                 f"{tool} may still use; it was not written by this connector. Remove it with "
                 f"`{tool} logout {target}` if you want it gone."
             )
 
     update_json_file(path, mutate, what=file_format.what, create_missing=False)
-
-
-def _section(
-    data: dict[str, Any], file_format: ClientFileFormat, path: Path, *, create: bool
-) -> dict[str, Any]:
-    """`data["auths"]` as a dict (created when missing, unless `create` is False)."""
-    value = data.get("auths")
-    if value is None:
-        if not create:
-            return {}
-        value = data["auths"] = {}
-    if not isinstance(value, dict):
-        raise bad_value(file_format, path, "auths", "a JSON object")
-    return value
-
-
-def _same_registry_keys(
-    auths: dict[str, Any], reference: RegistryReference, file_format: ClientFileFormat
-) -> list[str]:
-    own = file_format.key_for(reference)
-    found = []
-    for key in auths:
-        parsed = registry_of_key(key, namespaced=file_format.namespaced_keys)
-        if key != own and parsed is not None and parsed[0].same_registry(reference):
-            found.append(key)
-    return found
 
 
 # --- which clients ------------------------------------------------------------------------
@@ -307,19 +263,13 @@ def _check_credentials(reference: RegistryReference, credentials: Credentials) -
 
 
 def _docker_auth_config_note(reference: RegistryReference) -> list[str]:
-    raw = os.environ.get("DOCKER_AUTH_CONFIG")
+    raw = os.environ.get(ENV_VAR)
     if not raw:
         return []
     try:
-        data = parse_json_text(raw, label="DOCKER_AUTH_CONFIG")
-        if not isinstance(data, dict):
-            raise TypeError("not a JSON object")
-        auths = data.get("auths") or {}
-        named = any(
-            (parsed := registry_of_key(k, namespaced=False)) and parsed[0].same_registry(reference)
-            for k in auths
-        )
-    except (LocalConfigError, TypeError):
+        data = parse_json_text(raw, label=ENV_VAR)
+        named = bool(ClientFile.parse(DOCKER, data, ENV_VAR).keys_for(reference))
+    except LocalConfigError:
         named = True
     if not named:
         return []

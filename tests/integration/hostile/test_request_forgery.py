@@ -76,12 +76,12 @@ def test_an_answer_through_a_redirect_is_never_quoted(internal: LocalServer) -> 
         bearer_pair(_redirect_to(f"{internal.url}/api")) as (registry, _token_service),
         pytest.raises(CredentialsRejectedError) as caught,
     ):
-        _verify(registry.netloc, Credentials.anonymous(), ConnectionSettings())
+        _verify(registry.netloc, Credentials(None, None), ConnectionSettings())
     assert len(internal.seen) == 1  # reached (no credentials, not inside a server) ...
     assert "INTERNAL-ONLY" not in str(caught.value)  # ... but nothing of it is shown
 
 
-@pytest.mark.parametrize("credentials", [Credentials("mallory", PASSWORD), Credentials.anonymous()])
+@pytest.mark.parametrize("credentials", [Credentials("mallory", PASSWORD), Credentials(None, None)])
 def test_inside_a_server_a_redirect_to_a_private_address_is_refused(
     internal: LocalServer, credentials: Credentials
 ) -> None:
@@ -100,7 +100,7 @@ def _registry_with_realm(realm: str) -> LocalServer:
     return LocalServer(lambda seen: bearer_challenge(realm))
 
 
-@pytest.mark.parametrize("credentials", [Credentials("mallory", PASSWORD), Credentials.anonymous()])
+@pytest.mark.parametrize("credentials", [Credentials("mallory", PASSWORD), Credentials(None, None)])
 def test_inside_a_server_a_realm_on_a_private_address_is_refused(
     internal: LocalServer, credentials: Credentials
 ) -> None:
@@ -123,7 +123,7 @@ def test_inside_a_server_a_name_is_judged_by_the_address_it_reaches() -> None:
             _registry_with_realm(realm) as registry,
             pytest.raises(DestinationRefusedError, match="it is a loopback address"),
         ):
-            _verify(registry.netloc, Credentials.anonymous(), SERVER)
+            _verify(registry.netloc, Credentials(None, None), SERVER)
     assert token_service.seen == []
 
 

@@ -159,7 +159,8 @@ def test_docker_login_through_cred_helpers(
     assert_found(
         found,
         token_registry,
-        f"credential helper docker-credential-testbed (credHelpers in {docker_config_dir}",
+        "credential helper docker-credential-testbed "
+        f"(credHelpers[{token_registry.host!r}] in {docker_config_dir}",
     )
     assert works_against(token_registry, found)
     assert registries() == [token_registry.host]

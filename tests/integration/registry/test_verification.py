@@ -380,12 +380,12 @@ def test_anonymous_token_access(
     token_registry: Any, monkeypatch: pytest.MonkeyPatch, cache: AuthCache
 ) -> None:
     reference = parse_registry_reference(token_registry.host)
-    report = verify_registry_access(reference, Credentials.anonymous(), cache=cache)
+    report = verify_registry_access(reference, Credentials(None, None), cache=cache)
     assert report.anonymous and report.auth_scheme == "bearer" and report.username is None
     assert "anonymous access works" in report.summary()
     monkeypatch.setattr(token_registry.token_server, "allow_anonymous", False)
     with pytest.raises(CredentialsRejectedError, match="requires credentials"):
-        verify_registry_access(reference, Credentials.anonymous(), cache=cache, use_cache=False)
+        verify_registry_access(reference, Credentials(None, None), cache=cache, use_cache=False)
 
 
 def test_identity_token_uses_the_refresh_grant(token_registry: Any, cache: AuthCache) -> None:

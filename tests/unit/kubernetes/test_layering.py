@@ -11,8 +11,9 @@ import zenml_docker_connector.kubernetes as package
 ALLOWED_OWN = {
     "zenml_docker_connector.credentials",
     "zenml_docker_connector.errors",
+    "zenml_docker_connector.printable",
     "zenml_docker_connector.references",
-    "zenml_docker_connector.local.formats",
+    "zenml_docker_connector.local.client_files",
     "zenml_docker_connector.local.atomic",
 }
 ALLOWED_THIRD_PARTY = {"yaml"}

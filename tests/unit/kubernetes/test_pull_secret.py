@@ -132,4 +132,4 @@ def test_identity_tokens_are_refused_without_showing_them() -> None:
 
 def test_credentials_without_a_secret_are_refused() -> None:
     with pytest.raises(DockerConnectorError, match="no username and password"):
-        docker_config_json(parse_registry_reference("ghcr.io"), Credentials.anonymous())
+        docker_config_json(parse_registry_reference("ghcr.io"), Credentials(None, None))

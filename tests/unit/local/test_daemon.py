@@ -1,4 +1,4 @@
-"""Logged-in Docker clients: the connector's registry bypasses credential helpers; errors.
+"""Logged-in Docker clients: their errors (helpers bypassed: tests/unit/test_patches_docker_py.py).
 
 No daemon here: the login itself is integration-tested against the testbed's dockerd.
 """
@@ -14,38 +14,11 @@ from zenml_docker_connector.errors import (
     DockerDaemonUnavailableError,
     RegistryError,
 )
-from zenml_docker_connector.local.daemon import (
-    ConnectorFirstAuthConfig,
-    _daemon_error,
-    _index_name,
-    _login_error,
-)
+from zenml_docker_connector.local.daemon import _daemon_error, _login_error
 from zenml_docker_connector.references import parse_registry_reference
 
 SECRET = "Daemon-Secret-1"
 REGISTRY = parse_registry_reference("r.example:5000")
-
-
-def test_helpers_are_bypassed_for_the_connector_registry_only() -> None:
-    config = ConnectorFirstAuthConfig(
-        {
-            "auths": {"r.example:5000": {"username": "alice", "password": SECRET}},
-            "credsStore": "desktop",
-            "credHelpers": {"r.example:5000": "gh", "ghcr.io": "gh"},
-        },
-        frozenset({_index_name(REGISTRY.config_key)}),
-        None,
-    )
-    assert config.get_credential_store("r.example:5000") is None
-    assert config.get_credential_store("ghcr.io") == "gh"
-    assert config.get_credential_store("quay.io") == "desktop"
-    resolved = config.resolve_authconfig("r.example:5000")
-    assert resolved is not None and resolved["password"] == SECRET
-
-
-def test_docker_hub_is_named_as_docker_py_names_it() -> None:
-    hub = parse_registry_reference("docker.io")
-    assert _index_name(hub.config_key) == "docker.io" == _index_name(None)
 
 
 @pytest.mark.parametrize(

@@ -23,9 +23,6 @@ from testbed.local_stores import (
     write_config,
 )
 from zenml_docker_connector.credentials import Credentials
-from zenml_docker_connector.errors import LocalConfigError
-from zenml_docker_connector.local.auth_entries import AuthEntry
-from zenml_docker_connector.local.discovery import match_namespaced
 from zenml_docker_connector.references import parse_registry_reference
 
 pytestmark = pytest.mark.usefixtures("isolated_client_files")
@@ -75,7 +72,8 @@ def test_missing_helper_binary(setting: str, docker_config_dir: Path) -> None:
     message = fails(reference=parse_registry_reference("127.0.0.1:5"))
     assert "The credential helper docker-credential-absent " in message
     assert "is not installed or not on PATH" in message
-    assert f"({setting} in {docker_config_dir / 'config.json'})" in message
+    where = "credsStore" if setting == "credsStore" else "credHelpers['127.0.0.1:5']"
+    assert f"({where} in {docker_config_dir / 'config.json'})" in message
     assert "Install docker-credential-absent" in message
 
 
@@ -155,49 +153,6 @@ def test_a_helper_placeholder_alone_is_no_credential(docker_config_dir: Path) ->
     assert "No credentials for the registry 127.0.0.1:5" in fails(
         reference=parse_registry_reference("127.0.0.1:5")
     )
-
-
-def _entry(key: str, username: str) -> AuthEntry:
-    registry, _, namespace = key.partition("/")
-    return AuthEntry(
-        key,
-        parse_registry_reference(registry),
-        namespace or None,
-        Credentials(username, "pw"),
-    )
-
-
-@pytest.mark.parametrize(
-    ("wanted", "user"),
-    [
-        ("r.example/team/app", "app"),
-        ("r.example/team/app/sub", "app"),
-        ("r.example/team/other", "team"),
-        ("r.example/teams/app", "whole"),
-        ("r.example", "whole"),
-    ],
-)
-def test_namespaced_keys_longest_prefix_first(wanted: str, user: str) -> None:
-    entries = [
-        _entry("r.example", "whole"),
-        _entry("r.example/team", "team"),
-        _entry("r.example/team/app", "app"),
-        _entry("other.example", "other"),
-    ]
-    found = match_namespaced(entries, parse_registry_reference(wanted), origin="auth.json")
-    assert found is not None and found.credentials is not None
-    assert found.credentials.username == user
-
-
-def test_several_namespaces_without_a_repository_are_ambiguous() -> None:
-    entries = [_entry("r.example/one", "a"), _entry("r.example/two", "b")]
-    reference = parse_registry_reference("r.example")
-    with pytest.raises(LocalConfigError, match="several namespaces") as caught:
-        match_namespaced(entries, reference, origin="/x/auth.json")
-    assert "r.example/one, r.example/two" in str(caught.value)
-    only = match_namespaced(entries[:1], reference, origin="/x/auth.json")
-    assert only is entries[0]
-    assert match_namespaced([], reference, origin="/x/auth.json") is None
 
 
 # --- the rules docker, docker-py and containers/image follow ---------------------------------

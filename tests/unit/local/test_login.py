@@ -204,7 +204,7 @@ def test_logout_creates_nothing(docker_config_dir: Path, containers_auth_file: P
 def test_a_malformed_auths_value_is_refused_untouched(docker_config_dir: Path) -> None:
     config = docker_config_dir / "config.json"
     config.write_text('{"auths": ["x"]}')
-    with pytest.raises(LocalConfigError, match="its 'auths' value is not a JSON object"):
+    with pytest.raises(LocalConfigError, match="has an 'auths' value that is not a JSON object"):
         login_local_clients(REGISTRY, USER, engine="docker")
     assert config.read_text() == '{"auths": ["x"]}'
 

@@ -56,7 +56,7 @@ def test_rejected_credentials_name_the_user_not_the_secret() -> None:
 @pytest.mark.parametrize(
     ("credentials", "expected"),
     [
-        (Credentials.anonymous(), "requires credentials, but none are configured"),
+        (Credentials(None, None), "requires credentials, but none are configured"),
         (Credentials("alice", None), "requires credentials, but none are configured"),
         (Credentials("alice", "refresh", identity_token=True), "not an identity token"),
     ],

@@ -79,7 +79,7 @@ def test_denied_access_and_open_registries_are_warnings(loopback: Loopback) -> N
     ]
     assert f"Registry:        {loopback.netloc} (repository team/app)" in denied.lines
     loopback.serve(lambda seen: registry_ok())
-    open_registry = run_doctor(reference, Credentials.anonymous())
+    open_registry = run_doctor(reference, Credentials(None, None))
     assert open_registry.ok and "Credentials:     none" in open_registry.lines
     assert open_registry.warnings == [
         "the registry accepts anyone: the credentials were not tested"

@@ -207,12 +207,12 @@ def test_a_refusal_names_the_user_and_hides_the_echoed_secret(loopback: Loopback
 
 def test_anonymous_requests_go_straight_to_get_without_account(loopback: Loopback) -> None:
     transport = loopback.transport(lambda seen: TOKEN_OK)
-    assert request_token(transport, _request(loopback, Credentials.anonymous())).method == "GET"
+    assert request_token(transport, _request(loopback, Credentials(None, None))).method == "GET"
     (get,) = loopback.seen
     assert "Authorization" not in get.headers and "account" not in parse_qs(get.query)
     refused = loopback.transport(lambda seen: Reply(401))
     with pytest.raises(CredentialsRejectedError, match="refused an anonymous request"):
-        request_token(refused, _request(loopback, Credentials.anonymous()))
+        request_token(refused, _request(loopback, Credentials(None, None)))
 
 
 def test_an_identity_token_uses_the_refresh_grant_only(loopback: Loopback) -> None:
