@@ -6,7 +6,7 @@ ZenML itself, so it is cheap and safe to import from ZenML's start-up hook.
 
 from __future__ import annotations
 
-from zenml_docker_connector.activation import activate
+from zenml_docker_connector.glue.activation import activate
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -21,7 +21,7 @@ activate()
 def __getattr__(name: str) -> Any:
     # Lazy, so `import zenml_docker_connector` never imports ZenML.
     if name == "DockerServiceConnector":
-        from zenml_docker_connector.connector import DockerServiceConnector
+        from zenml_docker_connector.glue.connector import DockerServiceConnector
 
         return DockerServiceConnector
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 import zenml_docker_connector
-from zenml_docker_connector.connector import DockerServiceConnector
+from zenml_docker_connector.glue.connector import DockerServiceConnector
 
 
 def test_the_connector_class_is_reachable_from_the_package() -> None:

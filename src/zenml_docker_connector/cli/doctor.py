@@ -22,7 +22,7 @@ def doctor(connector_name: str, repository: str | None, push: bool) -> None:
     """Verify CONNECTOR_NAME's registry afresh and explain every step (no secrets shown)."""
     from zenml_docker_connector.registry.probe import run_doctor
     from zenml_docker_connector.registry.verification import AccessQuestion
-    from zenml_docker_connector.zenml_access import load_docker_connector
+    from zenml_docker_connector.glue.zenml_access import load_docker_connector
 
     if push and not repository:
         raise click.UsageError("--push needs --repository NS/REPO.")

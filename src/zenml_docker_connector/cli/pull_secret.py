@@ -86,7 +86,7 @@ def pull_secret(
     """
     from zenml_docker_connector.cli.output import logs_to_stderr
     from zenml_docker_connector.kubernetes.render import render, write_private_file
-    from zenml_docker_connector.pull_secrets import create_pull_secret
+    from zenml_docker_connector.glue.pull_secrets import create_pull_secret
 
     try:
         with logs_to_stderr():

@@ -15,7 +15,7 @@ def status() -> None:
     import zenml
 
     from zenml_docker_connector import __version__
-    from zenml_docker_connector.zenml_access import docker_type_status
+    from zenml_docker_connector.glue.zenml_access import docker_type_status
 
     found = docker_type_status()
     declare(

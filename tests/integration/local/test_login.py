@@ -31,7 +31,7 @@ from zenml_docker_connector.local.login import (
     logout_local_clients,
 )
 from zenml_docker_connector.references import RegistryReference, parse_registry_reference
-from zenml_docker_connector.zenml_access import configured_container_engine
+from zenml_docker_connector.glue.zenml_access import configured_container_engine
 
 # What the docker CLI (28.2) prints when a pull from a Basic-auth registry has no credentials.
 NO_BASIC_AUTH = "no basic auth credentials"

@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from zenml_docker_connector import activation
-from zenml_docker_connector.connector import DockerServiceConnector
+from zenml_docker_connector.glue import activation
+from zenml_docker_connector.glue.connector import DockerServiceConnector
 
 
 class FakeRegistry:
@@ -127,14 +127,14 @@ class FakeStore:
         self.seen: list[Any] = []
 
     def list_service_connector_resources(self, *args: Any, **kwargs: Any) -> list[Any]:
-        from zenml_docker_connector.resource_listing import _listing_store
+        from zenml_docker_connector.glue.resource_listing import _listing_store
 
         self.seen.append((_listing_store.get(), args, kwargs))
         return ["listed"]
 
 
 def test_resource_listing_is_marked_while_it_runs() -> None:
-    from zenml_docker_connector.resource_listing import _listing_store
+    from zenml_docker_connector.glue.resource_listing import _listing_store
 
     module = types.ModuleType("fake_sql_zen_store")
     module.SqlZenStore = type("SqlZenStore", (FakeStore,), {})  # type: ignore[attr-defined]

@@ -168,7 +168,7 @@ def _use_our_class(module: ModuleType) -> None:
     Our class subclasses the built-in, so ZenML's `isinstance` checks still hold, and it
     accepts the built-in's `DockerConfiguration` they pass (see `connector`).
     """
-    from zenml_docker_connector.connector import DockerServiceConnector
+    from zenml_docker_connector.glue.connector import DockerServiceConnector
 
     module.DockerServiceConnector = DockerServiceConnector  # type: ignore[attr-defined]
 
@@ -180,7 +180,7 @@ def _wrap_resource_listing(module: ModuleType) -> None:
         return
 
     def list_service_connector_resources(self: Any, *args: Any, **kwargs: Any) -> Any:
-        from zenml_docker_connector.resource_listing import listing_resources
+        from zenml_docker_connector.glue.resource_listing import listing_resources
 
         with listing_resources(self):
             return original(self, *args, **kwargs)
@@ -220,7 +220,7 @@ def register_with(registry: Any) -> None:
     with lock if lock is not None else nullcontext():
         if getattr(registry, "_zenml_docker_connector_registered", False):
             return
-        from zenml_docker_connector.connector import DockerServiceConnector
+        from zenml_docker_connector.glue.connector import DockerServiceConnector
 
         registry.register_service_connector_type(DockerServiceConnector.get_type(), overwrite=True)
         registry._zenml_docker_connector_registered = True

@@ -23,7 +23,7 @@ from zenml.service_connectors.docker_service_connector import (
     DockerServiceConnector as BuiltinDockerServiceConnector,
 )
 
-from zenml_docker_connector import spec
+from zenml_docker_connector.glue import spec
 from zenml_docker_connector.credentials import Credentials
 from zenml_docker_connector.errors import DockerConnectorError
 from zenml_docker_connector.references import (
@@ -71,7 +71,7 @@ class DockerServiceConnector(BuiltinDockerServiceConnector):
         See `resource_listing` for when that happens and why it reveals nothing new. If the
         second try fails too, the first error is raised: it was made without secret values.
         """
-        from zenml_docker_connector.resource_listing import model_with_secrets
+        from zenml_docker_connector.glue.resource_listing import model_with_secrets
 
         try:
             return super().from_model(model)
@@ -164,7 +164,7 @@ class DockerServiceConnector(BuiltinDockerServiceConnector):
 
     def _configure_local_client(self, **kwargs: Any) -> None:
         from zenml_docker_connector.local.login import login_local_clients
-        from zenml_docker_connector.zenml_access import configured_container_engine
+        from zenml_docker_connector.glue.zenml_access import configured_container_engine
 
         try:
             result = login_local_clients(

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from zenml_docker_connector import activation
-from zenml_docker_connector.zenml_access import (
+from zenml_docker_connector.glue import activation
+from zenml_docker_connector.glue.zenml_access import (
     _why_not_ours,
     configured_container_engine,
     docker_type_status,
@@ -15,7 +15,7 @@ from zenml_docker_connector.zenml_access import (
 def test_this_process_is_served_by_our_class() -> None:
     status = docker_type_status()
     assert status.ours and status.reasons == ()
-    assert status.connector_class == "zenml_docker_connector.connector.DockerServiceConnector"
+    assert status.connector_class == "zenml_docker_connector.glue.connector.DockerServiceConnector"
 
 
 def test_reasons_when_not_ours(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from zenml_docker_connector.connector import DockerServiceConnector
+from zenml_docker_connector.glue.connector import DockerServiceConnector
 from zenml_docker_connector.errors import DockerConnectorError
 from zenml_docker_connector.kubernetes.pull_secret import (
     SecretOrigin,
@@ -66,7 +66,7 @@ def create_pull_secret(
     resource_id: str | None = None,
 ) -> PullSecret:
     """`pull_secret_manifest` with the facts the CLI reports (name, registry, expiry)."""
-    from zenml_docker_connector.zenml_access import connector_identity, docker_registry_client
+    from zenml_docker_connector.glue.zenml_access import connector_identity, docker_registry_client
 
     identity = connector_identity(connector)
     client = docker_registry_client(identity, resource_id)
@@ -119,7 +119,7 @@ def image_pull_secrets(connector: str, *, name: str | None = None) -> list[str]:
     is cheap enough for pipeline code; pass `name` when the Secret was made with `--name`.
     """
     from zenml_docker_connector.kubernetes.names import check_secret_name
-    from zenml_docker_connector.zenml_access import connector_identity
+    from zenml_docker_connector.glue.zenml_access import connector_identity
 
     if name is not None:
         return [check_secret_name(name)]

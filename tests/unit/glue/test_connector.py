@@ -6,8 +6,8 @@ import uuid
 
 import pytest
 
-from zenml_docker_connector import spec
-from zenml_docker_connector.connector import (
+from zenml_docker_connector.glue import spec
+from zenml_docker_connector.glue.connector import (
     DockerServiceConnector,
     plaintext_warning,
     registry_field_value,
@@ -18,7 +18,7 @@ from zenml_docker_connector.registry.settings import (
     ALLOW_PRIVATE_NETWORKS_ENV,
     ConnectionSettings,
 )
-from zenml_docker_connector.resource_listing import listing_resources
+from zenml_docker_connector.glue.resource_listing import listing_resources
 
 
 def _connector(registry: str | None, **config: object) -> DockerServiceConnector:

@@ -10,8 +10,8 @@ import inspect
 import os
 from dataclasses import dataclass
 
-from zenml_docker_connector import activation, spec
-from zenml_docker_connector.connector import DockerServiceConnector
+from zenml_docker_connector.glue import activation, spec
+from zenml_docker_connector.glue.connector import DockerServiceConnector
 from zenml_docker_connector.errors import DockerConnectorError
 
 
