@@ -12,19 +12,25 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from zenml_docker_connector.glue.connector import DockerServiceConnector
 from zenml_docker_connector.errors import DockerConnectorError
+from zenml_docker_connector.glue.connector import DockerServiceConnector
+from zenml_docker_connector.glue.zenml_access import connector_identity, docker_registry_client
+from zenml_docker_connector.kubernetes.names import check_secret_name
 from zenml_docker_connector.kubernetes.pull_secret import (
     SecretOrigin,
     as_utc,
     build_pull_secret,
     format_timestamp,
 )
+from zenml_docker_connector.registry.verification import verify_registry_access
 
-if TYPE_CHECKING:
+_POD_SETTINGS_MISSING: str | None = None
+try:  # ZenML's Kubernetes integration module; it does not need the `kubernetes` package
     from zenml.integrations.kubernetes.pod_settings import KubernetesPodSettings
+except ImportError as error:  # kubernetes_pod_settings says what to do instead
+    _POD_SETTINGS_MISSING = str(error)
 
 
 @dataclass(frozen=True)
@@ -66,8 +72,6 @@ def create_pull_secret(
     resource_id: str | None = None,
 ) -> PullSecret:
     """`pull_secret_manifest` with the facts the CLI reports (name, registry, expiry)."""
-    from zenml_docker_connector.glue.zenml_access import connector_identity, docker_registry_client
-
     identity = connector_identity(connector)
     client = docker_registry_client(identity, resource_id)
     origin = SecretOrigin(connector_name=identity.name, connector_id=identity.id)
@@ -83,8 +87,6 @@ def pull_secret_for(
     now: datetime | None = None,
 ) -> PullSecret:
     """The verified Secret for a `docker` connector instance (a registry client)."""
-    from zenml_docker_connector.registry.verification import verify_registry_access
-
     reference = client.registry_reference()
     expires_at = as_utc(client.expires_at) if client.expires_at is not None else None
     if expires_at is not None and expires_at <= (now or datetime.now(timezone.utc)):
@@ -118,9 +120,6 @@ def image_pull_secrets(connector: str, *, name: str | None = None) -> list[str]:
     Only the connector's name and id are read (no secrets, no registry round trip), so this
     is cheap enough for pipeline code; pass `name` when the Secret was made with `--name`.
     """
-    from zenml_docker_connector.kubernetes.names import check_secret_name
-    from zenml_docker_connector.glue.zenml_access import connector_identity
-
     if name is not None:
         return [check_secret_name(name)]
     identity = connector_identity(connector)
@@ -139,13 +138,11 @@ def kubernetes_pod_settings(
     Importing the settings class needs ZenML's Kubernetes integration module but not the
     `kubernetes` package; ZenML before 0.62 has no `image_pull_secrets` field.
     """
-    try:
-        from zenml.integrations.kubernetes.pod_settings import KubernetesPodSettings
-    except ImportError as error:
+    if _POD_SETTINGS_MISSING is not None:
         raise DockerConnectorError(
-            f"ZenML's Kubernetes pod settings cannot be imported here ({error}); use "
-            "`image_pull_secrets(...)` and set the names yourself."
-        ) from None
+            f"ZenML's Kubernetes pod settings cannot be imported here ({_POD_SETTINGS_MISSING}); "
+            "use `image_pull_secrets(...)` and set the names yourself."
+        )
     require_pull_secrets_field(KubernetesPodSettings)
     base = pod_settings if pod_settings is not None else KubernetesPodSettings()
     names = list(base.image_pull_secrets)

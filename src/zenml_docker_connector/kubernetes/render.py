@@ -13,6 +13,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from zenml_docker_connector.errors import DockerConnectorError
 from zenml_docker_connector.local.atomic import replace_file
 
@@ -25,8 +27,6 @@ def render(manifest: dict[str, Any], output: str) -> str:
     if output == "json":
         return json.dumps(manifest, indent=2) + "\n"
     if output == "yaml":
-        import yaml
-
         return str(yaml.safe_dump(manifest, sort_keys=False, default_flow_style=False))
     raise ValueError(f"unknown output format {output!r}; use one of {', '.join(FORMATS)}")
 

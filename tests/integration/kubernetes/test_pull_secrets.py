@@ -17,11 +17,11 @@ import pytest
 
 from testbed.leaks import assert_no_secret
 from testbed.zenml_fixtures import register_docker_connector as register
-from zenml_docker_connector.glue.connector import DockerServiceConnector
 from zenml_docker_connector.errors import DockerConnectorError
-from zenml_docker_connector.kubernetes.pull_secret import SecretOrigin
+from zenml_docker_connector.glue.connector import DockerServiceConnector
 from zenml_docker_connector.glue.pull_secrets import pull_secret_for, pull_secret_manifest
 from zenml_docker_connector.glue.spec import DockerConnectorConfiguration
+from zenml_docker_connector.kubernetes.pull_secret import SecretOrigin
 
 
 def test_short_lived_client_credentials_carry_their_expiry(token_registry: Any) -> None:

@@ -6,19 +6,19 @@ import uuid
 
 import pytest
 
+from zenml_docker_connector.credentials import Credentials
 from zenml_docker_connector.glue import spec
 from zenml_docker_connector.glue.connector import (
     DockerServiceConnector,
     plaintext_warning,
     registry_field_value,
 )
-from zenml_docker_connector.credentials import Credentials
+from zenml_docker_connector.glue.resource_listing import listing_resources
 from zenml_docker_connector.references import parse_registry_reference
 from zenml_docker_connector.registry.settings import (
     ALLOW_PRIVATE_NETWORKS_ENV,
     ConnectionSettings,
 )
-from zenml_docker_connector.glue.resource_listing import listing_resources
 
 
 def _connector(registry: str | None, **config: object) -> DockerServiceConnector:
