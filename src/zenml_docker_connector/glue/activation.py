@@ -202,6 +202,7 @@ def check_patches() -> tuple[str, ...]:
     reports. Each module we adjust that is installed here is loaded (so its patch is applied
     or recorded), ZenML's registry is initialized, and the two patches applied only on use
     (the secrets keyword, the stdout stream) are probed."""
+    import contextlib
     import importlib
     import logging
 
@@ -211,10 +212,8 @@ def check_patches() -> tuple[str, ...]:
     from zenml_docker_connector import patches
 
     for name in (REGISTRY_MODULE, SQL_STORE_MODULE, *CLOUD_CONNECTOR_MODULES):
-        try:
+        with contextlib.suppress(Exception):  # not installed here (a cloud SDK, the SQL store)
             importlib.import_module(name)
-        except ImportError:
-            continue  # not installed here (a cloud SDK, ZenML's local store): nothing to patch
     sys.modules[REGISTRY_MODULE].service_connector_registry.register_builtin_service_connectors()
     patches.apply_safely(
         patches.ZENML_SECRETS_KEYWORD,

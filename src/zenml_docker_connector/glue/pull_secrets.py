@@ -39,7 +39,6 @@ class PullSecret:
 
     manifest: dict[str, Any] = field(repr=False)
     name: str
-    namespace: str | None
     registry: str
     expires_at: datetime | None
     """UTC; None for credentials that do not expire."""
@@ -108,7 +107,6 @@ def pull_secret_for(
     return PullSecret(
         manifest=manifest,
         name=manifest["metadata"]["name"],
-        namespace=namespace,
         registry=reference.resource_id,
         expires_at=expires_at,
     )
