@@ -2,7 +2,8 @@
 
 It subclasses ZenML's built-in `DockerServiceConnector` because container registries test
 `isinstance` against that class and the AWS/GCP/Azure connectors build it; `_TYPE` is
-redeclared so that `get_type()` returns our spec instead of the parent's cached one.
+redeclared so that `get_type()` returns our spec instead of the parent's cached one (the
+registration checks that: `patches.ZENML_TYPE_CACHE`).
 """
 
 from __future__ import annotations
