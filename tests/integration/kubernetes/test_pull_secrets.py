@@ -45,7 +45,8 @@ def test_short_lived_client_credentials_carry_their_expiry(token_registry: Any) 
 
     assert token_registry.requests_since(mark), "the registry was not asked"
     assert secret.expires_at == expires_at
-    assert secret.registry == token_registry.host and secret.namespace == "ml"
+    assert secret.registry == token_registry.host
+    assert secret.manifest["metadata"]["namespace"] == "ml"
     annotations = secret.manifest["metadata"]["annotations"]
     assert annotations["zenml.io/credentials-expire-at"] == expires_at.strftime(
         "%Y-%m-%dT%H:%M:%SZ"
