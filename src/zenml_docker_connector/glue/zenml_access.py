@@ -1,8 +1,9 @@
 """What the glue asks ZenML for the CLI and the pull secrets: a registered connector built
 with our class, a connector's name and id, who serves `docker`, ZenML's print helpers.
 
-These are the only questions the rest of the package needs answered by ZenML; keeping them
-here keeps `registry/`, `local/` and `cli/` free of ZenML imports.
+With `zenml_settings` (what the connector itself asks), these are the only questions the
+rest of the package needs answered by ZenML; keeping them here keeps `registry/`, `local/`
+and `cli/` free of ZenML imports.
 """
 
 from __future__ import annotations
