@@ -23,8 +23,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from testbed.dockerd import Dockerd, DockerdStartError, start_dockerd
 from testbed.factory import Testbed
 from testbed.registry import Kind, Registry
-from zenml_docker_connector.activation import DISABLE_ENV
 from zenml_docker_connector.credentials import Credentials
+from zenml_docker_connector.glue.activation import DISABLE_ENV
 from zenml_docker_connector.references import parse_registry_reference
 from zenml_docker_connector.registry.cache import AuthCache
 from zenml_docker_connector.registry.verification import verify_registry_access

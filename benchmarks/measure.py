@@ -20,7 +20,7 @@ from typing import Any
 from bed import Action, Bed, Prepare, cli_login, ours, run
 
 from testbed.registry import Registry
-from zenml_docker_connector.activation import DISABLE_ENV
+from zenml_docker_connector.glue.activation import DISABLE_ENV
 from zenml_docker_connector.registry.verification import VerificationReport
 
 PTH_NAME = "zenml_docker_connector_activate.pth"

@@ -1,12 +1,15 @@
 """zenml-docker-connector: a Docker/OCI registry service connector for ZenML that really works.
 
-Importing the package activates the connector (see `activation`); it imports nothing from
-ZenML itself, so it is cheap and safe to import from ZenML's start-up hook.
+Importing the package activates the connector (see `glue.activation`); it imports nothing
+from ZenML itself, so it is cheap and safe to import from ZenML's start-up hook. The layers,
+bottom up: the shared modules here (`references`, `credentials`, `errors`, `redaction`,
+`printable`, `patches`), `registry/` and `local/`, `kubernetes/`, `glue/` (the only package
+importing ZenML), `cli/`.
 """
 
 from __future__ import annotations
 
-from zenml_docker_connector.activation import activate
+from zenml_docker_connector.glue.activation import activate
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -21,7 +24,7 @@ activate()
 def __getattr__(name: str) -> Any:
     # Lazy, so `import zenml_docker_connector` never imports ZenML.
     if name == "DockerServiceConnector":
-        from zenml_docker_connector.connector import DockerServiceConnector
+        from zenml_docker_connector.glue.connector import DockerServiceConnector
 
         return DockerServiceConnector
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

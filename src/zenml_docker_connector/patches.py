@@ -10,21 +10,29 @@ exit 1 with the same text (`failure_report`).
 
 | id | target | why | verified on | when missing or changed |
 |---|---|---|---|---|
-| urllib3-new-conn | `HTTPConnection._new_conn` | peer rule, socket deadline | 2.8.0 | no request |
-| urllib3-pool-classes | `PoolManager.pool_classes_by_scheme` | guarded pools | 2.8.0 | no request |
-<!-- table rows: one per entry of PATCHES, kept in step with it by tests/unit/test_patches.py -->
-| docker-py-auth-configs | `_auth_configs` | docker-py#3281 | docker 7.1.0 | helper asked first |
+| zenml-connector-registry | `ServiceConnectorRegistry.register_builtin_service_connectors`, `.initialized`, `.lock` | registers our class for type `docker` after ZenML's built-ins, under the registry's lock (0.60 has none) | ZenML 0.60.0, 0.85.0, 0.94.2, 0.98.0 | ZenML's built-in `docker` connector keeps serving |
+| zenml-cloud-docker-clients | `DockerServiceConnector`, the module-level name in ZenML's AWS/GCP/Azure connector modules | ECR, Artifact Registry and ACR clients are built from it; pointed at our class, they verify and log in like ours | ZenML 0.60.0, 0.85.0, 0.94.2, 0.98.0 | that cloud connector keeps handing out the built-in docker client |
+| zenml-sql-store-listing | `SqlZenStore.list_service_connector_resources` | marks the call, so our connector may load its own secrets there (`glue.resource_listing`) | ZenML 0.60.0, 0.85.0, 0.94.2, 0.98.0 | `list-resources` fails for password connectors, as with the built-in |
+| zenml-type-cache | `ServiceConnector._TYPE`, redeclared on our class | `get_type()` caches the type model there; redeclared, our class builds its own spec, not the built-in's | ZenML 0.60.0, 0.85.0, 0.94.2, 0.98.0 | ZenML's built-in `docker` connector keeps serving |
+| zenml-secrets-keyword | `Client.get_service_connector(expand_secrets=)` (`load_secrets=` before), read with `inspect.signature` | `zenml-docker doctor`/`logout` load the connector with its secrets | ZenML 0.60.0, 0.85.0, 0.94.2, 0.98.0 | `doctor` and `logout` refuse with the warning's text; the connector is not affected |
+| zenml-stdout-stream | `zenml.logger._ZenMLStdoutStream`, the stream of ZenML's console handler | `zenml-docker pull-secret` moves ZenML's console logs to standard error: standard output carries only the manifest | ZenML 0.98.0 (older lines log to `sys.stdout` itself) | ZenML's console logs may reach `pull-secret`'s standard output |
+| docker-py-auth-configs | `APIClient._auth_configs` of the client `connect()` returns, replaced by an `AuthConfig` subclass | docker-py asks a credential helper before credentials given to `login()` (docker/docker-py#3281): the connector's credentials must win for its registry | docker 6.1.3, 7.1.0 | the client is still logged in, but a credential helper configured for the registry answers first |
+| urllib3-new-conn | `HTTPConnection._new_conn`, overridden in our connection classes | the connected address is checked against the request's peer rule before a byte (TLS included) is sent, and the socket joins the deadline's watchdog | urllib3 2.8.0 | nothing is sent: the check fails with a message pointing to `zenml-docker status` |
+| urllib3-pool-classes | `PoolManager.pool_classes_by_scheme` of our adapter's pool managers | makes urllib3 build our guarded connection classes, directly and through HTTP proxies | urllib3 2.8.0 | nothing is sent, as above |
 
 This module imports no ZenML: the ZenML targets are handed in by the glue (`glue.activation`)
 once ZenML loaded them.
-"""
+"""  # noqa: E501 - a table row is one line
 
 from __future__ import annotations
 
+import inspect
 import logging
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from importlib import metadata
+from types import ModuleType
 from typing import Any, Protocol
 
 _log = logging.getLogger(__name__)
@@ -106,11 +114,183 @@ def failure_report() -> tuple[str, ...]:
 
 
 # --- ZenML ----------------------------------------------------------------------------
-# (glue helper: the connector registry, the cloud connector modules' DockerServiceConnector
-# name, SqlZenStore.list_service_connector_resources, the redeclared _TYPE, the
-# get_service_connector secrets keyword, ZenML's stdout stream class)
 
-ZENML_PATCHES: tuple[Patch, ...] = ()
+_ZENML_LINES = "ZenML 0.60.0, 0.85.0, 0.94.2, 0.98.0"
+_BUILTIN_SERVES = "ZenML's built-in `docker` connector keeps serving."
+
+ZENML_REGISTRY = Patch(
+    id="zenml-connector-registry",
+    library="zenml",
+    target="ServiceConnectorRegistry.register_builtin_service_connectors (+ .initialized, .lock)",
+    why="registers our class for type `docker` right after ZenML's built-ins, under the "
+    "registry's lock (0.60 has none), with overwrite=True",
+    verified=_ZENML_LINES,
+    when_missing=_BUILTIN_SERVES,
+)
+ZENML_CLOUD_NAMES = Patch(
+    id="zenml-cloud-docker-clients",
+    library="zenml",
+    target="DockerServiceConnector, the module-level name in ZenML's AWS/GCP/Azure connectors",
+    why="ECR, Artifact Registry and ACR clients are built from that name; pointing it at our "
+    "class makes them verify and log in like ours",
+    verified=_ZENML_LINES,
+    when_missing="That cloud connector keeps handing out ZenML's built-in docker client.",
+)
+ZENML_SQL_LISTING = Patch(
+    id="zenml-sql-store-listing",
+    library="zenml",
+    target="SqlZenStore.list_service_connector_resources",
+    why="marks the call, so that our connector may load its own secrets there "
+    "(glue.resource_listing)",
+    verified=_ZENML_LINES,
+    when_missing="`zenml service-connector list-resources` fails for password connectors, as "
+    "it does with the built-in.",
+)
+ZENML_TYPE_CACHE = Patch(
+    id="zenml-type-cache",
+    library="zenml",
+    target="ServiceConnector._TYPE (redeclared on our class)",
+    why="get_type() caches the type model in this class variable; redeclared, our class "
+    "builds its own spec instead of returning the built-in's",
+    verified=_ZENML_LINES,
+    when_missing=_BUILTIN_SERVES,
+)
+ZENML_SECRETS_KEYWORD = Patch(
+    id="zenml-secrets-keyword",
+    library="zenml",
+    target="Client.get_service_connector(expand_secrets=...), load_secrets= before",
+    why="zenml-docker doctor and logout need the connector with its secrets; "
+    "inspect.signature tells which keyword this ZenML has",
+    verified=_ZENML_LINES,
+    when_missing="zenml-docker doctor and logout refuse with this text; the connector itself "
+    "is not affected.",
+)
+ZENML_STDOUT_STREAM = Patch(
+    id="zenml-stdout-stream",
+    library="zenml",
+    target="zenml.logger._ZenMLStdoutStream, the stream of ZenML's console handler",
+    why="zenml-docker pull-secret moves ZenML's console logs to standard error, so that "
+    "standard output carries the manifest only",
+    verified="ZenML 0.98.0 (older lines log to sys.stdout itself)",
+    when_missing="ZenML's console logs may reach the standard output of zenml-docker "
+    "pull-secret.",
+)
+
+ZENML_PATCHES: tuple[Patch, ...] = (
+    ZENML_REGISTRY,
+    ZENML_CLOUD_NAMES,
+    ZENML_SQL_LISTING,
+    ZENML_TYPE_CACHE,
+    ZENML_SECRETS_KEYWORD,
+    ZENML_STDOUT_STREAM,
+)
+
+_MARKER = "_zenml_docker_connector_wrapped"
+
+
+def apply_safely(patch: Patch, apply: Callable[[], object]) -> None:
+    """Run `apply`; a failure is recorded against `patch`, never raised (ZenML keeps going)."""
+    try:
+        apply()
+    except PatchTargetMissingError as error:  # a patch `apply` relies on, e.g. the type cache
+        record_failure(error.patch, error)
+    except Exception as error:  # noqa: BLE001 - ZenML must keep working with its built-in
+        record_failure(patch, error)
+
+
+def wrap_connector_registry(module: ModuleType, register: Callable[[Any], None]) -> None:
+    """Have `register(registry)` run after ZenML registered its built-in connectors."""
+    registry_class = require(ZENML_REGISTRY, module, "ServiceConnectorRegistry")
+    original = require(ZENML_REGISTRY, registry_class, "register_builtin_service_connectors")
+    if getattr(original, _MARKER, False):
+        return
+
+    def register_builtin_service_connectors(self: Any) -> None:
+        original(self)
+        apply_safely(ZENML_REGISTRY, lambda: register_once(self, register))
+
+    setattr(register_builtin_service_connectors, _MARKER, True)
+    register_builtin_service_connectors.__doc__ = original.__doc__
+    registry_class.register_builtin_service_connectors = register_builtin_service_connectors
+    registry = getattr(module, "service_connector_registry", None)
+    if registry is not None and getattr(registry, "initialized", False):
+        apply_safely(ZENML_REGISTRY, lambda: register_once(registry, register))
+
+
+def register_once(registry: Any, register: Callable[[Any], None]) -> None:
+    """`register(registry)` once per registry, under its lock when it has one (0.60: none)."""
+    lock = getattr(registry, "lock", None)
+    with lock if lock is not None else nullcontext():
+        if getattr(registry, "_zenml_docker_connector_registered", False):
+            return
+        register(registry)
+        registry._zenml_docker_connector_registered = True
+
+
+def own_connector_type(connector_class: Any, builtin_class: Any) -> Any:
+    """`connector_class.get_type()`, checked to be its own spec and not the built-in's."""
+    require(ZENML_TYPE_CACHE, builtin_class, "_TYPE")
+    connector_type = connector_class.get_type()
+    if getattr(connector_type, "connector_class", None) is not connector_class:
+        raise PatchTargetMissingError(
+            ZENML_TYPE_CACHE, f"get_type() of {connector_class.__name__} returns another spec"
+        )
+    return connector_type
+
+
+def point_cloud_module_at(module: ModuleType, connector_class: type[Any]) -> None:
+    """Make a cloud connector module build its docker clients with `connector_class`."""
+    require(ZENML_CLOUD_NAMES, module, "DockerServiceConnector")
+    module.DockerServiceConnector = connector_class  # type: ignore[attr-defined]
+
+
+def wrap_resource_listing(
+    module: ModuleType, marking: Callable[[Any], AbstractContextManager[None]]
+) -> None:
+    """Run the SQL store's resource listing inside `marking(store)`."""
+    store_class = require(ZENML_SQL_LISTING, module, "SqlZenStore")
+    original = require(ZENML_SQL_LISTING, store_class, "list_service_connector_resources")
+    if getattr(original, _MARKER, False):
+        return
+
+    def list_service_connector_resources(self: Any, *args: Any, **kwargs: Any) -> Any:
+        with marking(self):
+            return original(self, *args, **kwargs)
+
+    setattr(list_service_connector_resources, _MARKER, True)
+    list_service_connector_resources.__doc__ = original.__doc__
+    store_class.list_service_connector_resources = list_service_connector_resources
+
+
+def secrets_keyword(get_service_connector: Callable[..., Any]) -> str:
+    """The keyword that makes `Client.get_service_connector` load the secrets."""
+    parameters = inspect.signature(get_service_connector).parameters
+    for keyword in ("expand_secrets", "load_secrets"):
+        if keyword in parameters:
+            return keyword
+    raise PatchTargetMissingError(
+        ZENML_SECRETS_KEYWORD, "get_service_connector has neither expand_secrets nor load_secrets"
+    )
+
+
+def is_zenml_stdout(stream: Any, zenml_logger: ModuleType) -> bool:
+    """Is `stream` ZenML's console stream that forwards to standard output?
+
+    Only streams of ZenML's logger module are in question; one of another class there means
+    ZenML changed its stream, which is recorded (and the stream left where it is).
+    """
+    if type(stream).__module__ != zenml_logger.__name__:
+        return False
+    try:
+        stream_class = require(ZENML_STDOUT_STREAM, zenml_logger, "_ZenMLStdoutStream")
+        if not isinstance(stream, stream_class):
+            raise PatchTargetMissingError(
+                ZENML_STDOUT_STREAM, f"ZenML's console handler writes to a {type(stream).__name__}"
+            )
+    except PatchTargetMissingError as error:
+        record_failure(ZENML_STDOUT_STREAM, error)
+        return False
+    return True
 
 
 # --- docker-py ------------------------------------------------------------------------
@@ -123,7 +303,7 @@ DOCKER_PY_AUTH_CONFIGS = Patch(
     why="docker-py asks a credential helper before the credentials given to login() "
     "(docker/docker-py#3281), so a client logged in with the connector's credentials could "
     "still push with whatever the helper holds, or fail when the helper is broken",
-    verified="docker 7.1.0",
+    verified="docker 6.1.3, 7.1.0",
     when_missing="The Docker client is still logged in with the connector's credentials, but "
     "docker-py's own lookup decides what each push and pull sends: a credential helper "
     "configured for the registry answers first.",

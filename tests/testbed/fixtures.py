@@ -98,45 +98,6 @@ def tiny_image(dockerd: Dockerd) -> str:
     return import_tiny_image(dockerd)
 
 
-@pytest.fixture
-def docker_config_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """An empty DOCKER_CONFIG directory; DOCKER_AUTH_CONFIG is cleared too."""
-    directory = tmp_path / "docker-config"
-    directory.mkdir()
-    monkeypatch.setenv("DOCKER_CONFIG", str(directory))
-    monkeypatch.delenv("DOCKER_AUTH_CONFIG", raising=False)
-    return directory
-
-
-@pytest.fixture
-def containers_auth_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """REGISTRY_AUTH_FILE for podman/skopeo, pointing at a not yet existing file."""
-    path = tmp_path / "containers-auth.json"
-    monkeypatch.setenv("REGISTRY_AUTH_FILE", str(path))
-    return path
-
-
-@pytest.fixture
-def no_docker_daemon(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """DOCKER_HOST names a unix socket that does not exist."""
-    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-such-docker.sock")
-    for name in ("DOCKER_CONTEXT", "DOCKER_TLS_VERIFY", "DOCKER_CERT_PATH"):
-        monkeypatch.delenv(name, raising=False)
-
-
-@pytest.fixture
-def isolated_client_files(
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    docker_config_dir: Path,
-    no_docker_daemon: None,
-) -> Path:
-    """Every docker/podman client-file location inside tmp_path; returns the fake HOME."""
-    from testbed.local_stores import isolate_client_files
-
-    return isolate_client_files(tmp_path, monkeypatch)
-
-
 @pytest.fixture(scope="session")
 def _path_farms(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("path-farms")

@@ -147,13 +147,3 @@ def register_docker_connector(
         list_resources=False,
     )
     return model
-
-
-@pytest.fixture
-def needs_pull_secret_settings() -> None:
-    """Skip a test of the pod-settings helpers on ZenML < 0.62, which has no
-    `KubernetesPodSettings.image_pull_secrets` (the helpers then say "upgrade ZenML")."""
-    from zenml.integrations.kubernetes.pod_settings import KubernetesPodSettings
-
-    if "image_pull_secrets" not in KubernetesPodSettings.model_fields:
-        pytest.skip("ZenML < 0.62: KubernetesPodSettings has no image_pull_secrets")

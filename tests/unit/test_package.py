@@ -7,7 +7,7 @@ from importlib.metadata import version
 import pytest
 
 import zenml_docker_connector
-from zenml_docker_connector.connector import DockerServiceConnector
+from zenml_docker_connector.glue.connector import DockerServiceConnector
 
 
 def test_the_connector_class_is_reachable_from_the_package() -> None:
@@ -20,3 +20,14 @@ def test_the_connector_class_is_reachable_from_the_package() -> None:
 def test_unknown_attributes_are_attribute_errors() -> None:
     with pytest.raises(AttributeError, match="no attribute 'nothing_here'"):
         _ = zenml_docker_connector.nothing_here  # type: ignore[attr-defined]
+
+
+def test_the_readme_s_pull_secret_helpers_import_from_where_it_says() -> None:
+    from zenml_docker_connector import pull_secrets
+    from zenml_docker_connector.glue import pull_secrets as glue_pull_secrets
+
+    for name in ("pull_secret_manifest", "image_pull_secrets", "kubernetes_pod_settings"):
+        assert getattr(pull_secrets, name) is getattr(glue_pull_secrets, name)
+    assert sorted(pull_secrets.__all__) == sorted(
+        ["pull_secret_manifest", "image_pull_secrets", "kubernetes_pod_settings"]
+    )

@@ -1,4 +1,4 @@
-"""ZenML glue: `zenml-docker`, for what ZenML's own CLI has no room for (diagnostics, logout,
+"""Layer 4: `zenml-docker`, for what ZenML's own CLI has no room for (diagnostics, logout,
 Kubernetes pull secrets)."""
 
 from __future__ import annotations
@@ -6,6 +6,7 @@ from __future__ import annotations
 import click
 
 from zenml_docker_connector import __version__
+from zenml_docker_connector.cli import doctor, logout, pull_secret, status
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -14,16 +15,7 @@ def main() -> None:
     """Tools for ZenML `docker` service connectors served by zenml-docker-connector."""
 
 
-def _register_commands() -> None:
-    from zenml_docker_connector.cli.doctor import doctor
-    from zenml_docker_connector.cli.logout import logout
-    from zenml_docker_connector.cli.pull_secret import pull_secret
-    from zenml_docker_connector.cli.status import status
-
-    main.add_command(doctor)
-    main.add_command(logout)
-    main.add_command(pull_secret)
-    main.add_command(status)
-
-
-_register_commands()
+main.add_command(doctor.doctor)
+main.add_command(logout.logout)
+main.add_command(pull_secret.pull_secret)
+main.add_command(status.status)

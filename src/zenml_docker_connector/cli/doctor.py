@@ -6,6 +6,9 @@ import click
 
 from zenml_docker_connector.cli.output import declare, fail, success, warn
 from zenml_docker_connector.errors import DockerConnectorError
+from zenml_docker_connector.glue.zenml_access import load_docker_connector
+from zenml_docker_connector.registry.diagnosis import run_doctor
+from zenml_docker_connector.registry.verification import AccessQuestion
 
 
 @click.command("doctor")
@@ -20,10 +23,6 @@ from zenml_docker_connector.errors import DockerConnectorError
 @click.option("--push", is_flag=True, help="Check push access to --repository as well.")
 def doctor(connector_name: str, repository: str | None, push: bool) -> None:
     """Verify CONNECTOR_NAME's registry afresh and explain every step (no secrets shown)."""
-    from zenml_docker_connector.registry.diagnosis import run_doctor
-    from zenml_docker_connector.registry.verification import AccessQuestion
-    from zenml_docker_connector.zenml_access import load_docker_connector
-
     if push and not repository:
         raise click.UsageError("--push needs --repository NS/REPO.")
     try:

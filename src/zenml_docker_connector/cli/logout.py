@@ -10,6 +10,8 @@ from __future__ import annotations
 import click
 
 from zenml_docker_connector.errors import DockerConnectorError
+from zenml_docker_connector.glue.zenml_access import load_docker_connector
+from zenml_docker_connector.local.login import logout_local_clients
 
 _ENGINE_CHOICES = ("auto", "docker", "podman", "both")
 
@@ -26,9 +28,6 @@ _ENGINE_CHOICES = ("auto", "docker", "podman", "both")
 )
 def logout(connector_name: str, engine: str) -> None:
     """Remove the local docker/podman login for the registry of CONNECTOR_NAME."""
-    from zenml_docker_connector.local.login import logout_local_clients
-    from zenml_docker_connector.zenml_access import load_docker_connector
-
     try:
         connector = load_docker_connector(connector_name)
         reference = connector.registry_reference()

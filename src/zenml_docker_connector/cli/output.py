@@ -7,7 +7,6 @@ contain registry answers and user names, which must not reach the terminal as es
 from __future__ import annotations
 
 import contextlib
-import importlib
 import logging
 import sys
 from collections.abc import Callable, Iterator
@@ -15,6 +14,7 @@ from typing import Any
 
 import click
 
+from zenml_docker_connector.glue.zenml_access import cli_helper, is_zenml_stdout
 from zenml_docker_connector.printable import printable
 
 
@@ -33,7 +33,7 @@ def success(text: str) -> None:
 def fail(text: str) -> None:
     """Print `text` as an error and exit non-zero (ZenML's `error` raises to do so)."""
     text = printable(text)
-    zenml_error = getattr(importlib.import_module("zenml.cli.utils"), "error", None)
+    zenml_error = cli_helper("error")
     if zenml_error is None:  # pragma: no cover - every supported ZenML has it
         raise click.ClickException(text)
     zenml_error(text)
@@ -42,7 +42,7 @@ def fail(text: str) -> None:
 def _show(text: str, helper: str, fallback: Callable[[str], None]) -> None:
     """Through ZenML's `helper` when this ZenML has it (0.60 has no `success`), else click."""
     text = printable(text)
-    shown = getattr(importlib.import_module("zenml.cli.utils"), helper, None)
+    shown = cli_helper(helper)
     if shown is None:
         fallback(text)
         return
@@ -86,8 +86,4 @@ def _stdout_handlers() -> list[logging.StreamHandler[Any]]:
 
 def _is_stdout(stream: Any) -> bool:
     """Standard output itself, or ZenML's stream that forwards to it (ZenML 0.9x)."""
-    return (
-        stream is sys.stdout
-        or stream is sys.__stdout__
-        or (type(stream).__name__ == "_ZenMLStdoutStream")
-    )
+    return stream is sys.stdout or stream is sys.__stdout__ or is_zenml_stdout(stream)

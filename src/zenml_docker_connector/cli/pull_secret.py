@@ -14,14 +14,16 @@ from pathlib import Path
 
 import click
 
+from zenml_docker_connector.cli.output import logs_to_stderr
 from zenml_docker_connector.errors import DockerConnectorError
+from zenml_docker_connector.glue.pull_secrets import create_pull_secret
 from zenml_docker_connector.kubernetes.names import (
     DEFAULT_NAME_FORM,
     check_namespace,
     check_secret_name,
 )
 from zenml_docker_connector.kubernetes.pull_secret import format_timestamp
-from zenml_docker_connector.kubernetes.render import FORMATS
+from zenml_docker_connector.kubernetes.render import FORMATS, render, write_private_file
 
 _Callback = Callable[[click.Context, click.Parameter, "str | None"], "str | None"]
 
@@ -88,10 +90,6 @@ def pull_secret(
     `zenml-docker pull-secret CONNECTOR_NAME | kubectl apply -f -` and name the Secret in
     `KubernetesPodSettings.image_pull_secrets`.
     """
-    from zenml_docker_connector.cli.output import logs_to_stderr
-    from zenml_docker_connector.kubernetes.render import render, write_private_file
-    from zenml_docker_connector.pull_secrets import create_pull_secret
-
     try:
         with logs_to_stderr():
             secret = create_pull_secret(

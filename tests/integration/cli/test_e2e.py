@@ -40,7 +40,7 @@ def test_fresh_interpreter_uses_our_class_and_import_stays_lazy() -> None:
         env={**os.environ, "ZENML_LOGGING_VERBOSITY": QUIET},
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "zenml_docker_connector.connector.DockerServiceConnector"
+    assert result.stdout.strip() == "zenml_docker_connector.glue.connector.DockerServiceConnector"
 
 
 def test_disable_switch_leaves_the_builtin() -> None:

@@ -17,7 +17,7 @@ from zenml_docker_connector.cli import main
 
 pytestmark = pytest.mark.e2e
 
-OURS = "zenml_docker_connector.connector.DockerServiceConnector"
+OURS = "zenml_docker_connector.glue.connector.DockerServiceConnector"
 BUILTIN = "zenml.service_connectors.docker_service_connector.DockerServiceConnector"
 
 

@@ -6,7 +6,7 @@ import pytest
 
 from testbed import corpus
 from testbed.corpus import Case, CorpusRun
-from zenml_docker_connector.spec import DockerConnectorConfiguration
+from zenml_docker_connector.glue.spec import DockerConnectorConfiguration
 
 CASES = corpus.load("config_values", default_paths=("model", "register"))
 DEFAULTS = {"username": "alice", "password": "{secret}", "registry": "127.0.0.1:9"}

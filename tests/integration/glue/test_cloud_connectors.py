@@ -30,7 +30,7 @@ from testbed.moto_server import ECR_HOST, ECR_PASSWORD, ECR_USERNAME, MotoServer
 from testbed.requirements import require_service
 from testbed.secret_scan import register_secret
 from testbed.zenml_fixtures import output_of
-from zenml_docker_connector.connector import DockerServiceConnector
+from zenml_docker_connector.glue.connector import DockerServiceConnector
 
 DOCKER_REGISTRY = "docker-registry"
 CLOUD_SDKS_ENV = "ZDC_CLOUD_SDKS"
@@ -220,7 +220,7 @@ def test_ecr_client_connector_is_ours_connects_and_refuses_a_rejected_token(
     shown = ecr.python(with_daemon, CLIENT_SNIPPET.format(name=unique_name, image=ecr.image))
     assert shown.returncode == 0, output_of(shown)
     assert json.loads(shown.stdout.strip().splitlines()[-1]) == {
-        "class": "zenml_docker_connector.connector.DockerServiceConnector",
+        "class": "zenml_docker_connector.glue.connector.DockerServiceConnector",
         "resource_id": ECR_HOST,
         "username": ECR_USERNAME,
         "connect": "docker.client.DockerClient",

@@ -3,7 +3,7 @@
 ZenML's store builds each connector from a model without its secret values there, so out of
 the box every docker connector fails with "username/password Field required" (locally) or is
 left out (behind a server). Our class fetches the secrets again inside that one store call
-(see `zenml_docker_connector.resource_listing`); these tests run it on a local store and
+(see `zenml_docker_connector.glue.resource_listing`); these tests run it on a local store and
 through a real ZenML server, and check that no secret comes back.
 """
 

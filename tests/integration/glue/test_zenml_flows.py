@@ -12,7 +12,7 @@ import pytest
 
 from testbed.leaks import assert_no_secret
 from testbed.zenml_fixtures import ZenCli, output_of
-from zenml_docker_connector.connector import DockerServiceConnector
+from zenml_docker_connector.glue.connector import DockerServiceConnector
 
 
 def _client() -> Any:
@@ -289,7 +289,7 @@ def test_fifty_parallel_verifies_of_one_connector_agree(
 
     from zenml.exceptions import AuthorizationException
 
-    from zenml_docker_connector import spec
+    from zenml_docker_connector.glue import spec
     from zenml_docker_connector.registry.cache import default_cache
 
     registry = request.getfixturevalue(registry_fixture)

@@ -181,7 +181,7 @@ emit({{
     assert registered.get("error") is None and "rejected" not in registered, registered
     assert fetched == {
         "stored": True,
-        "class": "zenml_docker_connector.connector.DockerServiceConnector",
+        "class": "zenml_docker_connector.glue.connector.DockerServiceConnector",
         "insecure": True,
         "verify_error": None,
     }
@@ -234,7 +234,7 @@ emit({{
     assert f"{IGNORED_FIELD_WARNING} '{names['without']}'" not in log
     for fetched in (fetched_with, fetched_without):
         assert fetched["stored_fields"] == ["password", "registry", "username"], fetched
-        assert fetched["class"] == "zenml_docker_connector.connector.DockerServiceConnector"
+        assert fetched["class"] == "zenml_docker_connector.glue.connector.DockerServiceConnector"
         assert fetched["insecure"] is False, "the built-in server does not keep `insecure`"
         assert fetched["registry"] == registry.url
         assert fetched["verify_error"] is None, fetched

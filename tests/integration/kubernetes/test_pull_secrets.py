@@ -17,11 +17,11 @@ import pytest
 
 from testbed.leaks import assert_no_secret
 from testbed.zenml_fixtures import register_docker_connector as register
-from zenml_docker_connector.connector import DockerServiceConnector
 from zenml_docker_connector.errors import DockerConnectorError
+from zenml_docker_connector.glue.connector import DockerServiceConnector
+from zenml_docker_connector.glue.pull_secrets import pull_secret_for, pull_secret_manifest
+from zenml_docker_connector.glue.spec import DockerConnectorConfiguration
 from zenml_docker_connector.kubernetes.pull_secret import SecretOrigin
-from zenml_docker_connector.pull_secrets import pull_secret_for, pull_secret_manifest
-from zenml_docker_connector.spec import DockerConnectorConfiguration
 
 
 def test_short_lived_client_credentials_carry_their_expiry(token_registry: Any) -> None:
@@ -45,7 +45,8 @@ def test_short_lived_client_credentials_carry_their_expiry(token_registry: Any) 
 
     assert token_registry.requests_since(mark), "the registry was not asked"
     assert secret.expires_at == expires_at
-    assert secret.registry == token_registry.host and secret.namespace == "ml"
+    assert secret.registry == token_registry.host
+    assert secret.manifest["metadata"]["namespace"] == "ml"
     annotations = secret.manifest["metadata"]["annotations"]
     assert annotations["zenml.io/credentials-expire-at"] == expires_at.strftime(
         "%Y-%m-%dT%H:%M:%SZ"

@@ -25,13 +25,13 @@ from testbed.local_stores import RICH_CONFIG
 from testbed.requirements import require_binary
 from zenml_docker_connector.credentials import Credentials
 from zenml_docker_connector.errors import LocalConfigError
+from zenml_docker_connector.glue.zenml_settings import configured_container_engine
 from zenml_docker_connector.local.login import (
     LoginResult,
     login_local_clients,
     logout_local_clients,
 )
 from zenml_docker_connector.references import RegistryReference, parse_registry_reference
-from zenml_docker_connector.zenml_access import configured_container_engine
 
 # What the docker CLI (28.2) prints when a pull from a Basic-auth registry has no credentials.
 NO_BASIC_AUTH = "no basic auth credentials"

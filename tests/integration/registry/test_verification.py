@@ -174,8 +174,8 @@ def test_zenml_client_and_connect_flow_costs_one_exchange(
     no_docker_daemon: None,
 ) -> None:
     """`get_connector_client()` + `connect()` call `_verify` three times: one exchange."""
-    from zenml_docker_connector import spec
-    from zenml_docker_connector.connector import DockerServiceConnector
+    from zenml_docker_connector.glue import spec
+    from zenml_docker_connector.glue.connector import DockerServiceConnector
 
     registry = request.getfixturevalue(registry_fixture)
     connector = DockerServiceConnector(

@@ -9,8 +9,9 @@ import pytest
 import zenml
 from click.testing import CliRunner
 
-from zenml_docker_connector import __version__, zenml_access
+from zenml_docker_connector import __version__
 from zenml_docker_connector.cli import main
+from zenml_docker_connector.glue import zenml_access
 
 
 def test_ours(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,32 +1,41 @@
-"""What the glue asks ZenML: a registered connector, the container engine, who serves `docker`.
+"""What the glue asks ZenML for the CLI and the pull secrets: a registered connector built
+with our class, a connector's name and id, who serves `docker`, ZenML's print helpers.
 
-These are the only questions the rest of the package needs answered by ZenML; keeping them
-here keeps `registry/` and `local/` free of ZenML imports.
+With `zenml_settings` (what the connector itself asks), these are the only questions the
+rest of the package needs answered by ZenML; keeping them here keeps `registry/`, `local/`
+and `cli/` free of ZenML imports.
 """
 
 from __future__ import annotations
 
-import inspect
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
-from zenml_docker_connector import activation, spec
-from zenml_docker_connector.connector import DockerServiceConnector
+import zenml
+import zenml.cli.utils as zenml_cli
+from zenml import logger as zenml_logger
+from zenml.client import Client
+from zenml.exceptions import AuthorizationException
+from zenml.service_connectors.service_connector_registry import service_connector_registry
+
+from zenml_docker_connector import patches
 from zenml_docker_connector.errors import DockerConnectorError
+from zenml_docker_connector.glue import activation, spec
+from zenml_docker_connector.glue.connector import DockerServiceConnector
 
 
 def load_docker_connector(name_id_or_prefix: str) -> DockerServiceConnector:
     """The connector with its secrets, built with our class; no registry round trip."""
-    from zenml.client import Client
-    from zenml.service_connectors.service_connector_registry import service_connector_registry
-
     client = Client()
-    # The keyword that loads the secrets was `load_secrets` before ZenML renamed it.
-    parameters = inspect.signature(client.get_service_connector).parameters
-    secrets_flag = "expand_secrets" if "expand_secrets" in parameters else "load_secrets"
+    try:
+        keyword = patches.secrets_keyword(client.get_service_connector)
+    except patches.PatchTargetMissingError as error:
+        raise DockerConnectorError(str(patches.record_failure(error.patch, error))) from None
     try:
         model = client.get_service_connector(
-            name_id_or_prefix, allow_name_prefix_match=False, **{secrets_flag: True}
+            name_id_or_prefix, allow_name_prefix_match=False, **{keyword: True}
         )
     except KeyError as error:
         raise _not_registered(name_id_or_prefix, error, "--connector_type docker") from None
@@ -50,8 +59,6 @@ class ConnectorIdentity:
 
 def connector_identity(name_id_or_prefix: str) -> ConnectorIdentity:
     """The connector's name and id, without loading its secrets."""
-    from zenml.client import Client
-
     try:
         model = Client().get_service_connector(name_id_or_prefix, allow_name_prefix_match=False)
     except KeyError as error:
@@ -68,9 +75,6 @@ def docker_registry_client(
     mint short-lived registry credentials (`expires_at` set). ZenML checks the connector on
     the way (locally, or on the server behind a REST store).
     """
-    from zenml.client import Client
-    from zenml.exceptions import AuthorizationException
-
     try:
         client = Client().get_service_connector_client(
             identity.id, resource_type=spec.RESOURCE_TYPE, resource_id=resource_id
@@ -106,25 +110,6 @@ def _not_registered(
     )
 
 
-def configured_container_engine() -> str | None:
-    """ZenML's `container_engine` setting ("docker"/"podman"), None if unset or unsupported.
-
-    The setting exists from ZenML 0.94.3 (`GlobalConfiguration.container_engine`, overridable
-    with `ZENML_CONTAINER_ENGINE`); older versions have no such field, so every failure here
-    means "not configured".
-    """
-    try:
-        from zenml.config.global_config import GlobalConfiguration
-    except ImportError:
-        return None
-    try:
-        value = getattr(GlobalConfiguration(), "container_engine", None)
-    except Exception:  # noqa: BLE001 - an unreadable global config must not break a login
-        return None
-    text = str(getattr(value, "value", value) or "").strip().lower()
-    return text if text in ("docker", "podman") else None
-
-
 @dataclass(frozen=True)
 class ServingStatus:
     """Which class serves connector type `docker` in this process, and why when not ours."""
@@ -136,10 +121,8 @@ class ServingStatus:
 
 def docker_type_status() -> ServingStatus:
     """Ask ZenML's connector registry, as `zenml service-connector register` would."""
-    from zenml.service_connectors.service_connector_registry import service_connector_registry
-
-    spec = service_connector_registry.get_service_connector_type("docker")
-    served_by = spec.connector_class
+    docker_type = service_connector_registry.get_service_connector_type("docker")
+    served_by = docker_type.connector_class
     name = f"{served_by.__module__}.{served_by.__qualname__}" if served_by else "nothing"
     ours = served_by is DockerServiceConnector
     return ServingStatus(name, ours, () if ours else _why_not_ours())
@@ -147,18 +130,12 @@ def docker_type_status() -> ServingStatus:
 
 def _why_not_ours() -> tuple[str, ...]:
     reasons = []
-    disabled = os.environ.get(activation.DISABLE_ENV, "")
     if activation.disabled():
         reasons.append(
-            f"{activation.DISABLE_ENV}={disabled} is set in this environment; unset it to use "
-            "zenml-docker-connector."
+            f"{activation.DISABLE_ENV}={os.environ.get(activation.DISABLE_ENV, '')} is set in "
+            "this environment; unset it to use zenml-docker-connector."
         )
-    if activation.last_error is not None:
-        error = activation.last_error
-        reasons.append(
-            f"activation failed with {type(error).__name__}: {error}. Check that the installed "
-            "ZenML version is supported (see the README)."
-        )
+    reasons += [f"activation failed: {failure}" for failure in patches.failure_report()]
     if not reasons:
         reasons.append(
             "the plugin was not activated in this process: neither ZenML's init hook nor the "
@@ -166,3 +143,20 @@ def _why_not_ours() -> tuple[str, ...]:
             "environment, next to ZenML?)."
         )
     return tuple(reasons)
+
+
+def cli_helper(name: str) -> Callable[..., Any] | None:
+    """ZenML's CLI print helper `name` (`declare`, `warning`, ...), None where this ZenML has
+    none (0.60 has no `success`)."""
+    helper: Callable[..., Any] | None = getattr(zenml_cli, name, None)
+    return helper
+
+
+def is_zenml_stdout(stream: Any) -> bool:
+    """Is `stream` ZenML's console stream that forwards to standard output (ZenML 0.9x)?"""
+    return patches.is_zenml_stdout(stream, zenml_logger)
+
+
+def zenml_version() -> str:
+    version: str = zenml.__version__
+    return version

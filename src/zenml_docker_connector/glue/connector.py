@@ -2,7 +2,8 @@
 
 It subclasses ZenML's built-in `DockerServiceConnector` because container registries test
 `isinstance` against that class and the AWS/GCP/Azure connectors build it; `_TYPE` is
-redeclared so that `get_type()` returns our spec instead of the parent's cached one.
+redeclared so that `get_type()` returns our spec instead of the parent's cached one (the
+registration checks that: `patches.ZENML_TYPE_CACHE`).
 """
 
 from __future__ import annotations
@@ -23,9 +24,17 @@ from zenml.service_connectors.docker_service_connector import (
     DockerServiceConnector as BuiltinDockerServiceConnector,
 )
 
-from zenml_docker_connector import spec
 from zenml_docker_connector.credentials import Credentials
 from zenml_docker_connector.errors import DockerConnectorError
+from zenml_docker_connector.glue import spec
+from zenml_docker_connector.glue.resource_listing import model_with_secrets
+from zenml_docker_connector.glue.zenml_settings import (
+    configured_container_engine,
+    inside_zenml_server,
+)
+from zenml_docker_connector.local.daemon import authenticated_docker_client
+from zenml_docker_connector.local.discovery import find_local_credentials
+from zenml_docker_connector.local.login import login_local_clients
 from zenml_docker_connector.references import (
     DOCKER_HUB,
     RegistryReference,
@@ -33,6 +42,7 @@ from zenml_docker_connector.references import (
 )
 from zenml_docker_connector.registry.policy import private_networks_allowed
 from zenml_docker_connector.registry.transport import ConnectionSettings
+from zenml_docker_connector.registry.verification import verify_registry_access
 
 _explicit_check: ContextVar[bool] = ContextVar("zenml_docker_explicit_check", default=False)
 """True while ZenML's public `verify()` runs: register and verify must ask the registry."""
@@ -69,8 +79,6 @@ class DockerServiceConnector(BuiltinDockerServiceConnector):
         See `resource_listing` for when that happens and why it reveals nothing new. If the
         second try fails too, the first error is raised: it was made without secret values.
         """
-        from zenml_docker_connector.resource_listing import model_with_secrets
-
         try:
             return super().from_model(model)
         except ValueError as error:
@@ -138,8 +146,6 @@ class DockerServiceConnector(BuiltinDockerServiceConnector):
         resource_type: str | None = None,
         resource_id: str | None = None,
     ) -> list[str]:
-        from zenml_docker_connector.registry.verification import verify_registry_access
-
         reference = self.registry_reference()
         try:
             verify_registry_access(
@@ -153,17 +159,12 @@ class DockerServiceConnector(BuiltinDockerServiceConnector):
         return [reference.resource_id]
 
     def _connect_to_resource(self, **kwargs: Any) -> Any:
-        from zenml_docker_connector.local.daemon import authenticated_docker_client
-
         try:
             return authenticated_docker_client(self.registry_reference(), self.credentials())
         except DockerConnectorError as error:
             raise zenml_error(error) from None
 
     def _configure_local_client(self, **kwargs: Any) -> None:
-        from zenml_docker_connector.local.login import login_local_clients
-        from zenml_docker_connector.zenml_access import configured_container_engine
-
         try:
             result = login_local_clients(
                 self.registry_reference(),
@@ -185,8 +186,6 @@ class DockerServiceConnector(BuiltinDockerServiceConnector):
         resource_id: str | None = None,
         **kwargs: Any,
     ) -> DockerServiceConnector:
-        from zenml_docker_connector.local.discovery import find_local_credentials
-
         wanted = resource_id or kwargs.get("registry")
         reference = parse_registry_reference(wanted) if wanted else None
         try:
@@ -203,13 +202,6 @@ class DockerServiceConnector(BuiltinDockerServiceConnector):
                 registry=registry_field_value(found.reference),
             ),
         )
-
-
-def inside_zenml_server() -> bool:
-    """Is this process a ZenML server? (ZenML's own test: its `ZENML_SERVER` variable.)"""
-    from zenml.constants import ENV_ZENML_SERVER
-
-    return ENV_ZENML_SERVER in os.environ
 
 
 def zenml_error(error: DockerConnectorError) -> AuthorizationException:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from zenml_docker_connector import spec
-from zenml_docker_connector.connector import DockerServiceConnector
+from zenml_docker_connector.glue import spec
+from zenml_docker_connector.glue.connector import DockerServiceConnector
 
 
 def _config(**fields: object) -> spec.DockerConnectorConfiguration:

@@ -14,16 +14,16 @@ import pytest
 from pydantic import BaseModel
 
 from testbed.leaks import assert_no_secret
-from zenml_docker_connector.connector import DockerServiceConnector
 from zenml_docker_connector.errors import DockerConnectorError
-from zenml_docker_connector.kubernetes.pull_secret import SecretOrigin
-from zenml_docker_connector.pull_secrets import (
+from zenml_docker_connector.glue.connector import DockerServiceConnector
+from zenml_docker_connector.glue.pull_secrets import (
     image_pull_secrets,
     kubernetes_pod_settings,
     pull_secret_for,
     require_pull_secrets_field,
 )
-from zenml_docker_connector.spec import DockerConnectorConfiguration
+from zenml_docker_connector.glue.spec import DockerConnectorConfiguration
+from zenml_docker_connector.kubernetes.pull_secret import SecretOrigin
 
 ORIGIN = SecretOrigin(connector_name="ecr", connector_id="5d9b1f7e-3c4a-4e2b-8f00-000000000001")
 

@@ -6,7 +6,7 @@ import uuid
 from types import SimpleNamespace
 from typing import Any
 
-from zenml_docker_connector.resource_listing import listing_resources, model_with_secrets
+from zenml_docker_connector.glue.resource_listing import listing_resources, model_with_secrets
 
 
 class Store:

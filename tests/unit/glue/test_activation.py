@@ -13,12 +13,13 @@ from typing import Any
 
 import pytest
 
-from zenml_docker_connector import activation
-from zenml_docker_connector.connector import DockerServiceConnector
+from zenml_docker_connector import patches
+from zenml_docker_connector.glue import activation
+from zenml_docker_connector.glue.connector import DockerServiceConnector
 
 
 class FakeRegistry:
-    """What `_wrap_registry` and `register_with` use of ZenML's ServiceConnectorRegistry."""
+    """What `_wrap_registry` and `register_ours` use of ZenML's ServiceConnectorRegistry."""
 
     def __init__(self, *, initialized: bool = False, lock: Any = None, fail: bool = False):
         self.initialized = initialized
@@ -45,8 +46,8 @@ def _module(registry: FakeRegistry) -> types.ModuleType:
 
 
 @pytest.fixture(autouse=True)
-def _no_leftover_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(activation, "last_error", None)
+def _no_leftover_failure(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(patches, "_failures", {})
 
 
 @pytest.mark.parametrize(
@@ -67,7 +68,7 @@ def test_ours_is_registered_after_the_builtins_once() -> None:
     registry.register_builtin_service_connectors()
     registry.register_builtin_service_connectors()
     assert registry.calls == ["builtins", "docker DockerServiceConnector True", "builtins"]
-    assert activation.last_error is None
+    assert patches.failure_report() == ()
 
 
 def test_an_already_initialized_registry_gets_ours_at_once() -> None:
@@ -84,8 +85,10 @@ def test_a_failed_registration_keeps_the_builtin_and_is_remembered(
     with caplog.at_level(logging.WARNING):
         registry.register_builtin_service_connectors()
     assert registry.calls == ["builtins"]
-    assert isinstance(activation.last_error, RuntimeError)
-    assert "could not replace ZenML's docker connector (RuntimeError" in caplog.text
+    (failure,) = patches.failure_report()
+    assert "patch 'zenml-connector-registry'" in failure
+    assert "RuntimeError: incompatible ZenML. ZenML's built-in `docker` connector keeps" in failure
+    assert failure in caplog.text
 
 
 def test_register_with_uses_the_registry_lock_when_there_is_one() -> None:
@@ -98,8 +101,8 @@ def test_register_with_uses_the_registry_lock_when_there_is_one() -> None:
             super().register_service_connector_type(spec, overwrite)
 
     locked = Checking(lock=lock)
-    activation.register_with(locked)
-    activation.register_with(FakeRegistry())  # ZenML 0.60: no lock
+    patches.register_once(locked, activation.register_ours)
+    patches.register_once(FakeRegistry(), activation.register_ours)  # ZenML 0.60: no lock
     assert held == [True]
     assert locked.calls == ["docker DockerServiceConnector True"]
 
@@ -127,14 +130,14 @@ class FakeStore:
         self.seen: list[Any] = []
 
     def list_service_connector_resources(self, *args: Any, **kwargs: Any) -> list[Any]:
-        from zenml_docker_connector.resource_listing import _listing_store
+        from zenml_docker_connector.glue.resource_listing import _listing_store
 
         self.seen.append((_listing_store.get(), args, kwargs))
         return ["listed"]
 
 
 def test_resource_listing_is_marked_while_it_runs() -> None:
-    from zenml_docker_connector.resource_listing import _listing_store
+    from zenml_docker_connector.glue.resource_listing import _listing_store
 
     module = types.ModuleType("fake_sql_zen_store")
     module.SqlZenStore = type("SqlZenStore", (FakeStore,), {})  # type: ignore[attr-defined]
@@ -181,4 +184,5 @@ def test_a_failing_adjustment_never_breaks_the_import(
     finder = activation._ZenmlModuleFinder({"zdc_fragile_module": adjust})
     monkeypatch.setattr(sys, "meta_path", [finder, *sys.meta_path])
     assert importlib.import_module("zdc_fragile_module").VALUE == 1
-    assert isinstance(activation.last_error, AttributeError)
+    (failure,) = patches.failure_report()
+    assert "AttributeError: ZenML moved things" in failure

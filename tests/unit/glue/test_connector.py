@@ -6,17 +6,17 @@ import uuid
 
 import pytest
 
-from zenml_docker_connector import spec
-from zenml_docker_connector.connector import (
+from zenml_docker_connector.credentials import Credentials
+from zenml_docker_connector.glue import spec
+from zenml_docker_connector.glue.connector import (
     DockerServiceConnector,
     plaintext_warning,
     registry_field_value,
 )
-from zenml_docker_connector.credentials import Credentials
+from zenml_docker_connector.glue.resource_listing import listing_resources
 from zenml_docker_connector.references import parse_registry_reference
 from zenml_docker_connector.registry.policy import ALLOW_PRIVATE_NETWORKS_ENV
 from zenml_docker_connector.registry.transport import ConnectionSettings
-from zenml_docker_connector.resource_listing import listing_resources
 
 
 def _connector(registry: str | None, **config: object) -> DockerServiceConnector:

@@ -8,16 +8,18 @@ Three doors lead here, and all of them may be taken in one process:
 
 `activate` must never raise, must not import ZenML (the hook runs while `zenml` is half
 imported; importing its docker connector there is a circular import) and must cost almost
-nothing. So it only arranges that each of a few ZenML modules is adjusted right after it is
-loaded (or at once, when it already is):
-- the service connector registry: `register_builtin_service_connectors` is wrapped so that,
-  after ZenML registered its built-ins, ours is registered for type `docker` with
-  `overwrite=True`, under the registry's lock;
-- the AWS, GCP and Azure connector modules: the name `DockerServiceConnector` they build their
-  `docker-registry` clients with (ECR, Artifact Registry, ACR) is pointed at our class;
-- the SQL store: `list_service_connector_resources` is wrapped to mark the call, so that our
-  connector may load its own secrets there (see `resource_listing`).
-The work happens once per process, whichever door ran first.
+nothing, because the `.pth` line runs it at every start of Python in the environment. That is
+why this is the one module of the package that imports inside functions: `patches`, the
+connector and `resource_listing` are imported only once one of the ZenML modules below loads.
+It arranges that each of them is adjusted right after it is loaded (or at once, when it
+already is), each adjustment a row of `patches`:
+- the service connector registry: ours is registered for type `docker` after ZenML's
+  built-ins (`patches.ZENML_REGISTRY`, `patches.ZENML_TYPE_CACHE`);
+- the AWS, GCP and Azure connector modules: their `DockerServiceConnector` name is pointed at
+  our class (`patches.ZENML_CLOUD_NAMES`);
+- the SQL store: `list_service_connector_resources` is marked (`patches.ZENML_SQL_LISTING`).
+The work happens once per process, whichever door ran first. What fails is recorded with
+`patches.record_failure` (a warning, and `zenml-docker status` exits 1 with it).
 """
 
 from __future__ import annotations
@@ -44,11 +46,8 @@ SQL_STORE_MODULE = "zenml.zen_stores.sql_zen_store"
 DISABLE_ENV = "ZENML_DOCKER_CONNECTOR_DISABLE"
 """Set to 1/true to leave ZenML's built-in connector in place (benchmarks compare the two)."""
 
-_MARKER = "_zenml_docker_connector_wrapped"
 _state_lock = _thread.allocate_lock()
 _activated = False
-last_error: BaseException | None = None
-"""The exception a failed activation swallowed, for `zenml-docker` diagnostics."""
 
 
 def disabled() -> bool:
@@ -58,7 +57,7 @@ def disabled() -> bool:
 
 def activate() -> None:
     """Arrange for our connector to serve type `docker`; idempotent and never raises."""
-    global _activated, last_error
+    global _activated
     try:
         if disabled():
             return
@@ -76,7 +75,7 @@ def activate() -> None:
         if waiting:
             sys.meta_path.insert(0, _ZenmlModuleFinder(waiting))
     except Exception as error:  # noqa: BLE001 - a start-up hook must never break `import zenml`
-        last_error = error
+        _record("ZENML_REGISTRY", error)
 
 
 def _adjustments() -> dict[str, tuple[str, Callable[[ModuleType], None]]]:
@@ -91,11 +90,10 @@ def _adjustments() -> dict[str, tuple[str, Callable[[ModuleType], None]]]:
 
 
 def _adjust_safely(adjust: Callable[[ModuleType], None], module: ModuleType) -> None:
-    global last_error
     try:
         adjust(module)
     except Exception as error:  # noqa: BLE001 - never break ZenML's own import
-        last_error = error
+        _record(_patch_of(module.__name__), error)
 
 
 class _ZenmlModuleFinder:
@@ -145,82 +143,83 @@ class _PatchingLoader:
 
 
 def _wrap_registry(module: ModuleType) -> None:
-    registry_class = module.ServiceConnectorRegistry
-    original = registry_class.register_builtin_service_connectors
-    if getattr(original, _MARKER, False):
-        return
+    from zenml_docker_connector import patches
 
-    def register_builtin_service_connectors(self: Any) -> None:
-        original(self)
-        _register_safely(self)
+    patches.wrap_connector_registry(module, register_ours)
 
-    setattr(register_builtin_service_connectors, _MARKER, True)
-    register_builtin_service_connectors.__doc__ = original.__doc__
-    registry_class.register_builtin_service_connectors = register_builtin_service_connectors
-    registry = getattr(module, "service_connector_registry", None)
-    if registry is not None and getattr(registry, "initialized", False):
-        _register_safely(registry)
+
+def register_ours(registry: Any) -> None:
+    """Register our connector type in `registry`, replacing ZenML's built-in `docker` type."""
+    from zenml.service_connectors.docker_service_connector import (
+        DockerServiceConnector as BuiltinDockerServiceConnector,
+    )
+
+    from zenml_docker_connector import patches
+    from zenml_docker_connector.glue.connector import DockerServiceConnector
+
+    connector_type = patches.own_connector_type(
+        DockerServiceConnector, BuiltinDockerServiceConnector
+    )
+    registry.register_service_connector_type(connector_type, overwrite=True)
 
 
 def _use_our_class(module: ModuleType) -> None:
-    """Cloud connectors build their `docker-registry` clients from this module-level name.
+    """Our class subclasses the built-in, so ZenML's `isinstance` checks still hold, and it
+    accepts the built-in's `DockerConfiguration` the cloud connectors pass (see `connector`)."""
+    from zenml_docker_connector import patches
+    from zenml_docker_connector.glue.connector import DockerServiceConnector
 
-    Our class subclasses the built-in, so ZenML's `isinstance` checks still hold, and it
-    accepts the built-in's `DockerConfiguration` they pass (see `connector`).
-    """
-    from zenml_docker_connector.connector import DockerServiceConnector
-
-    module.DockerServiceConnector = DockerServiceConnector  # type: ignore[attr-defined]
+    patches.point_cloud_module_at(module, DockerServiceConnector)
 
 
 def _wrap_resource_listing(module: ModuleType) -> None:
-    store_class = module.SqlZenStore
-    original = store_class.list_service_connector_resources
-    if getattr(original, _MARKER, False):
-        return
+    from zenml_docker_connector import patches
+    from zenml_docker_connector.glue.resource_listing import listing_resources
 
-    def list_service_connector_resources(self: Any, *args: Any, **kwargs: Any) -> Any:
-        from zenml_docker_connector.resource_listing import listing_resources
-
-        with listing_resources(self):
-            return original(self, *args, **kwargs)
-
-    setattr(list_service_connector_resources, _MARKER, True)
-    list_service_connector_resources.__doc__ = original.__doc__
-    store_class.list_service_connector_resources = list_service_connector_resources
+    patches.wrap_resource_listing(module, listing_resources)
 
 
-def _register_safely(registry: Any) -> None:
-    """Register ours; on failure keep ZenML's built-in and say why once, without a traceback."""
-    global last_error
-    try:
-        register_with(registry)
-    except Exception as error:  # noqa: BLE001 - ZenML must keep working with its built-in
-        if last_error is None:
-            import logging
-
-            logging.getLogger(__name__).warning(
-                "zenml-docker-connector could not replace ZenML's docker connector (%s: %s); "
-                "ZenML's built-in one is used. Check that the installed ZenML is supported.",
-                type(error).__name__,
-                error,
-            )
-        last_error = error
+def _patch_of(module_name: str) -> str:
+    """Which patch adjusting `module_name` applies (activation itself counts as the registry)."""
+    if module_name in CLOUD_CONNECTOR_MODULES:
+        return "ZENML_CLOUD_NAMES"
+    if module_name == SQL_STORE_MODULE:
+        return "ZENML_SQL_LISTING"
+    return "ZENML_REGISTRY"
 
 
-def register_with(registry: Any) -> None:
-    """Register our connector in `registry` (once), replacing ZenML's built-in `docker` type.
+def _record(patch_name: str, error: BaseException) -> None:
+    from zenml_docker_connector import patches
 
-    Recent registries have a lock; ZenML 0.60's has none (and registers its built-ins
-    without one), so there the registration runs unlocked, as ZenML's own does.
-    """
-    from contextlib import nullcontext
+    if isinstance(error, patches.PatchTargetMissingError):
+        patches.record_failure(error.patch, error)  # the patch that did not match
+    else:
+        patches.record_failure(getattr(patches, patch_name), error)
 
-    lock = getattr(registry, "lock", None)
-    with lock if lock is not None else nullcontext():
-        if getattr(registry, "_zenml_docker_connector_registered", False):
-            return
-        from zenml_docker_connector.connector import DockerServiceConnector
 
-        registry.register_service_connector_type(DockerServiceConnector.get_type(), overwrite=True)
-        registry._zenml_docker_connector_registered = True
+def check_patches() -> tuple[str, ...]:
+    """Every ZenML patch that did not apply in this environment: what `zenml-docker status`
+    reports. Each module we adjust that is installed here is loaded (so its patch is applied
+    or recorded), ZenML's registry is initialized, and the two patches applied only on use
+    (the secrets keyword, the stdout stream) are probed."""
+    import contextlib
+    import importlib
+    import logging
+
+    from zenml import logger as zenml_logger
+    from zenml.client import Client
+
+    from zenml_docker_connector import patches
+
+    for name in (REGISTRY_MODULE, SQL_STORE_MODULE, *CLOUD_CONNECTOR_MODULES):
+        with contextlib.suppress(Exception):  # not installed here (a cloud SDK, the SQL store)
+            importlib.import_module(name)
+    sys.modules[REGISTRY_MODULE].service_connector_registry.register_builtin_service_connectors()
+    patches.apply_safely(
+        patches.ZENML_SECRETS_KEYWORD,
+        lambda: patches.secrets_keyword(Client.get_service_connector),
+    )
+    for logger in (logging.getLogger(), logging.getLogger("zenml")):
+        for handler in logger.handlers:
+            patches.is_zenml_stdout(getattr(handler, "stream", None), zenml_logger)
+    return patches.failure_report()
