@@ -9,7 +9,8 @@ round trips of one counted run: TCP handshakes (SYNs) and TLS handshakes (Client
 the delay program saw them arrive, HTTP requests from the registry's access log and the
 token server's log. TLS 1.3 needs one round trip per handshake, so their sum is the number
 of round trips; the time difference between the two delays, divided by the measured round
-trip, checks it.
+trip, checks it. Then (not with --no-paths) paths.py counts the other paths that check a
+connector: `zenml service-connector verify` and `login`, `zenml-docker doctor`, `pull-secret`.
 
     python benchmarks/roundtrips.py [--rounds N]      (root; also run by benchmarks/run.sh)
 """
@@ -30,8 +31,9 @@ from typing import Any
 
 import measure
 import netns
+import paths
 import tls_bed
-from bed import Action, Failed
+from bed import Failed
 
 from testbed.registry import Registry
 
@@ -41,27 +43,10 @@ HEADER = Path("/usr/include/libnetfilter_queue/libnetfilter_queue.h")
 OURS = tls_bed.CLIENTS[0]
 
 
-def _counted(registry: Registry, delay: netns.Delay, action: Action) -> dict[str, Any]:
-    """One run of `action`: its handshakes (from delay.c) and requests (from the logs)."""
-    server = registry.token_server
-    mark, token_mark = registry.mark(), server.mark() if server is not None else 0
-    before, error = delay.count(), None
-    try:
-        action()
-    except Exception as problem:  # noqa: BLE001 - shown in the table, not fatal
-        error = f"{type(problem).__name__}: {problem}"
-    seen = delay.count() - before
-    requests = [f"{r.method} {r.path} {r.status}" for r in registry.requests_since(mark)]
-    if server is not None:
-        requests += [f"token {t.method} {t.status}" for t in server.requests_since(token_mark)]
-    return {"tcp": seen.syn, "tls": seen.hello, "http": len(requests), "requests": requests,
-            "error": error}  # fmt: skip
-
-
 def _kind(registry: Registry, bed: tls_bed.TLSBed, delay: netns.Delay, rounds: int) -> Any:
     """Counts and paired timings of the three clients against one registry."""
     prepared = tls_bed.contenders(registry, bed)
-    counts = {name: _counted(registry, delay, prepare()) for name, prepare in prepared.items()}
+    counts = {name: tls_bed.counted(registry, delay, p()) for name, p in prepared.items()}
     try:
         series = measure.paired(prepared, rounds)
     except Exception as error:  # noqa: BLE001 - shown in the table, not fatal
@@ -74,8 +59,8 @@ def _kind(registry: Registry, bed: tls_bed.TLSBed, delay: netns.Delay, rounds: i
     return rows
 
 
-def inside(rounds: int, binary: Path, scratch: Path) -> dict[str, Any]:
-    """The whole measurement; runs in the namespace (see `measure` for the way in)."""
+def inside(rounds: int, binary: Path, scratch: Path, with_paths: bool) -> dict[str, Any]:
+    """The whole measurement; runs in the namespace (see `measure_in_namespace`)."""
     result: dict[str, Any] = {"rounds": rounds, "delays": []}
     with tls_bed.started(scratch) as bed, netns.Delay(binary) as delay:
         os.environ["XDG_CONFIG_HOME"] = str(bed.config_home)  # where ours finds certs.d
@@ -86,6 +71,10 @@ def inside(rounds: int, binary: Path, scratch: Path) -> dict[str, Any]:
             rtt = netns.tcp_rtt()
             kinds = {k: _kind(r, bed, delay, rounds) for k, r in bed.registries.items()}
             result["delays"].append({"one_way_ms": one_way, "tcp_rtt_s": rtt, "kinds": kinds})
+        if with_paths:
+            print("  round trips: the other paths (zenml, zenml-docker)", file=sys.stderr)
+            result["paths"] = paths.measure(bed, delay)
+            result["paths_one_way_ms"] = ONE_WAY_MS[-1]
     return result
 
 
@@ -94,8 +83,9 @@ def _missing() -> list[str]:
     return missing + ([] if HEADER.exists() else ["libnetfilter-queue-dev"])
 
 
-def measure_in_namespace(rounds: int, scratch: Path) -> dict[str, Any]:
-    """Build delay.c, make the namespace, run `inside` there; its JSON result."""
+def measure_in_namespace(rounds: int, scratch: Path, with_paths: bool = True) -> dict[str, Any]:
+    """Build delay.c, make the namespace, run `inside` there; its JSON result. `with_paths`
+    adds the other paths (paths.py: eight ZenML processes, a minute or two)."""
     if os.geteuid() != 0:
         raise Failed("needs root (a network namespace and iptables rules)")
     if missing := _missing():
@@ -106,10 +96,12 @@ def measure_in_namespace(rounds: int, scratch: Path) -> dict[str, Any]:
         with netns.namespace() as name:
             command = ["ip", "netns", "exec", name, sys.executable, __file__, "--inside"]
             command += ["--rounds", str(rounds), "--binary", str(binary)]
-            command += ["--scratch", str(directory)]
+            command += ["--scratch", str(directory)] + ([] if with_paths else ["--no-paths"])
             done = subprocess.run(command, stdout=subprocess.PIPE, text=True, timeout=TIMEOUT)
     except netns.NamespaceError as error:
         raise Failed(str(error)) from error
+    except subprocess.TimeoutExpired as error:
+        raise Failed(f"the measurement inside the namespace took over {TIMEOUT:.0f} s") from error
     if done.returncode != 0:
         raise Failed(f"the measurement inside the namespace exited {done.returncode}")
     result: dict[str, Any] = json.loads(done.stdout)
@@ -117,7 +109,8 @@ def measure_in_namespace(rounds: int, scratch: Path) -> dict[str, Any]:
 
 
 def _ms(seconds: float) -> str:
-    return f"{seconds * 1000:.0f} ms" if seconds >= 0.01 else f"{seconds * 1000:.1f} ms"
+    milliseconds = seconds * 1000
+    return f"{milliseconds:.0f} ms" if milliseconds >= 10 else f"{milliseconds:.2f} ms"
 
 
 def _time_cell(name: str, row: dict[str, Any]) -> str:
@@ -143,12 +136,16 @@ def _times(delays: Sequence[dict[str, Any]]) -> list[str]:
     return lines
 
 
-def _trips_cell(name: str, rows: dict[str, Any], fast: Any, rtt: float) -> str:
-    row = rows[name]
+def _counts(row: dict[str, Any]) -> str:
     total = row["tcp"] + row["tls"] + row["http"]
     cell = f"{total} = {row['tcp']} TCP + {row['tls']} TLS + {row['http']} HTTP"
+    return cell + (" error" if row["error"] else "")
+
+
+def _trips_cell(name: str, rows: dict[str, Any], fast: Any, rtt: float) -> str:
+    cell = _counts(rows[name])
     if isinstance(fast, dict) and rtt > 0:
-        cell += f" (~{(row['median_s'] - fast[name]['median_s']) / rtt:.1f} from time)"
+        cell += f" (~{(rows[name]['median_s'] - fast[name]['median_s']) / rtt:.1f} from time)"
     return cell
 
 
@@ -167,12 +164,26 @@ def _trips(delays: Sequence[dict[str, Any]]) -> list[str]:
     return lines
 
 
+def _paths(result: dict[str, Any]) -> list[str]:
+    kinds = tls_bed.KINDS
+    title = f"round trips per path, one cold process, {2 * result['paths_one_way_ms']} ms RTT"
+    lines = [f"| {title} | " + " | ".join(kinds.values()) + " |", "|---" * 3 + "|"]
+    for path, rows in result["paths"].items():
+        lines.append(f"| `{path}` | " + " | ".join(_counts(rows[k]) for k in kinds) + " |")
+    lines.append("| minimum (from cold) | 4 | 7 |")
+    for path, rows in result["paths"].items():
+        lines += [f"- `{path}`, {k}: {r['error']}" for k, r in rows.items() if r["error"]]
+    return lines
+
+
 def render(result: dict[str, Any]) -> list[str]:
-    """Markdown: the time table with ratios, the round-trip table, and any errors."""
+    """Markdown: the time table with ratios, the round-trip tables, and any errors."""
     delays = result["delays"]
     rtts = ", ".join(f"{_ms(d['tcp_rtt_s'])} at {d['one_way_ms']} ms each way" for d in delays)
     lines = [f"TCP connect inside the namespace (one round trip): {rtts}", ""]
     lines += [*_times(delays), "", *_trips(delays)]
+    skipped = ["(per-path table: not with --quick)"]
+    lines += ["", *(_paths(result) if "paths" in result else skipped)]
     for entry in delays:
         for kind, rows in entry["kinds"].items():
             for name, row in rows.items() if isinstance(rows, dict) else ():
@@ -186,16 +197,18 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=9)
     parser.add_argument("--json", action="store_true", help="print JSON instead of tables")
+    parser.add_argument("--no-paths", action="store_true", help="skip the table of paths.py")
     parser.add_argument("--inside", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--binary", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--scratch", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.inside:
-        print(json.dumps(inside(max(1, args.rounds), args.binary, args.scratch)))
+        result = inside(max(1, args.rounds), args.binary, args.scratch, not args.no_paths)
+        print(json.dumps(result))
         return 0
     scratch = Path(tempfile.mkdtemp(prefix="zdc-bench-"))
     try:
-        result = measure_in_namespace(max(1, args.rounds), scratch)
+        result = measure_in_namespace(max(1, args.rounds), scratch, not args.no_paths)
     except Failed as error:
         print(f"not measured: {error}", file=sys.stderr)
         return 1

@@ -36,7 +36,7 @@ QUICK["rtt_rounds"] = 3
 def _arguments(argv: list[str]) -> argparse.Namespace:
     """The options, with `--quick` or full defaults filled in and `--only` as a set."""
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="fewer rounds (under a minute)")
+    parser.add_argument("--quick", action="store_true", help="fewer rounds (a minute or two)")
     parser.add_argument("--json", action="store_true", help="print JSON instead of tables")
     parser.add_argument("--only", default=",".join(SECTIONS), help="a subset of the sections")
     for name, default in DEFAULTS.items():
@@ -89,7 +89,9 @@ def _measure(args: argparse.Namespace, scratch: Path) -> dict[str, Any]:
         call = functools.partial(measure.startup, env, args.python_rounds, args.startup_rounds)
         _section(results, "startup", call)
     if "roundtrips" in args.sections:
-        in_namespace = functools.partial(roundtrips.measure_in_namespace, args.rtt_rounds, scratch)
+        in_namespace = functools.partial(
+            roundtrips.measure_in_namespace, args.rtt_rounds, scratch, not args.quick
+        )
         _section(results, "roundtrips", in_namespace)
     return results
 

@@ -22,8 +22,10 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from bed import Action, Prepare, base_env, ours, run
+from netns import Delay
 
 from testbed.factory import Testbed
 from testbed.registry import Registry, start_registry
@@ -118,3 +120,20 @@ def contenders(registry: Registry, bed: TLSBed) -> dict[str, Prepare]:
     would add a TCP connection and a request. docker and skopeo try HTTPS first anyway."""
     docker, skopeo = (cli_login(tool, registry, bed) for tool in ("docker", "skopeo"))
     return dict(zip(CLIENTS, (ours(registry, registry.url), docker, skopeo), strict=True))
+
+
+def counted(registry: Registry, delay: Delay, action: Action) -> dict[str, Any]:
+    """One run of `action`: its handshakes (from delay.c) and requests (from the logs)."""
+    server = registry.token_server
+    mark, token_mark = registry.mark(), server.mark() if server is not None else 0
+    before, error = delay.count(), None
+    try:
+        action()
+    except Exception as problem:  # noqa: BLE001 - shown in the table, not fatal
+        error = f"{type(problem).__name__}: {problem}"
+    seen = delay.count() - before
+    requests = [f"{r.method} {r.path} {r.status}" for r in registry.requests_since(mark)]
+    if server is not None:
+        requests += [f"token {t.method} {t.status}" for t in server.requests_since(token_mark)]
+    return {"tcp": seen.syn, "tls": seen.hello, "http": len(requests), "requests": requests,
+            "error": error}  # fmt: skip
