@@ -95,10 +95,11 @@ def run(command: list[str], env: dict[str, str], stdin: str = "") -> str:
     return process.stdout
 
 
-def ours(registry: Registry) -> Prepare:
+def ours(registry: Registry, name: str | None = None) -> Prepare:
     """Our verifier in this process, with a fresh `AuthCache()`: the action's first call is
-    cold. The token server runs in this process too (a thread), as for the CLI logins."""
-    reference = parse_registry_reference(registry.host)
+    cold. The token server runs in this process too (a thread), as for the CLI logins.
+    `name` is how the registry is named (default `host:port`)."""
+    reference = parse_registry_reference(name or registry.host)
     credentials = Credentials(registry.username, registry.password)
     verify = functools.partial(verify_registry_access, reference, credentials)
     return lambda: functools.partial(verify, cache=AuthCache())

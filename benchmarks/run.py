@@ -1,7 +1,7 @@
 """Benchmarks of zenml-docker-connector next to `docker login`, `skopeo login` and ZenML's
 built-in docker connector, on the real test bed (127.0.0.1 only; dockerd needs root).
 
-    bash benchmarks/run.sh [--quick] [--json] [--only requests,latency,startup,memory] ...
+    bash benchmarks/run.sh [--quick] [--json] [--only requests,latency,startup,memory,roundtrips]
 """
 
 from __future__ import annotations
@@ -24,16 +24,19 @@ from typing import Any
 
 import bed
 import measure
+import roundtrips
 
-SECTIONS = ("requests", "latency", "startup", "memory")
+SECTIONS = ("requests", "latency", "startup", "memory", "roundtrips")
 DEFAULTS = {"rounds": 15, "startup_rounds": 10, "python_rounds": 30, "memory_rounds": 3}
+DEFAULTS["rtt_rounds"] = 9
 QUICK = {"rounds": 5, "startup_rounds": 3, "python_rounds": 10, "memory_rounds": 1}
+QUICK["rtt_rounds"] = 3
 
 
 def _arguments(argv: list[str]) -> argparse.Namespace:
     """The options, with `--quick` or full defaults filled in and `--only` as a set."""
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="fewer rounds (under a minute)")
+    parser.add_argument("--quick", action="store_true", help="fewer rounds (a minute or two)")
     parser.add_argument("--json", action="store_true", help="print JSON instead of tables")
     parser.add_argument("--only", default=",".join(SECTIONS), help="a subset of the sections")
     for name, default in DEFAULTS.items():
@@ -85,6 +88,11 @@ def _measure(args: argparse.Namespace, scratch: Path) -> dict[str, Any]:
         env = bed.base_env(scratch)
         call = functools.partial(measure.startup, env, args.python_rounds, args.startup_rounds)
         _section(results, "startup", call)
+    if "roundtrips" in args.sections:
+        in_namespace = functools.partial(
+            roundtrips.measure_in_namespace, args.rtt_rounds, scratch, not args.quick
+        )
+        _section(results, "roundtrips", in_namespace)
     return results
 
 
@@ -156,13 +164,16 @@ TITLES = {
     "   (ratio = contender / ours in-process, median of the per-round ratios)",
     "startup": "3. Start-up cost of the plugin: medians and [IQR] of paired runs",
     "memory": "4. Peak RSS verifying one connector (htpasswd; median of {memory_rounds} runs)",
+    "roundtrips": "5. Cold checks over TLS, 0 ms and 40 ms round trip (private namespace, NFQUEUE\n"
+    "   delay), median of {rtt_rounds} paired rounds (ratio = contender / ours, per round)",
 }
 
 
 def render(results: dict[str, Any]) -> str:
     lines = ["zenml-docker-connector benchmarks"]
     lines += [f"  {name}: {value}" for name, value in results["facts"].items()]
-    for section, show in zip(SECTIONS, (_requests, _latency, _startup, _memory), strict=True):
+    shows = (_requests, _latency, _startup, _memory, roundtrips.render)
+    for section, show in zip(SECTIONS, shows, strict=True):
         if section in results:
             value = results[section]
             shown = [value] if isinstance(value, str) else show(value)

@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# Benchmarks: request counts, latency, start-up cost and memory against the real test bed.
-#   bash benchmarks/run.sh [--quick] [--json] [--only requests,latency,startup,memory] ...
+# Benchmarks: request counts, latency, start-up cost, memory, and TLS round trips against the
+# real test bed.
+#   bash benchmarks/run.sh [--quick] [--json] [--only requests,latency,startup,memory,roundtrips]
 # Reuses the test venv of scripts/test.sh (VENV, default .venv-test) or makes one the same way;
 # the package is reinstalled from this checkout (wheel, not editable) so figures match the code
 # (BENCH_SKIP_INSTALL=1 skips that). Needs docker-registry, htpasswd, docker (CLI), skopeo, and
-# root for the private dockerd of the memory section (`bash scripts/test.sh` installs them).
+# root for the private dockerd of the memory section (`bash scripts/test.sh` installs them) and
+# for the round-trip section's network namespace, which also needs iptables, gcc and
+# libnetfilter-queue-dev (installed here with apt-get as root when missing; SKIP_APT=1 skips).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -28,4 +31,28 @@ if ((${#missing[@]})); then
   echo "missing: ${missing[*]} (on Debian: bash scripts/test.sh installs them)" >&2
   exit 1
 fi
-exec "$venv/bin/python" benchmarks/run.py "$@"
+# The round-trip section compiles benchmarks/delay.c at run time.
+wanted=1
+if [[ " $* " == *" --only"* && "$*" != *roundtrips* ]]; then wanted=0; fi
+if [[ $wanted == 1 && $EUID -eq 0 && "${SKIP_APT:-0}" != 1 ]]; then
+  packages=()
+  [[ -e /usr/include/libnetfilter_queue/libnetfilter_queue.h ]] || packages+=(libnetfilter-queue-dev)
+  command -v iptables >/dev/null || packages+=(iptables)
+  command -v gcc >/dev/null || packages+=(gcc)
+  if ((${#packages[@]})); then
+    echo "== apt-get install ${packages[*]}" >&2
+    apt-get install -y -q "${packages[@]}" >/dev/null || echo "apt-get failed: round trips will say so" >&2
+  fi
+fi
+
+# Every network namespace the run creates is written to this ledger first; whatever is still
+# there when this script exits (the Python side always tries itself) is deleted.
+ledger="$(mktemp)"
+cleanup() {
+  while read -r namespace; do
+    ip netns delete "$namespace" 2>/dev/null || true
+  done <"$ledger"
+  rm -f "$ledger"
+}
+trap cleanup EXIT
+ZDC_BENCH_NETNS_LEDGER="$ledger" "$venv/bin/python" benchmarks/run.py "$@"

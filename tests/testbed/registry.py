@@ -172,7 +172,8 @@ def start_registry(
     address: tuple[str, int] | None = None,
 ) -> Registry:
     """Start a registry of `kind` with its files under `directory` (retries a lost port race);
-    `address` fixes the loopback address and port instead of a free port on 127.0.0.1."""
+    `address` fixes the loopback address and port instead of a free port on 127.0.0.1.
+    A `token` registry given `server_cert` and `ca_cert_path` serves HTTPS too."""
     directory.mkdir(parents=True, exist_ok=True)
     password = password or f"Testbed-{secrets.token_hex(8)}"
     htpasswd: HtpasswdFile | None = None
@@ -187,8 +188,9 @@ def start_registry(
         if token_server is None:
             raise ValueError("token registry needs a started token server")
         token_server.add_user(username, password)
-    scheme = "https" if kind == "tls" else "http"
-    verify: str | bool = str(ca_cert_path) if kind == "tls" else True
+    tls = kind == "tls" or (kind == "token" and server_cert is not None and bool(ca_cert_path))
+    scheme = "https" if tls else "http"
+    verify: str | bool = str(ca_cert_path) if tls else True
     failure = ""
     ip = address[0] if address else LOOPBACK
     for _attempt in range(1 if address else 3):
@@ -202,7 +204,7 @@ def start_registry(
                     directory,
                     f"{ip}:{port}",
                     htpasswd,
-                    server_cert if kind == "tls" else None,
+                    server_cert if tls else None,
                     token_server if kind == "token" else None,
                 ),
                 indent=2,
@@ -246,7 +248,7 @@ def start_registry(
                 directory=directory,
                 process=process,
                 access_log=AccessLog(access_path, send_marker),
-                ca_cert_path=ca_cert_path if kind == "tls" else None,
+                ca_cert_path=ca_cert_path if tls else None,
                 htpasswd=htpasswd,
                 token_server=token_server if kind == "token" else None,
             )

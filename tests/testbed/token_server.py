@@ -13,6 +13,7 @@ import dataclasses
 import datetime
 import json
 import secrets
+import ssl
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -110,8 +111,14 @@ class TokenServer:
         service: str = "testbed-registry",
         issuer: str = "testbed-token-issuer",
         path: str = "/token",
+        host: str = LOOPBACK,
+        tls: Issued | None = None,
     ) -> None:
+        """`host` is the loopback address to listen on; with `tls` (a server certificate)
+        it serves HTTPS, the handshake done in each request's thread."""
         self.signer = signer
+        self.host = host
+        self.tls = tls
         self.service = service
         self.issuer = issuer
         self.path = path
@@ -135,8 +142,14 @@ class TokenServer:
         # A listen backlog like a production server's (Python's default is 5): bursts of
         # concurrent checks must not see connection resets a real token service never gives.
         server_class = type("Server", (ThreadingHTTPServer,), {"request_queue_size": 128})
-        self._httpd = server_class((LOOPBACK, 0), handler)
+        self._httpd = server_class((self.host, 0), handler)
         self._httpd.daemon_threads = True
+        if self.tls is not None:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(str(self.tls.cert_path), str(self.tls.key_path))
+            self._httpd.socket = context.wrap_socket(
+                self._httpd.socket, server_side=True, do_handshake_on_connect=False
+            )
         self._thread = threading.Thread(
             target=self._httpd.serve_forever, name="testbed-token-server", daemon=True
         )
@@ -156,7 +169,8 @@ class TokenServer:
 
     @property
     def url(self) -> str:
-        return f"http://{LOOPBACK}:{self.port}"
+        scheme = "https" if self.tls is not None else "http"
+        return f"{scheme}://{self.host}:{self.port}"
 
     @property
     def realm(self) -> str:
