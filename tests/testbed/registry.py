@@ -174,7 +174,7 @@ def start_registry(
     """Start a registry of `kind` with its files under `directory` (retries a lost port race);
     `address` fixes the loopback address and port instead of a free port on 127.0.0.1."""
     directory.mkdir(parents=True, exist_ok=True)
-    password = password or f"Testbed-{secrets.token_hex(8)}"
+    password = password or f"Pw-{secrets.token_hex(10)}"  # no words: 6 in common withhold a text
     htpasswd: HtpasswdFile | None = None
     if kind in ("htpasswd", "tls"):
         if htpasswd_binary is None:
