@@ -8,8 +8,9 @@ and a waiter that finds its locked file gone starts over, so none is ever left b
 re-reads the file under that lock, changes only what the caller changes, and replaces the
 file atomically (temporary file in the same directory, fsync, mode 0600, `os.replace`). A
 file that is not a JSON object is refused and left exactly as it was; a symlinked file is
-followed, so the link keeps pointing at its (updated) target. Key order and every other key
-and value survive the round trip.
+followed (unless another user may have planted the link: `local.atomic`), so the link keeps
+pointing at its (updated) target. Key order and every other key and value survive the round
+trip.
 
 Files are opened so that nothing a user (or an attacker) put in their place can hang us or
 redirect a write: reads use `O_NONBLOCK` and accept regular files only (a FIFO would block
@@ -33,7 +34,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from zenml_docker_connector.errors import LocalConfigError
-from zenml_docker_connector.local.atomic import replace_file
+from zenml_docker_connector.local.atomic import replace_file, resolve_for_writing
 
 T = TypeVar("T")
 
@@ -174,10 +175,10 @@ def _serialised(data: dict[str, Any]) -> str:
 
 
 def _resolve(path: Path, what: str) -> Path:
-    """The real file behind `path` (following symlinks), so that we replace the target."""
+    """The real file behind `path` (trusted symlinks followed), so we replace the target."""
     try:
-        return Path(os.path.realpath(os.path.expanduser(path), strict=False))
-    except OSError as error:  # a symlink loop
+        return resolve_for_writing(Path(os.path.expanduser(path)))
+    except OSError as error:  # a symlink loop, or one someone else planted
         raise LocalConfigError(
             f"The {what} {path} cannot be resolved ({error.strerror or error}). Fix the "
             "symbolic link, or point the environment at another file."

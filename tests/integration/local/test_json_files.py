@@ -1,4 +1,5 @@
-"""`update_json_file` across processes: the flock keeps every writer's entry.
+"""`update_json_file` across processes and users: the flock keeps every writer's entry, and
+another user's symlink in a shared directory is not followed (issue 19).
 
 The single-process behaviour (modes, symlinks, corrupt files, threads) is unit-tested in
 tests/unit/local/test_json_files.py.
@@ -7,12 +8,20 @@ tests/unit/local/test_json_files.py.
 from __future__ import annotations
 
 import json
+import os
 import stat
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from testbed.local_stores import RICH_CONFIG
+from zenml_docker_connector.errors import LocalConfigError
+from zenml_docker_connector.local.json_files import update_json_file
+
+OTHER_UID = 54321
+"""A user that is not us (the test runs as root, which may hand a symlink to anyone)."""
 
 
 def _mode(path: Path) -> int:
@@ -48,3 +57,41 @@ def test_fifty_processes_lose_no_entry(tmp_path: Path) -> None:
     assert len(auths) == 53
     assert _mode(path) == 0o600
     assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []
+
+
+def _sticky_directory(tmp_path: Path) -> Path:
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    os.chmod(shared, 0o1777)
+    return shared
+
+
+@pytest.mark.parametrize("name", ["config.json", "auth.json"])
+def test_another_users_symlink_in_a_sticky_directory_is_not_followed(
+    tmp_path: Path, name: str
+) -> None:
+    """`fs.protected_symlinks` does not cover a path we resolve ourselves: we refuse."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root to hand a symlink to another user")
+    victim = tmp_path / "victim.json"
+    victim.write_text(RICH_CONFIG)
+    before = victim.stat()
+    link = _sticky_directory(tmp_path) / name
+    link.symlink_to(victim)
+    os.lchown(link, OTHER_UID, OTHER_UID)
+
+    with pytest.raises(LocalConfigError, match="symbolic link owned by another user") as caught:
+        update_json_file(link, lambda data: data.update(planted=True), what="client file")
+
+    assert str(link) in str(caught.value)
+    assert victim.read_text() == RICH_CONFIG and victim.stat().st_ino == before.st_ino
+    assert link.is_symlink() and sorted(p.name for p in link.parent.iterdir()) == [name]
+
+
+def test_our_own_symlink_in_a_sticky_directory_is_followed(tmp_path: Path) -> None:
+    target = tmp_path / "real.json"
+    target.write_text("{}")
+    link = _sticky_directory(tmp_path) / "config.json"
+    link.symlink_to(target)
+    update_json_file(link, lambda data: data.update(a=1))
+    assert link.is_symlink() and json.loads(target.read_text()) == {"a": 1}
