@@ -94,10 +94,7 @@ class RegistryClient:
 
     def __repr__(self) -> str:
         context = self.context
-        return (
-            f"RegistryClient(registry={context.registry!r}, "
-            f"username={context.credentials.username!r})"
-        )
+        return f"RegistryClient(registry={context.registry!r})"
 
     def close(self) -> None:
         self.transport.close()

@@ -166,8 +166,8 @@ def require_api_access(context: CheckContext, response: HttpResponse, what: str)
     if response.status == 403:
         raise AccessDeniedError(
             context.registry,
-            f"Registry {context.registry} accepted {what} of the {context.credentials.who()} "
-            "but refuses access to its API (HTTP 403). Ask the registry's administrators for "
+            f"Registry {context.registry} accepted {what} but refuses access to its API "
+            "(HTTP 403). Ask the registry's administrators for "
             "access.",
         )
     raise unexpected_answer(context.reference, response)

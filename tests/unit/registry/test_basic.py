@@ -32,13 +32,14 @@ def test_accepted_credentials_cost_one_request_and_give_the_header(loopback: Loo
     assert [s.headers.get("Authorization") for s in loopback.seen] == [USER.basic_header()]
 
 
-def test_rejected_credentials_name_the_user_not_the_secret(loopback: Loopback) -> None:
+def test_rejected_credentials_name_neither_user_nor_secret(loopback: Loopback) -> None:
     wrong = Credentials("alice", "Wrong-Secret-2")
     context = loopback.context(_registry, wrong)
     with pytest.raises(CredentialsRejectedError) as caught:
         authenticate_basic(context, _endpoint(loopback), from_cache=False)
     message = str(caught.value)
-    assert f"Registry {loopback.netloc} rejected the credentials of user 'alice'" in message
+    assert f"Registry {loopback.netloc} rejected the credentials:" in message
+    assert "alice" not in message
     assert "Wrong-Secret-2" not in message and wrong.basic_value() not in message
 
 
