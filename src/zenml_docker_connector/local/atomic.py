@@ -96,7 +96,8 @@ def resolve_for_writing(path: Path) -> Path:
 
 
 def _require_trusted(link: Path, info: os.stat_result, directory: Path) -> None:
-    """The kernel's `protected_symlinks` rule, for the links we follow ourselves."""
+    """The kernel's `protected_symlinks` rule, for the links we follow ourselves; applied in
+    every directory a group or others may write to, not only sticky world-writable ones."""
     if info.st_uid in (os.geteuid(), 0):
         return
     holder = os.stat(directory)
