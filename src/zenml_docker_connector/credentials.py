@@ -38,8 +38,9 @@ class Credentials:
         return bool(self.username) and self.secret is not None
 
     def who(self) -> str:
-        """How messages name these credentials (never the secret)."""
-        return "identity token" if self.identity_token else f"credentials of user '{self.username}'"
+        """How messages name these credentials: never the secret, nor the username, which
+        ZenML keeps as a secret field too."""
+        return "identity token" if self.identity_token else "credentials"
 
     def basic_value(self) -> str:
         """`base64(username:secret)`: the `auth` value of docker config files."""

@@ -13,10 +13,14 @@ secret matches all of them, character by character, so mixtures match too:
 
 `shown` is the pipeline for one piece of network text: redact, collapse whitespace, redact,
 make printable, redact, and only then clip to a length, so a cut or a collapse never leaves
-part of a secret behind. A secret shorter than `MIN_INLINE` characters cannot be replaced
-inside text without replacing ordinary letters too; a piece of network text that contains
-one in any form, standing on its own (not inside a longer word, as `p` in `http`), is
-withheld whole instead. Texts we compose ourselves never contain a secret;
+part of a secret behind. A server may also transform the secret before echoing it (collapse
+its whitespace, cut it short) so that no pattern of the whole secret matches: network text
+that still shares a run of `MIN_RUN` characters with a secret (whitespace collapsed in both;
+as written, percent- or form-decoded) is withheld whole. A secret shorter than `MIN_INLINE`
+characters cannot be replaced inside text without replacing ordinary letters too; a piece
+of network text that contains one in any form, standing on its own (not inside a longer
+word, as `p` in `http`), is withheld whole instead. Texts we compose ourselves never contain
+a secret;
 `redact` is the second line of defence for them and replaces secrets of `MIN_INLINE` or more
 characters (and every base64 form, whatever the secret's length).
 """
@@ -26,6 +30,7 @@ from __future__ import annotations
 import base64
 import re
 from collections.abc import Iterable
+from urllib.parse import unquote, unquote_plus
 
 from zenml_docker_connector.printable import ELLIPSIS, clip, escape, one_line, printable
 
@@ -33,6 +38,9 @@ REDACTED = "********"
 WITHHELD = "[not shown: it may contain the password or token]"
 MIN_INLINE = 4
 """Secrets at least this long are replaced where they occur; shorter ones withhold the text."""
+MIN_RUN = 6
+"""Network text sharing this many consecutive characters with a secret is withheld whole (a
+secret shorter than this, whitespace collapsed, only by the rules above)."""
 SHOWN_LIMIT = 200
 """Default length of one piece of network text in a message."""
 
@@ -40,6 +48,7 @@ _WHITESPACE_RUN = r"(?:[\s+]|%(?:20|09|0[aAbBcCdD])|\\[tnr]|\\x0[bBcC]){1,16}"
 _WHITESPACE_RUN_MAX = 16 * 4
 _MAX_CHAR_FORM = 12
 """Longest text one secret character can match: percent-encoding of four UTF-8 bytes."""
+_ESCAPED_WHITESPACE = re.compile(r"\\[tnr]")
 
 
 def secret_variants(
@@ -98,6 +107,7 @@ class Redactor:
         self._secrets = tuple(s for s in secrets if s)
         self._usernames = tuple(u for u in usernames if u)
         self._compiled: tuple[re.Pattern[str] | None, re.Pattern[str] | None, int] | None = None
+        self._runs: frozenset[str] | None = None
 
     def _patterns(self) -> tuple[re.Pattern[str] | None, re.Pattern[str] | None, int]:
         """(inline pattern, short-secret pattern, longest possible match)."""
@@ -130,15 +140,35 @@ class Redactor:
         _inline, short, _longest = self._patterns()
         return short is not None and short.search(text) is not None
 
+    def shares_run(self, text: str) -> bool:
+        """Does `text` hold `MIN_RUN` consecutive characters of a secret, whitespace collapsed
+        in both, as written or percent-, form- or backslash-decoded (a transformed echo)?"""
+        if self._runs is None:
+            flats = [one_line(secret) for secret in self._secrets]
+            self._runs = frozenset(
+                run[i : i + MIN_RUN] for run in flats for i in range(len(run) - MIN_RUN + 1)
+            )
+        if not self._runs:
+            return False
+        decoded = _ESCAPED_WHITESPACE.sub(" ", text)
+        for form in {text, decoded, unquote(decoded), unquote_plus(decoded)}:
+            flat = one_line(form)
+            if any(flat[i : i + MIN_RUN] in self._runs for i in range(len(flat) - MIN_RUN + 1)):
+                return True
+        return False
+
     def shown(self, text: str, limit: int = SHOWN_LIMIT) -> str:
         """One piece of network text, safe for a message: redacted after every step, on one
-        line, printable, at most `limit` characters; withheld if a short secret is in it."""
+        line, printable, at most `limit` characters; withheld if a short secret or a run of
+        a secret is left in it."""
         if not self._secrets:
             return clip(printable(one_line(text)), limit)
         text = self._bounded(text, max(4 * limit, 1024))
+        withheld = False
         for step in (one_line, printable):
             text = self.redact(step(text))
-        if self.reveals_short_secret(text):
+            withheld = withheld or self.shares_run(text)
+        if withheld or self.reveals_short_secret(text):
             return WITHHELD
         return clip(text, limit)
 

@@ -33,7 +33,8 @@ _DIGEST_SUFFIX = re.compile(
 )
 _MAX_HOSTNAME = 253
 MAX_NAME_LENGTH = 255
-"""Docker's limit for a whole image name, registry host included (`docker.io/library/…` too)."""
+"""distribution's limit for the repository path (`library/…` on Docker Hub); the host does not
+count (`RepositoryNameTotalLengthMax` since distribution/reference 0.6)."""
 _SHOWN_LENGTH = 100
 """How much of a rejected input a message repeats."""
 _HIDDEN = "<hidden>"
@@ -263,12 +264,12 @@ def _docker_name(value: str, netloc: str, path: str | None, *, docker_hub: bool)
     if path is None:
         return None
     repository = f"library/{path}" if docker_hub and "/" not in path else path
-    length = len(f"{netloc}/{repository}")
+    length = len(repository)
     if length > MAX_NAME_LENGTH:
         raise _invalid(
             value,
-            f"the image name {netloc}/{repository[:20]}… is {length} characters long; docker "
-            f"allows at most {MAX_NAME_LENGTH}, registry host included",
+            f"the repository path of {netloc}/{repository[:20]}… is {length} characters long; "
+            f"docker allows at most {MAX_NAME_LENGTH} (the registry host not counted)",
         )
     return repository
 

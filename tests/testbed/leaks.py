@@ -66,3 +66,26 @@ def echo_shapes(secret: str, user: str) -> dict[str, str]:
         "whitespace tripled": "   ".join(secret.split()),
         "tab written as \\t": secret.replace("\t", "\\t"),
     }
+
+
+def assert_no_collapsed_run(texts: str | Iterable[str], secret: str, length: int = 6) -> None:
+    """No text shares `length` consecutive characters with `secret` once whitespace is
+    collapsed in both (what a server that collapses and cuts an echo leaves of it)."""
+    shown = [" ".join(t.split()) for t in ([texts] if isinstance(texts, str) else texts)]
+    flat = " ".join(secret.split())
+    for start in range(len(flat) - length + 1):
+        piece = flat[start : start + length]
+        for index, text in enumerate(shown):
+            assert piece not in text, f"characters {start}..{start + length} are in text {index}"
+
+
+def transformed_echoes(secret: str) -> dict[str, str]:
+    """A secret as a server that collapses whitespace and cuts text short repeats it."""
+    flat = " ".join(secret.split())
+    return {
+        "collapsed, end cut off": flat[:-3],
+        "collapsed, start cut off": flat[3:],
+        "collapsed, both ends cut off": flat[3:-2],
+        "collapsed, six characters": flat[-6:],
+        "collapsed, cut, percent-encoded": quote(flat[:-3], safe=""),
+    }

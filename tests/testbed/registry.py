@@ -175,7 +175,7 @@ def start_registry(
     `address` fixes the loopback address and port instead of a free port on 127.0.0.1.
     A `token` registry given `server_cert` and `ca_cert_path` serves HTTPS too."""
     directory.mkdir(parents=True, exist_ok=True)
-    password = password or f"Testbed-{secrets.token_hex(8)}"
+    password = password or f"Pw-{secrets.token_hex(10)}"  # no words: 6 in common withhold a text
     htpasswd: HtpasswdFile | None = None
     if kind in ("htpasswd", "tls"):
         if htpasswd_binary is None:

@@ -24,7 +24,7 @@ def test_a_credential_stores_token_username_marks_an_identity_token() -> None:
     assert token.identity_token and token.username == "<token>" and token.secret == "refresh-1"
     assert token.who() == "identity token"
     plain = Credentials.from_store("bob", "pw")
-    assert not plain.identity_token and plain.who() == "credentials of user 'bob'"
+    assert not plain.identity_token and plain.who() == "credentials"  # no username either
     assert Credentials.from_store("", "pw").username == ""  # kept as the store said
 
 

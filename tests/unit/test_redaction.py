@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import base64
-from urllib.parse import quote_plus
+from urllib.parse import quote, quote_plus
 
 import pytest
 
@@ -62,6 +62,24 @@ def test_short_secrets_withhold_the_whole_text(secret: str) -> None:
     # Inside a longer word it is no echo: URLs and words stay readable.
     word = f"http://registry.example/x{secret}x/app"
     assert redactor.shown(word) == word
+
+
+def test_an_echo_collapsed_and_cut_by_the_server_is_withheld_whole() -> None:
+    """Six characters in common with the secret (whitespace collapsed) withhold the text."""
+    redactor = Redactor([SECRET], [USER])
+    flat = " ".join(SECRET.split())
+    for echo in (flat[:6], flat[-6:], flat[3:12], quote(flat[:9], safe=""), "Pa\\tss\\tw0"):
+        assert redactor.shown(f"password {echo}… is wrong") == WITHHELD, echo
+    assert redactor.shown(f"the {flat[:5]}! is shown") == f"the {flat[:5]}! is shown"
+    whole = redactor.shown(f"password {SECRET} is wrong")
+    assert whole == f"password {REDACTED} is wrong"  # a whole echo is still only replaced
+
+
+@pytest.mark.parametrize("secret", ["abcd", "abcde", "ab \t c"])
+def test_secrets_shorter_than_a_run_are_only_redacted(secret: str) -> None:
+    redactor = Redactor([secret])
+    assert redactor.shown("xx abc de yy") == "xx abc de yy"
+    assert redactor.shown(f"xx {secret} yy") == f"xx {REDACTED} yy"
 
 
 def test_escape_sequences_are_shown_escaped_and_secrets_inside_them_redacted() -> None:

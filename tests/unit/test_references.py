@@ -154,14 +154,26 @@ def test_junk_is_refused_with_the_input_and_formats(text: str, why: str) -> None
     assert "Accepted formats" in message
 
 
+@pytest.mark.parametrize(
+    "path",
+    ["a" * 255, "a/" * 127 + "a", "a" * 200 + "/" + "b" * 54],
+    ids=["flat", "127-deep", "two"],
+)
+def test_a_repository_path_of_255_characters_is_accepted_under_any_host(path: str) -> None:
+    """distribution limits the repository path to 255 characters; the host does not count."""
+    for host in ("example.com", "registry.example.com:5000", "[::1]:5000"):
+        assert parse_registry_reference(f"{host}/{path}").repository == path
+
+
 def test_names_docker_rejects_as_too_long_are_refused() -> None:
-    """Docker's limit: the whole name (registry host included) is at most 255 characters."""
-    longest = "r.example/" + "a" * 245
-    assert parse_registry_reference(longest).repository == "a" * 245
+    """Over 255 characters in the repository path (`library/` included on Docker Hub)."""
     with pytest.raises(ValueError, match="256 characters long"):
-        parse_registry_reference(longest + "b")
+        parse_registry_reference("example.com/" + "a" * 256)
     with pytest.raises(ValueError, match="at most 255"):
-        parse_registry_reference("docker.io/" + "a" * 240)  # docker.io/library/ counts too
+        parse_registry_reference("example.com/" + "a/" * 127 + "ab")
+    assert parse_registry_reference("docker.io/" + "a" * 247).repository == "library/" + "a" * 247
+    with pytest.raises(ValueError, match="at most 255"):
+        parse_registry_reference("docker.io/" + "a" * 248)  # docker.io/library/ counts too
 
 
 @pytest.mark.parametrize(

@@ -16,7 +16,7 @@ from typing import Any
 import yaml
 
 from zenml_docker_connector.errors import DockerConnectorError
-from zenml_docker_connector.local.atomic import replace_file
+from zenml_docker_connector.local.atomic import replace_file, resolve_for_writing
 
 FORMATS = ("yaml", "json")
 FILE_MODE = 0o600
@@ -32,8 +32,12 @@ def render(manifest: dict[str, Any], output: str) -> str:
 
 
 def write_private_file(path: Path, text: str) -> Path:
-    """Replace `path` (following a symlink to its target) with `text`, mode 0600, atomically."""
-    target = Path(os.path.realpath(os.path.expanduser(path)))
+    """Replace `path` (following a symlink to its target unless someone else may have
+    planted it, see `local.atomic`) with `text`, mode 0600, atomically."""
+    try:
+        target = resolve_for_writing(Path(os.path.expanduser(path)))
+    except OSError as error:
+        raise _write_error(path, error) from None
     if not target.parent.is_dir():
         raise DockerConnectorError(
             f"Cannot write {path}: the directory {target.parent} does not exist. Create it or "

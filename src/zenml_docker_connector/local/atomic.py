@@ -3,14 +3,31 @@
 A temporary file in the same directory gets its mode (and owner) before any byte, is
 written and fsynced, then renamed over the target; the directory is fsynced last. Callers
 turn the `OSError` into a message of their own (they know what the file is).
+
+Every file we write (docker's config.json, podman's auth.json, a pull-secret `--file`) is
+first resolved with `resolve_for_writing`: a symlink is followed (dotfile managers link
+these files), except one that someone else may have planted. The kernel's
+`fs.protected_symlinks` guards only paths it resolves itself; resolving a path in user
+space and renaming onto the result bypasses it, so we apply its rule ourselves: in a
+directory others may write to (a sticky /tmp), a link is followed only when it belongs to
+us, to root or to the directory's owner. Anything else is refused, nothing written.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
+import stat
 import tempfile
 from pathlib import Path
+
+MAX_SYMLINKS = 40
+"""As many links as Linux follows in one path before it reports a loop (ELOOP)."""
+
+
+class UntrustedSymlinkError(OSError):
+    """A symlink another user may have planted: following it writes where they chose."""
 
 
 def replace_file(
@@ -45,3 +62,51 @@ def _fsync_directory(directory: Path) -> None:
             os.fsync(descriptor)
         finally:
             os.close(descriptor)
+
+
+def resolve_for_writing(path: Path) -> Path:
+    """`path` with every symlink resolved (as `os.path.realpath` does, missing parts kept as
+    written), refusing links another user may have planted; raises `OSError`."""
+    resolved = Path("/")
+    pending = list(reversed((Path.cwd() / path).parts[1:]))
+    hops = 0
+    while pending:
+        name = pending.pop()
+        if name == "..":
+            resolved = resolved.parent
+            continue
+        candidate = resolved / name
+        try:
+            info = os.lstat(candidate)
+        except OSError:  # missing, or not searchable: the write itself will say why
+            resolved = candidate
+            continue
+        if not stat.S_ISLNK(info.st_mode):
+            resolved = candidate
+            continue
+        hops += 1
+        if hops > MAX_SYMLINKS:
+            raise OSError(errno.ELOOP, os.strerror(errno.ELOOP), str(path))
+        _require_trusted(candidate, info, resolved)
+        link = Path(os.readlink(candidate))
+        if link.is_absolute():
+            resolved = Path("/")
+        pending.extend(reversed(link.parts[1:] if link.is_absolute() else link.parts))
+    return resolved
+
+
+def _require_trusted(link: Path, info: os.stat_result, directory: Path) -> None:
+    """The kernel's `protected_symlinks` rule, for the links we follow ourselves; applied in
+    every directory a group or others may write to, not only sticky world-writable ones."""
+    if info.st_uid in (os.geteuid(), 0):
+        return
+    holder = os.stat(directory)
+    if info.st_uid == holder.st_uid or not holder.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        return
+    raise UntrustedSymlinkError(
+        errno.EPERM,
+        f"{link} is a symbolic link owned by another user (uid {info.st_uid}) in a "
+        "directory others may write to, so it was not followed: whoever made it would "
+        "choose where the file goes",
+        str(link),
+    )

@@ -86,19 +86,18 @@ def _login_error(
     reference: RegistryReference, credentials: Credentials, error: APIError
 ) -> RegistryError:
     explanation = credentials.redactor.shown(str(error.explanation or error))
-    username = credentials.username
     status = error.status_code
     rejected = status == 401 or "unauthorized" in explanation.lower() or "401" in explanation
     if rejected:
         return CredentialsRejectedError(
             reference.resource_id,
-            f"Registry {reference.resource_id} rejected the credentials of user '{username}' "
-            "when the Docker daemon logged in. Check the password or token stored in the "
+            f"Registry {reference.resource_id} rejected the credentials when the Docker "
+            "daemon logged in. Check the password or token stored in the "
             "connector (`zenml service-connector update`), then retry.",
         )
     return RegistryError(
         reference.resource_id,
-        f"The Docker daemon could not log in to registry {reference.resource_id} as "
-        f"'{username}': {explanation}. If the registry uses a private CA, the daemon needs it "
+        f"The Docker daemon could not log in to registry {reference.resource_id}: "
+        f"{explanation}. If the registry uses a private CA, the daemon needs it "
         f"in /etc/docker/certs.d/{reference.netloc}/ca.crt.",
     )

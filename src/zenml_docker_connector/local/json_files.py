@@ -4,12 +4,14 @@ These files belong to the user and to other tools: the docker CLI, podman and cr
 helpers write them too, and they hold settings we know nothing about. So every update here
 holds an exclusive lock (a `flock` on a sibling `<name>.lock` file, which also works across
 processes, plus a per-file thread lock; the holder removes the lock file before releasing it,
-and a waiter that finds its locked file gone starts over, so none is ever left behind),
+and a waiter that finds its locked file gone starts over, so none is ever left behind; a
+waiter gives up after `LOCK_WAIT_SECONDS`, naming the pid the holder wrote in the lock file),
 re-reads the file under that lock, changes only what the caller changes, and replaces the
 file atomically (temporary file in the same directory, fsync, mode 0600, `os.replace`). A
 file that is not a JSON object is refused and left exactly as it was; a symlinked file is
-followed, so the link keeps pointing at its (updated) target. Key order and every other key
-and value survive the round trip.
+followed (unless another user may have planted the link: `local.atomic`), so the link keeps
+pointing at its (updated) target. Key order and every other key and value survive the round
+trip.
 
 Files are opened so that nothing a user (or an attacker) put in their place can hang us or
 redirect a write: reads use `O_NONBLOCK` and accept regular files only (a FIFO would block
@@ -28,12 +30,13 @@ import json
 import os
 import stat
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
 from zenml_docker_connector.errors import LocalConfigError
-from zenml_docker_connector.local.atomic import replace_file
+from zenml_docker_connector.local.atomic import replace_file, resolve_for_writing
 
 T = TypeVar("T")
 
@@ -174,10 +177,10 @@ def _serialised(data: dict[str, Any]) -> str:
 
 
 def _resolve(path: Path, what: str) -> Path:
-    """The real file behind `path` (following symlinks), so that we replace the target."""
+    """The real file behind `path` (trusted symlinks followed), so we replace the target."""
     try:
-        return Path(os.path.realpath(os.path.expanduser(path), strict=False))
-    except OSError as error:  # a symlink loop
+        return resolve_for_writing(Path(os.path.expanduser(path)))
+    except OSError as error:  # a symlink loop, or one someone else planted
         raise LocalConfigError(
             f"The {what} {path} cannot be resolved ({error.strerror or error}). Fix the "
             "symbolic link, or point the environment at another file."
@@ -205,11 +208,17 @@ def _lock_path(target: Path) -> Path:
     return target.with_name(target.name + LOCK_SUFFIX)
 
 
+LOCK_WAIT_SECONDS = 10.0
+"""How long an update waits for another process's lock before saying who holds it."""
+
+
 def _acquire(target: Path, what: str) -> int:
-    """flock `<target>.lock`, retrying when the holder before us removed the file we locked."""
+    """flock `<target>.lock` (our pid written in it, for whoever waits), retrying when the
+    holder before us removed the file we locked."""
+    deadline = time.monotonic() + LOCK_WAIT_SECONDS
     while True:
         descriptor = _open_lock(target, what)
-        fcntl.flock(descriptor, fcntl.LOCK_EX)
+        _flock_before(descriptor, deadline, target, what)
         try:
             current = os.stat(_lock_path(target), follow_symlinks=False)
         except FileNotFoundError:
@@ -219,8 +228,36 @@ def _acquire(target: Path, what: str) -> int:
             locked.st_dev,
             locked.st_ino,
         ):
+            with contextlib.suppress(OSError):
+                os.ftruncate(descriptor, 0)
+                os.pwrite(descriptor, f"{os.getpid()}\n".encode(), 0)
             return descriptor
         os.close(descriptor)
+
+
+def _flock_before(descriptor: int, deadline: float, target: Path, what: str) -> None:
+    """Lock `descriptor` exclusively by `deadline`: a holder that keeps the lock longer
+    (a hung login, another tool) is an error naming it, not a wait without end."""
+    while True:
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                break
+            time.sleep(0.01)
+    try:
+        holder = os.pread(descriptor, 16, 0).decode("ascii", "replace").strip()
+    except OSError:
+        holder = ""
+    finally:
+        os.close(descriptor)
+    who = f"process {holder}" if holder.isdigit() else "another process"
+    raise LocalConfigError(
+        f"The {what} {target} is locked by {who} (lock file {_lock_path(target)}), still "
+        f"after {LOCK_WAIT_SECONDS:g} s; nothing was changed. Let it finish (or end it if it "
+        "hangs), then retry."
+    )
 
 
 def _open_lock(target: Path, what: str) -> int:

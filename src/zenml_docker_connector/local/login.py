@@ -257,8 +257,8 @@ def _check_credentials(reference: RegistryReference, credentials: Credentials) -
         )
     if ":" in credentials.username:
         raise LocalConfigError(
-            f"Cannot log local clients in to {reference} as '{credentials.username}': docker "
-            "and podman store username:password, so a username cannot contain ':'."
+            f"Cannot log local clients in to {reference}: docker and podman store "
+            "username:password, so a username cannot contain ':'."
         )
 
 

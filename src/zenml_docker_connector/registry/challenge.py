@@ -382,9 +382,8 @@ def require_api_access(
     if response.status == 403:
         raise AccessDeniedError(
             registry,
-            f"Registry {registry} accepted {what} of the {credentials.who()} "
-            "but refuses access to its API (HTTP 403). Ask the registry's administrators for "
-            "access.",
+            f"Registry {registry} accepted {what} but refuses access to its API "
+            "(HTTP 403). Ask the registry's administrators for access.",
         )
     raise unexpected_answer(reference, response)
 

@@ -94,9 +94,7 @@ def _setting_lines(
         _row("Scheme", reference.scheme + scheme_reason),
         _row(
             "Credentials",
-            f"user '{username}' with a password/token"
-            if username and credentials.secret
-            else "none",
+            "a username with a password/token" if username and credentials.secret else "none",
         ),
     ]
     if settings.insecure:

@@ -93,8 +93,8 @@ class AccessQuestion:
 
 @dataclass(frozen=True)
 class VerificationReport:
-    """What a verification found out, from the flow to the verdict cache and the doctor; holds
-    no secret (the username is not one)."""
+    """What a verification found out; holds no secret, and shows no username (ZenML keeps it
+    as a secret field)."""
 
     registry: str
     """Canonical resource id (`host[:port]`, `docker.io`)."""
@@ -107,7 +107,7 @@ class VerificationReport:
     """`none`, `basic` or `bearer`."""
     realm: str | None
     service: str | None
-    username: str | None
+    username: str | None = dataclasses.field(repr=False)
     anonymous: bool
     scopes: tuple[ScopeCheck, ...]
     """Per requested scope: which actions were granted."""
@@ -131,7 +131,7 @@ class VerificationReport:
         elif self.anonymous:
             verdict = "reachable; anonymous access works (no credentials configured)"
         else:
-            verdict = f"credentials of user '{self.username}' accepted"
+            verdict = "credentials accepted"
         return f"Registry {self.registry}: {verdict} ({self._auth_text()}, {self.scheme})."
 
     def _auth_text(self) -> str:
@@ -159,8 +159,6 @@ class VerificationReport:
             if self.token_method:
                 lifetime = f", valid {self.token_lifetime:g} s" if self.token_lifetime else ""
                 lines.append(f"Token request:   {self.token_method}{lifetime}")
-        if self.username:
-            lines.append(f"User:            {self.username}")
         lines.append(f"Result:          {self.summary()}")
         for check in self.scopes:
             lines.append(f"Access:          {check.describe()}")
@@ -204,10 +202,7 @@ class RegistryClient:
         self._transports: dict[str, Transport] = {}
 
     def __repr__(self) -> str:
-        return (
-            f"RegistryClient(registry={self.reference.resource_id!r}, "
-            f"username={self.credentials.username!r})"
-        )
+        return f"RegistryClient(registry={self.reference.resource_id!r})"
 
     @property
     def steps(self) -> list[str]:
@@ -504,7 +499,7 @@ def _enforce(report: VerificationReport) -> None:
     for check in report.scopes:
         if check.denied:
             granted = ",".join(check.granted) or "nothing"
-            who = f"user '{report.username}'" if report.username else "anonymous access"
+            who = "they" if report.username else "anonymous access"
             raise AccessDeniedError(
                 report.registry,
                 f"Registry {report.registry} accepted the credentials, but {who} may not "

@@ -120,6 +120,36 @@ def test_file_output_is_private_and_stdout_stays_empty(
     kubernetes_validate.validate(manifest, kubernetes_validate.latest_version(), strict=True)
 
 
+@pytest.mark.parametrize("victim_exists", [True, False], ids=["existing", "missing"])
+def test_another_users_symlink_in_a_sticky_directory_is_not_followed(
+    htpasswd_registry: Any, tmp_path: Path, unique_name: str, victim_exists: bool
+) -> None:
+    """`--file` in a shared /tmp-like directory: a symlink someone else planted there is
+    refused, so their chosen file is neither overwritten nor created (issue 19)."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root to hand a symlink to another user")
+    register(unique_name, htpasswd_registry)
+    victim = tmp_path / "profile"
+    if victim_exists:
+        victim.write_text("original\n")
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    os.chmod(shared, 0o1777)
+    link = shared / "secret.yaml"
+    link.symlink_to(victim)
+    os.lchown(link, 54321, 54321)
+
+    result = pull_secret(unique_name, "--file", str(link))
+
+    assert result.exit_code != 0, result.output
+    assert "symbolic link owned by another user" in result.stderr and str(link) in result.stderr
+    assert victim.read_text() == "original\n" if victim_exists else not victim.exists()
+    assert link.is_symlink() and [p.name for p in shared.iterdir()] == ["secret.yaml"]
+    assert_no_secret(
+        result.output, htpasswd_registry.password, usernames=[htpasswd_registry.username]
+    )
+
+
 @pytest.mark.usefixtures("needs_pull_secret_settings")
 def test_default_name_is_stable_and_matches_the_pod_settings_helper(
     htpasswd_registry: Any, unique_name: str

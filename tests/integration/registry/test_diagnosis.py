@@ -50,7 +50,7 @@ def test_doctor_reports_failure_with_steps(htpasswd_registry: Any) -> None:
         Credentials(htpasswd_registry.username, wrong),
     )
     assert not result.ok and result.error is not None
-    assert "rejected" in result.error and htpasswd_registry.username in result.error
+    assert "rejected" in result.error and f"'{htpasswd_registry.username}'" not in result.error
     assert any("GET http://" in line and "(Basic) -> 401" in line for line in result.lines)
     assert_no_secret([*result.lines, result.error], wrong)
 

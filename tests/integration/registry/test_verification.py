@@ -214,7 +214,7 @@ def test_wrong_password_is_rejected_without_leaking_it(
         _verify(registry, password=wrong, cache=cache)
     error = caught.value
     message = str(error)
-    assert registry.host in message and f"'{registry.username}'" in message
+    assert registry.host in message and f"'{registry.username}'" not in message
     assert "check the password" in message.lower()
     assert error.registry == registry.host
     texts = [message, repr(error), repr(error.args), caplog.text]
@@ -253,7 +253,7 @@ def test_password_changed_in_registry_is_noticed_after_the_ttl(
     token_mark = registry.token_server.mark() if has_token else None
     with pytest.raises(CredentialsRejectedError) as caught:
         _verify(registry, user, old, cache=cache)
-    assert user in str(caught.value)
+    assert "rejected the credentials" in str(caught.value) and user not in str(caught.value)
     # The remembered challenge saves the anonymous ping on the re-check.
     assert _counts(registry, mark, token_mark) == ((0, 1) if has_token else (1, 0))
 
@@ -353,7 +353,7 @@ def test_restricted_user_gets_pull_but_not_push(token_registry: Any, cache: Auth
     with pytest.raises(AccessDeniedError) as caught:
         _verify(token_registry, user, password, repository="team/app", push=True, cache=cache)
     message = str(caught.value)
-    assert "may not push team/app" in message and user in message
+    assert "may not push team/app" in message and user not in message
     assert "granted: pull" in message
     outcome = _check_only(
         token_registry.host, Credentials(user, password), "team/app", push=True, cache=cache

@@ -25,10 +25,11 @@ REGISTRY = parse_registry_reference("r.example:5000")
     "explanation",
     ["unauthorized: incorrect username or password", "Get https://r/v2/: 401 Unauthorized"],
 )
-def test_a_refused_login_names_the_user(explanation: str) -> None:
+def test_a_refused_login_names_neither_user_nor_secret(explanation: str) -> None:
     error = _login_error(REGISTRY, Credentials("alice", SECRET), APIError("x", None, explanation))
     assert isinstance(error, CredentialsRejectedError) and error.registry == "r.example:5000"
-    assert "rejected the credentials of user 'alice' when the Docker daemon logged in" in str(error)
+    assert "rejected the credentials when the Docker daemon logged in" in str(error)
+    assert "alice" not in str(error)  # ZenML keeps the username secret too
 
 
 def test_other_login_failures_keep_the_daemon_explanation_without_the_secret() -> None:

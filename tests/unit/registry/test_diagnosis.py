@@ -34,7 +34,7 @@ def test_a_successful_probe_explains_each_step(loopback: Loopback) -> None:
         f"Registry:        {loopback.netloc}",
         "Scheme:          http (loopback registry named without scheme: http, then https if "
         "the port speaks TLS)",
-        "Credentials:     user 'alice' with a password/token",
+        "Credentials:     a username with a password/token",
     ]
     assert 'Challenge:       Basic realm="echo ********"' in text
     assert f"Requests:\n  GET {loopback.url}/v2/ -> 401\n" in text
@@ -59,7 +59,7 @@ def test_a_failed_probe_lists_the_requests_and_the_error(loopback_cert: Issued) 
         reference = parse_registry_reference(f"https://{server.netloc}")
         result = run_doctor(reference, USER, settings=ConnectionSettings(insecure=True))
     assert not result.ok and result.error is not None
-    assert "rejected the credentials of user 'alice'" in result.error
+    assert "rejected the credentials" in result.error and "alice" not in result.error
     assert "Scheme:          https (as named)" in result.lines
     assert "TLS:             certificate verification DISABLED (connector option insecure)" in (
         result.lines
