@@ -434,15 +434,18 @@ def test_a_registry_gone_silent_costs_one_wait_not_one_per_call(
         _point_at(unique_name, silent.url)
         default_cache().clear()  # the verdict of the registration would answer for 60 s
         times = []
-        with caplog.at_level(logging.WARNING, "zenml_docker_connector"):
+        with caplog.at_level(logging.DEBUG, "zenml_docker_connector"):
             for _ in range(2):
                 started = time.monotonic()
                 _client().get_service_connector_client(unique_name, resource_type="docker-registry")
                 times.append(time.monotonic() - started)
-    # Without the memory each call would wait twice (ZenML checks the client twice).
-    assert 4 < times[0] < 9 and times[1] < 2, times
+    # Without the memory each call would wait twice (ZenML checks the client twice): the
+    # first waits once, then every check is answered from memory (1 + 2 of them).
+    assert times[0] > 4 and times[1] < 2, times
+    registry = f"127.0.0.1:{silent.port}"
+    assert caplog.text.count(f"not asking {registry} again") >= 3, caplog.text
     (warning,) = _our_warnings(caplog)
-    assert f"127.0.0.1:{silent.port}" in warning and "did not answer in time" in warning
+    assert registry in warning and "did not answer in time" in warning
 
 
 def _point_at(name: str, url: str) -> None:
