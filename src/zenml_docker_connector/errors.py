@@ -35,7 +35,22 @@ class AccessDeniedError(RegistryError):
 
 
 class RegistryUnreachableError(RegistryError):
-    """No HTTP answer: DNS, refused connection, timeout."""
+    """No usable HTTP answer: no connection, no answer in time, or an HTTP 5xx."""
+
+
+class RegistryOutOfReachError(RegistryUnreachableError):
+    """No connection, or no answer in time, from where the check ran: the host name does not
+    resolve, the connection was refused or reset, there is no route, or it timed out.
+
+    This says nothing about the registry or the credentials: it may well answer elsewhere
+    (a name that resolves only inside a cluster's network). The glue decides what that means
+    for a check (see docs/reachability.md); TLS failures and HTTP errors are not this kind.
+    `remembered` marks an error repeated from the per-process cache without asking again.
+    """
+
+    def __init__(self, registry: str, message: str, *, remembered: bool = False) -> None:
+        super().__init__(registry, message)
+        self.remembered = remembered
 
 
 class RegistryTLSError(RegistryError):

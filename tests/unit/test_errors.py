@@ -13,6 +13,7 @@ from zenml_docker_connector import errors
         errors.CredentialsRejectedError,
         errors.AccessDeniedError,
         errors.RegistryUnreachableError,
+        errors.RegistryOutOfReachError,
         errors.RegistryTLSError,
         errors.NotARegistryError,
         errors.InsecureTransportError,
@@ -32,3 +33,11 @@ def test_local_errors_are_not_registry_errors() -> None:
         error = kind("message")
         assert isinstance(error, errors.DockerConnectorError)
         assert not isinstance(error, errors.RegistryError)
+
+
+def test_out_of_reach_is_one_kind_of_unreachable_and_not_tls() -> None:
+    """Callers that catch "unreachable" keep working; the glue tells "out of reach" apart."""
+    error = errors.RegistryOutOfReachError("r.example", "Cannot reach r.example.")
+    assert isinstance(error, errors.RegistryUnreachableError) and not error.remembered
+    assert errors.RegistryOutOfReachError("r.example", "x", remembered=True).remembered
+    assert not issubclass(errors.RegistryTLSError, errors.RegistryUnreachableError)

@@ -8,7 +8,10 @@ registration checks that: `patches.ZENML_TYPE_CACHE`).
 
 from __future__ import annotations
 
+import logging
 import os
+import socket
+import threading
 from contextlib import suppress
 from contextvars import ContextVar
 from typing import Any, ClassVar
@@ -25,7 +28,7 @@ from zenml.service_connectors.docker_service_connector import (
 )
 
 from zenml_docker_connector.credentials import Credentials
-from zenml_docker_connector.errors import DockerConnectorError
+from zenml_docker_connector.errors import DockerConnectorError, RegistryOutOfReachError
 from zenml_docker_connector.glue import spec
 from zenml_docker_connector.glue.resource_listing import model_with_secrets
 from zenml_docker_connector.glue.zenml_settings import (
@@ -46,6 +49,8 @@ from zenml_docker_connector.registry.verification import verify_registry_access
 
 _explicit_check: ContextVar[bool] = ContextVar("zenml_docker_explicit_check", default=False)
 """True while ZenML's public `verify()` runs: register and verify must ask the registry."""
+
+logger = logging.getLogger(__name__)
 
 
 class DockerServiceConnector(BuiltinDockerServiceConnector):
@@ -147,15 +152,24 @@ class DockerServiceConnector(BuiltinDockerServiceConnector):
         resource_id: str | None = None,
     ) -> list[str]:
         reference = self.registry_reference()
+        explicit = _explicit_check.get()
         try:
             verify_registry_access(
                 reference,
                 self.credentials(),
                 settings=self.connection_settings(),
-                use_cache=not _explicit_check.get(),
+                use_cache=not explicit,
             )
+        except RegistryOutOfReachError as error:
+            # Not a verdict on the credentials: see docs/reachability.md for the policy.
+            if explicit:
+                raise AuthorizationException(out_of_reach_message(error, self.name)) from None
+            if _unreachable_reported.first(reference.resource_id):
+                logger.warning("%s", unchecked_warning(error))
         except DockerConnectorError as error:
             raise zenml_error(error) from None
+        else:
+            _unreachable_reported.forget(reference.resource_id)
         return [reference.resource_id]
 
     def _connect_to_resource(self, **kwargs: Any) -> Any:
@@ -202,6 +216,60 @@ class DockerServiceConnector(BuiltinDockerServiceConnector):
                 registry=registry_field_value(found.reference),
             ),
         )
+
+
+def where_checks_run() -> str:
+    """Where a check ran, for messages: the server's host name is not the user's business."""
+    if inside_zenml_server():
+        return "on the ZenML server"
+    return f"in this process (host {socket.gethostname()})"
+
+
+def out_of_reach_message(error: RegistryOutOfReachError, name: str | None) -> str:
+    """An explicit check's error: what failed, where the check ran, how to skip the check."""
+    return (
+        f"{error} The check ran {where_checks_run()}; the registry may still be reachable "
+        "from where your pipelines run. To register the connector without this check, add "
+        f"--no-verify: `zenml service-connector register {name or '<name>'} --type docker "
+        "... --no-verify`. Clients of it are then handed out with a warning while the "
+        "registry cannot be reached from where they are checked."
+    )
+
+
+def unchecked_warning(error: RegistryOutOfReachError) -> str:
+    """An implicit check's warning: the credentials go out unchecked, and why."""
+    return (
+        f"Registry {error.registry} cannot be reached {where_checks_run()}, so the "
+        f"connector's credentials are handed out unchecked: {error} (Reported once per "
+        "registry while it stays out of reach; `zenml service-connector verify` checks it.)"
+    )
+
+
+class OncePerRegistry:
+    """Which registries were reported out of reach in this process, so each is reported
+    once; forgotten when a check of it succeeds. Bounded: past `limit` it starts over."""
+
+    def __init__(self, limit: int = 1024) -> None:
+        self._limit = limit
+        self._seen: set[str] = set()
+        self._lock = threading.Lock()
+
+    def first(self, registry: str) -> bool:
+        """True the first time `registry` is reported (since it was last forgotten)."""
+        with self._lock:
+            if registry in self._seen:
+                return False
+            if len(self._seen) >= self._limit:
+                self._seen.clear()
+            self._seen.add(registry)
+            return True
+
+    def forget(self, registry: str) -> None:
+        with self._lock:
+            self._seen.discard(registry)
+
+
+_unreachable_reported = OncePerRegistry()
 
 
 def zenml_error(error: DockerConnectorError) -> AuthorizationException:

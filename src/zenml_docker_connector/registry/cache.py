@@ -15,7 +15,9 @@ reconfigured; they live `CHALLENGE_TTL` = 10 min and are dropped when an answer 
 them. They are the one other store because they save requests a check counts: the anonymous
 ping of every re-check once a verdict expired, and the refused POST of a token service
 without OAuth2. Tokens are not kept: a token outlives no verdict it could save a request
-for. Failures are never cached.
+for. Failures are never cached, except one: a registry out of reach from here (no
+connection, no answer in time) is remembered `UNREACHABLE_TTL` = 60 s for cached checks, so
+that a silent registry costs one deadline a minute, not one per check.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
 VERDICT_TTL = 60.0
+UNREACHABLE_TTL = 60.0
 CHALLENGE_TTL = 600.0
 TOKEN_MARGIN = 10.0
 MAX_ENTRIES = 512

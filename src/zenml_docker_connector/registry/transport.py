@@ -54,6 +54,7 @@ from urllib3.exceptions import HTTPError, InsecureRequestWarning
 
 from zenml_docker_connector.errors import (
     RegistryError,
+    RegistryOutOfReachError,
     RegistryTLSError,
     RegistryUnreachableError,
 )
@@ -596,7 +597,8 @@ class Transport:
                 request, reader.AnswerRefusedError(reason.removeprefix("it sent "))
             )
         self._step(request, "no answer")
-        return RegistryUnreachableError(
+        kind = RegistryOutOfReachError if reason in _OUT_OF_REACH else RegistryUnreachableError
+        return kind(
             self.registry,
             f"Cannot reach {role_text(request.role)} {self.shown_url(request.url)} for "
             f"registry {self.registry}: {self.shown(reason)}. "
@@ -612,7 +614,7 @@ class Transport:
         )
 
     def _timeout_error(self, request: Outgoing, why: str) -> RegistryError:
-        return RegistryUnreachableError(
+        return RegistryOutOfReachError(
             self.registry,
             f"The {role_text(request.role)} {self.shown_url(request.url)} for registry "
             f"{self.registry} did not answer in time ({why}). Is it running and is the URL "
@@ -666,6 +668,23 @@ _REASONS = (
     ("certificate verify failed", "certificate verify failed"),
 )
 
+
+_OUT_OF_REACH = frozenset(
+    reason
+    for needle, reason in _REASONS
+    if needle
+    in (
+        "connection refused",
+        "name or service not known",
+        "nodename nor servname",
+        "temporary failure in name resolution",
+        "failed to resolve",
+        "network is unreachable",
+        "no route to host",
+        "connection reset",
+    )
+)
+"""Reasons that say nothing about the registry, only about the way to it from here."""
 
 _LIMIT_REASONS = frozenset(
     reason for needle, reason in _REASONS if "longer than" in reason or "more than" in reason

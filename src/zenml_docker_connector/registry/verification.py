@@ -12,12 +12,14 @@ nowhere else).
 `cache.VERDICT_TTL` (60 s): ZenML's base class calls `_verify` up to three times for one
 `get_connector_client()` + `connect()`, and that must cost one authentication exchange. A new
 process, `default_cache().clear()`, `use_cache=False` or the TTL running out makes the next
-call ask the registry again, so a password changed in the registry is noticed. `use_cache=False`
-is for explicit checks (ZenML's public `verify()`, which register and a server's verify
-endpoint call): it reads no cached verdict or challenge, but its fresh success is remembered.
-Identical checks running at the same time share one exchange (`cache.Verdicts`) without a
-lock held across network I/O; one `Deadline` (`ConnectionSettings.deadline`) bounds each
-check, its wait for an identical one included.
+call ask the registry again, so a password changed in the registry is noticed. A registry
+out of reach from here (`RegistryOutOfReachError`) is remembered `cache.UNREACHABLE_TTL` for
+cached checks: a silent one then costs one deadline a minute, not one per call.
+`use_cache=False` is for explicit checks (ZenML's public `verify()`, which register and a
+server's verify endpoint call): it reads no cached verdict or challenge, but its fresh
+success is remembered. Identical checks running at the same time share one exchange
+(`cache.Verdicts`) without a lock held across network I/O; one `Deadline`
+(`ConnectionSettings.deadline`) bounds each check, its wait for an identical one included.
 
 Decisions where the protocol leaves room:
 - 200 on `GET /v2/`: the registry needs no credentials; a valid (anonymous) result, reported
@@ -45,6 +47,7 @@ from zenml_docker_connector.errors import (
     AccessDeniedError,
     NotARegistryError,
     RegistryError,
+    RegistryOutOfReachError,
     TokenServiceError,
 )
 from zenml_docker_connector.references import RegistryReference
@@ -61,6 +64,7 @@ from zenml_docker_connector.registry.auth import (
 )
 from zenml_docker_connector.registry.cache import (
     CHALLENGE_TTL,
+    UNREACHABLE_TTL,
     AuthCache,
     default_cache,
     verdict_ttl,
@@ -419,6 +423,10 @@ def _check(client: RegistryClient, question: AccessQuestion, key: str) -> Verifi
     """One exchange with the registry; its success is remembered for `verdict_ttl`."""
     try:
         report = client.check(question.repository, question.push)
+    except RegistryOutOfReachError as error:
+        # Replaces an earlier success too; cached checks get this answer for a while.
+        client.cache.verdicts.put(key, _OutOfReach(error.registry, str(error)), UNREACHABLE_TTL)
+        raise
     except RegistryError:
         # A failed fresh check also withdraws an earlier success for the question.
         client.cache.verdicts.discard(key)
@@ -450,8 +458,25 @@ def _wait_for_identical_check(
     return _cached_verdict(cache, key, deadline) if running else None
 
 
+@dataclass(frozen=True)
+class _OutOfReach:
+    """A check that found the registry out of reach: its message, not the exception (whose
+    traceback would keep the failed check's frames, credentials included, alive)."""
+
+    registry: str
+    message: str
+
+
 def _cached_verdict(cache: AuthCache, key: str, deadline: Deadline) -> VerificationReport | None:
+    """The remembered answer: a verdict, None, or the remembered out-of-reach error raised."""
     found = cache.verdicts.get(key)
+    if isinstance(found, _OutOfReach):
+        logger.debug(
+            "not asking %s again: out of reach within the last %g s",
+            found.registry,
+            UNREACHABLE_TTL,
+        )
+        raise RegistryOutOfReachError(found.registry, found.message, remembered=True)
     if not isinstance(found, VerificationReport):
         return None
     return dataclasses.replace(

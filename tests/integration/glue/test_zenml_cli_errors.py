@@ -10,6 +10,7 @@ connect without a daemon, auto-configure.
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ import pytest
 from click.testing import Result
 
 from testbed.leaks import assert_no_secret
+from testbed.unreachable import closed_port
 from testbed.zenml_fixtures import ZenCli, ZenSubprocess, output_of, register_connector
 
 CORRUPT = '{"auths": {"r.example": {"auth": "dTpw"}},'  # cut short: not JSON
@@ -108,9 +110,16 @@ def test_login_with_a_fifo_config_and_a_planted_lock(
 
 
 def test_verify_and_describe_of_an_unreachable_registry(
-    zen: ZenCli, htpasswd_registry: Any, unique_name: str, no_docker_daemon: None
+    zen: ZenCli,
+    htpasswd_registry: Any,
+    unique_name: str,
+    no_docker_daemon: None,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
+    """`verify` asks the registry and fails; `describe --resource-type` builds a client (an
+    implicit check), which a registry out of reach does not block (docs/reachability.md)."""
     register_connector(unique_name, htpasswd_registry)
+    gone = f"127.0.0.1:{closed_port()}"  # a port of its own: warnings are once per registry
     from zenml.models import ServiceConnectorUpdate
 
     connector = _client().get_service_connector(unique_name)
@@ -120,17 +129,22 @@ def test_verify_and_describe_of_an_unreachable_registry(
             configuration={
                 "username": htpasswd_registry.username,
                 "password": htpasswd_registry.password,
-                "registry": "http://127.0.0.1:9",
+                "registry": f"http://{gone}",
             },
-            resource_id="127.0.0.1:9",
+            resource_id=gone,
         ),
     )
     verified = zen("service-connector", "verify", unique_name)
-    assert_clean_failure(verified, "127.0.0.1:9", secrets=(htpasswd_registry.password,))
-    described = zen(
-        "service-connector", "describe", unique_name, "--resource-type", "docker-registry"
-    )
-    assert_clean_failure(described, "127.0.0.1:9", secrets=(htpasswd_registry.password,))
+    assert_clean_failure(verified, gone, "--no-verify", secrets=(htpasswd_registry.password,))
+    with caplog.at_level(logging.WARNING, "zenml_docker_connector"):
+        described = zen(
+            "service-connector", "describe", unique_name, "--resource-type", "docker-registry"
+        )
+    assert described.exit_code == 0, output_of(described)
+    assert gone in described.output
+    warned = [r.getMessage() for r in caplog.records if r.name.startswith("zenml_docker")]
+    assert any("handed out unchecked" in line for line in warned), warned
+    assert_no_secret([described.output, *warned], htpasswd_registry.password)
 
 
 def test_auto_configure_with_a_corrupt_dockercfg_names_it(

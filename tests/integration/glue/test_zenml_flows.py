@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
+import time
 from pathlib import Path
 from typing import Any
 
@@ -11,8 +13,13 @@ import docker
 import pytest
 
 from testbed.leaks import assert_no_secret
+from testbed.local_http import LocalServer, Reply, Seen, basic_challenge, registry_ok
+from testbed.unreachable import ResettingListener, SilentListener, closed_port
 from testbed.zenml_fixtures import ZenCli, output_of
+from zenml_docker_connector.credentials import Credentials
 from zenml_docker_connector.glue.connector import DockerServiceConnector
+from zenml_docker_connector.references import parse_registry_reference
+from zenml_docker_connector.registry.cache import default_cache
 
 
 def _client() -> Any:
@@ -323,3 +330,133 @@ def test_fifty_parallel_verifies_of_one_connector_agree(
         else:
             assert expected in only and registry.host in only
             assert_no_secret([only], password)
+
+
+# --- a registry out of reach from here (docs/reachability.md) ------------------------------
+
+UNREACHED_SECRET = "Unreached-Secret-7q"
+
+
+def _our_warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [
+        r.getMessage()
+        for r in caplog.records
+        if r.name.startswith("zenml_docker_connector") and r.levelno == logging.WARNING
+    ]
+
+
+@pytest.mark.parametrize("kind", ["closed-port", "unresolvable"])
+def test_register_of_a_registry_out_of_reach_fails_saying_where_and_how_to_skip(
+    zen: ZenCli, unique_name: str, kind: str, no_docker_daemon: None
+) -> None:
+    if kind == "closed-port":
+        registry, reason = f"http://127.0.0.1:{closed_port()}", "connection refused"
+    else:
+        registry, reason = f"{unique_name}.invalid", "the host name does not resolve"
+    result = zen.register_docker(
+        unique_name, "--username=alice", f"--password={UNREACHED_SECRET}", f"--registry={registry}"
+    )
+    out = " ".join(output_of(result).split())
+    assert result.exit_code != 0, out
+    for fragment in (
+        parse_registry_reference(registry).resource_id,
+        reason,
+        "The check ran in this process",
+        "`zenml service-connector register <name> --type docker ... --no-verify`",
+    ):
+        assert fragment in out
+    assert_no_secret([out], UNREACHED_SECRET)
+    with pytest.raises(KeyError):
+        _client().get_service_connector(unique_name, allow_name_prefix_match=False)
+
+
+def test_clients_of_a_registry_out_of_reach_come_with_one_warning(
+    zen: ZenCli,
+    unique_name: str,
+    caplog: pytest.LogCaptureFixture,
+    docker_config_dir: Path,
+    no_docker_daemon: None,
+    no_podman: None,
+) -> None:
+    """Registered with `--no-verify`; `get_service_connector_client` and `login` run
+    implicit checks: the credentials go out, one warning, the registry asked once."""
+    with ResettingListener() as listener:
+        registry = f"127.0.0.1:{listener.port}"
+        registered = zen.register_docker(
+            unique_name,
+            "--username=alice",
+            f"--password={UNREACHED_SECRET}",
+            f"--registry={listener.url}",
+            "--no-verify",
+        )
+        assert registered.exit_code == 0, output_of(registered)
+        assert listener.connections == 0
+        with caplog.at_level(logging.DEBUG, "zenml_docker_connector"):
+            first = _client().get_service_connector_client(
+                unique_name, resource_type="docker-registry"
+            )
+            asked = listener.connections
+            second = _client().get_service_connector_client(
+                unique_name, resource_type="docker-registry"
+            )
+            logged_in = zen("service-connector", "login", unique_name)
+        assert asked >= 1 and listener.connections == asked  # remembered, not asked again
+    for client in (first, second):
+        assert isinstance(client, DockerServiceConnector)
+        assert client.credentials().secret == UNREACHED_SECRET
+    assert logged_in.exit_code == 0, output_of(logged_in)
+    assert registry in json.loads((docker_config_dir / "config.json").read_text())["auths"]
+    (warning,) = _our_warnings(caplog)
+    assert registry in warning and "in this process" in warning, warning
+    assert caplog.text.count(f"not asking {registry} again") >= 3
+    assert_no_secret([caplog.text, output_of(logged_in)], UNREACHED_SECRET)
+
+
+def test_a_registry_gone_silent_costs_one_wait_not_one_per_call(
+    zen: ZenCli, unique_name: str, caplog: pytest.LogCaptureFixture, no_docker_daemon: None
+) -> None:
+    """Registered (and verified) while it answered; then it drops every connection attempt
+    (a connect timeout, 5 s): the first client waits once, the next one not at all."""
+    credentials = Credentials("alice", UNREACHED_SECRET)
+
+    def script(seen: Seen) -> Reply:
+        good = seen.headers.get("Authorization") == credentials.basic_header()
+        return registry_ok() if good else basic_challenge()
+
+    with LocalServer(script) as server, SilentListener() as silent:
+        registered = zen.register_docker(
+            unique_name,
+            "--username=alice",
+            f"--password={UNREACHED_SECRET}",
+            f"--registry={server.url}",
+        )
+        assert registered.exit_code == 0, output_of(registered)
+        _point_at(unique_name, silent.url)
+        default_cache().clear()  # the verdict of the registration would answer for 60 s
+        times = []
+        with caplog.at_level(logging.DEBUG, "zenml_docker_connector"):
+            for _ in range(2):
+                started = time.monotonic()
+                _client().get_service_connector_client(unique_name, resource_type="docker-registry")
+                times.append(time.monotonic() - started)
+    # Without the memory each call would wait twice (ZenML checks the client twice): the
+    # first waits once, then every check is answered from memory (1 + 2 of them).
+    assert times[0] > 4 and times[1] < 2, times
+    registry = f"127.0.0.1:{silent.port}"
+    assert caplog.text.count(f"not asking {registry} again") >= 3, caplog.text
+    (warning,) = _our_warnings(caplog)
+    assert registry in warning and "did not answer in time" in warning
+
+
+def _point_at(name: str, url: str) -> None:
+    """Move a registered connector to another registry URL (the registry "moved away")."""
+    from zenml.models import ServiceConnectorUpdate
+
+    connector = _client().get_service_connector(name, expand_secrets=True)
+    configuration = {**connector.configuration, "registry": url}
+    _client().zen_store.update_service_connector(
+        connector.id,
+        ServiceConnectorUpdate(
+            configuration=configuration, resource_id=parse_registry_reference(url).resource_id
+        ),
+    )

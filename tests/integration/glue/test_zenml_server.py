@@ -25,6 +25,7 @@ from typing import Any
 import pytest
 
 from testbed.leaks import assert_no_secret
+from testbed.unreachable import ResettingListener, SilentListener, closed_port
 from testbed.zenml_server_fixture import Variant, ZenServer, ZenServerPool
 
 pytestmark = pytest.mark.e2e
@@ -185,6 +186,93 @@ emit({{
         "insecure": True,
         "verify_error": None,
     }
+
+
+def test_our_server_refuses_to_register_a_registry_it_cannot_reach(
+    zenml_server: ZenServer, tmp_path: Path
+) -> None:
+    """An explicit check on the server: the message says the server could not reach it and
+    how to register without checking (docs/reachability.md)."""
+    closed, unresolvable = f"127.0.0.1:{closed_port()}", f"r-{secrets.token_hex(4)}.invalid"
+    password = f"Pw-{secrets.token_hex(10)}"
+    code = "".join(
+        _register_snippet(
+            f"far-{secrets.token_hex(4)}",
+            {"username": "alice", "password": password, "registry": url},
+        )
+        for url in (f"http://{closed}", unresolvable)
+    )
+    results = zenml_server.client(tmp_path, plugin=False).results(code)
+    reasons = ("connection refused", "the host name does not resolve")
+    for result, registry, reason in zip(results, (closed, unresolvable), reasons, strict=True):
+        message = " ".join(result.get("rejected", "").split())
+        assert registry in message and reason in message, result
+        assert "The check ran on the ZenML server" in message, message
+        assert "--no-verify" in message, message
+    assert_no_secret([str(results), zenml_server.log()], password)
+
+
+def test_our_server_hands_out_clients_of_a_registry_it_cannot_reach_with_one_warning(
+    zenml_server: ZenServer, tmp_path: Path
+) -> None:
+    """Registered with --no-verify; `get_service_connector_client` runs on the server (an
+    implicit check): the client gets the credentials and the server logs one warning. A
+    second client process is answered from the server's memory: the registry is not asked
+    again, and a silent one (connects time out after 5 s) costs no second wait."""
+    password = f"Pw-{secrets.token_hex(10)}"
+    with ResettingListener() as resetting, SilentListener() as silent:
+        urls = {
+            f"rst-{secrets.token_hex(4)}": resetting.url,
+            f"sil-{secrets.token_hex(4)}": silent.url,
+        }
+        log_start = len(zenml_server.log())
+        client = zenml_server.client(tmp_path, plugin=False)
+        first = client.results(
+            "".join(_register_unverified_snippet(n, u, password) for n, u in urls.items())
+            + _fetch_clients_snippet(list(urls), password)
+        )
+        asked = resetting.connections
+        second = client.results(_fetch_clients_snippet(list(urls), password))
+        assert asked >= 1 and resetting.connections == asked  # remembered on the server
+    assert first[0]["secret_matches"] and second[0]["secret_matches"], (first, second)
+    # [reset, silent] per fetch: the silent one waits one connect timeout (5 s), once.
+    waited, again = first[0]["times"], second[0]["times"]
+    assert waited[1] < 12 and max(again) < 2, (first, second)
+    log = zenml_server.log()[log_start:]
+    for url in urls.values():
+        registry = url.removeprefix("http://")
+        warnings = [
+            line for line in log.splitlines() if "handed out unchecked" in line and registry in line
+        ]
+        assert len(warnings) == 1, log
+        assert "cannot be reached on the ZenML server" in warnings[0], warnings
+    assert_no_secret([str(first), str(second), log], password)
+
+
+def _register_unverified_snippet(name: str, url: str, password: str) -> str:
+    configuration = {"username": "alice", "password": password, "registry": url}
+    return f"""
+from zenml.client import Client
+Client().create_service_connector(
+    name={name!r}, connector_type="docker", auth_method="password",
+    configuration={configuration!r}, verify=False, list_resources=False,
+)
+"""
+
+
+def _fetch_clients_snippet(names: list[str], password: str) -> str:
+    """Client code: fetch each connector's client (timed) and check what came back."""
+    return f"""
+import time
+from zenml.client import Client
+times, matches = [], []
+for name in {names!r}:
+    started = time.monotonic()
+    fetched = Client().get_service_connector_client(name, resource_type="docker-registry")
+    times.append(time.monotonic() - started)
+    matches.append(fetched.config.password.get_secret_value() == {password!r})
+emit({{"times": times, "secret_matches": all(matches)}})
+"""
 
 
 # --- b. a server running ZenML's built-in connector, clients with our plugin --------------

@@ -20,7 +20,7 @@ from zenml_docker_connector.credentials import Credentials
 from zenml_docker_connector.errors import RegistryError
 from zenml_docker_connector.references import parse_registry_reference
 from zenml_docker_connector.registry.cache import AuthCache
-from zenml_docker_connector.registry.probe import run_doctor
+from zenml_docker_connector.registry.diagnosis import run_doctor
 from zenml_docker_connector.registry.verification import verify_registry_access
 
 pytestmark = pytest.mark.timeout(60)

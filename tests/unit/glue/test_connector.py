@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 
 import pytest
 
+from testbed.leaks import assert_no_secret
+from testbed.local_http import Reply, Script, basic_challenge, registry_ok
+from testbed.loopback import Loopback
+from testbed.unreachable import ResettingListener, closed_port
 from zenml_docker_connector.credentials import Credentials
 from zenml_docker_connector.glue import spec
 from zenml_docker_connector.glue.connector import (
     DockerServiceConnector,
+    OncePerRegistry,
     plaintext_warning,
     registry_field_value,
 )
@@ -146,3 +152,75 @@ def test_when_completing_fails_the_first_error_is_raised() -> None:
         DockerServiceConnector.from_model(listed)
     assert "Field required" in str(caught.value)
     assert "Conn-Secret-1" not in str(caught.value)
+
+
+# --- a registry out of reach: explicit checks fail, implicit ones hand out credentials ------
+
+
+def _warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+
+
+def test_an_implicit_check_of_an_unreachable_registry_warns_once_and_succeeds(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What `get_service_connector_client`, `connect()` and `login` run: `_verify` alone."""
+    monkeypatch.delenv("ZENML_SERVER", raising=False)
+    with ResettingListener() as listener:
+        connector = _connector(listener.url)
+        registry = f"127.0.0.1:{listener.port}"
+        with caplog.at_level(logging.WARNING):
+            assert connector._verify(spec.RESOURCE_TYPE, registry) == [registry]
+            asked = listener.connections
+            assert connector._verify(spec.RESOURCE_TYPE, registry) == [registry]
+        assert listener.connections == asked  # remembered: no second wait for a silent one
+    (warning,) = _warnings(caplog)
+    assert registry in warning and "in this process" in warning and "unchecked" in warning
+    assert_no_secret([warning], "Conn-Secret-1", usernames=["alice"])
+
+
+def test_an_explicit_check_of_an_unreachable_registry_fails_saying_where_and_what_to_do(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("ZENML_SERVER", raising=False)
+    registry = f"127.0.0.1:{closed_port()}"
+    connector = _connector(f"http://{registry}")
+    connector.name = "team-registry"
+    connector._verify(spec.RESOURCE_TYPE, registry)  # an implicit check first: remembered
+    error = connector.verify().error
+    assert error is not None and registry in error and "connection refused" in error
+    flat = " ".join(error.split())
+    assert "The check ran in this process" in flat
+    assert "zenml service-connector register team-registry --type docker" in flat
+    assert "--no-verify" in flat
+    monkeypatch.setenv("ZENML_SERVER", "true")
+    on_server = connector.verify().error
+    assert on_server is not None and "The check ran on the ZenML server" in on_server
+
+
+@pytest.mark.parametrize(
+    ("named", "script", "fragment"),
+    [
+        ("{netloc}", lambda seen: basic_challenge(), "rejected"),
+        ("https://{netloc}", lambda seen: registry_ok(), "does not speak TLS"),
+        ("{netloc}", lambda seen: Reply(503), "HTTP 503"),
+    ],
+    ids=["refused-credentials", "tls-failure", "http-503"],
+)
+def test_implicit_checks_still_fail_for_everything_else(
+    loopback: Loopback, named: str, script: Script, fragment: str
+) -> None:
+    from zenml.exceptions import AuthorizationException
+
+    loopback.serve(script)
+    connector = _connector(named.format(netloc=loopback.netloc))
+    with pytest.raises(AuthorizationException, match=fragment):
+        connector._verify(spec.RESOURCE_TYPE, loopback.netloc)
+
+
+def test_each_unreachable_registry_is_reported_once_until_it_answers() -> None:
+    once = OncePerRegistry(limit=2)
+    assert once.first("a") and not once.first("a") and once.first("b")
+    once.forget("a")
+    assert once.first("a")
+    assert once.first("c") and once.first("a")  # past the limit it starts over

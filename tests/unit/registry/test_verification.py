@@ -10,6 +10,7 @@ remembered challenge, and the verdict cache answers repeated questions without a
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import pytest
@@ -17,16 +18,21 @@ import pytest
 from testbed.leaks import assert_no_secret
 from testbed.local_http import Reply, Script, Seen, basic_challenge, bearer_challenge, registry_ok
 from testbed.loopback import Loopback
+from testbed.unreachable import ResettingListener, SilentListener, closed_port
 from zenml_docker_connector.credentials import Credentials
 from zenml_docker_connector.errors import (
     AccessDeniedError,
     CredentialsRejectedError,
+    RegistryError,
+    RegistryOutOfReachError,
+    RegistryTLSError,
+    RegistryUnreachableError,
     TokenServiceError,
 )
 from zenml_docker_connector.references import RegistryReference, parse_registry_reference
-from zenml_docker_connector.registry.cache import VERDICT_TTL, AuthCache
+from zenml_docker_connector.registry.cache import UNREACHABLE_TTL, VERDICT_TTL, AuthCache
 from zenml_docker_connector.registry.policy import Outgoing
-from zenml_docker_connector.registry.transport import ConnectionSettings
+from zenml_docker_connector.registry.transport import ConnectionSettings, Timeouts
 from zenml_docker_connector.registry.verification import (
     AccessQuestion,
     RegistryClient,
@@ -447,3 +453,87 @@ def test_the_client_and_its_transports_share_one_step_log(loopback: Loopback) ->
         transport.request(Outgoing("GET", f"{loopback.url}/v2/"))
         assert client.steps == [f"GET {loopback.url}/v2/ -> 200"]
     assert "'p'" not in repr(client) and "'p'" not in repr(client.credentials)
+
+
+# --- registries out of reach: which failures, and remembered briefly -----------------------
+
+FAST = ConnectionSettings(timeouts=Timeouts(connect=0.3, read=0.3), deadline=2)
+
+
+def test_refused_reset_and_silent_registries_are_out_of_reach(loopback: Loopback) -> None:
+    """No connection or no answer in time says nothing about the registry itself."""
+    with ResettingListener() as resetting, SilentListener() as silent:
+        for netloc in (f"127.0.0.1:{closed_port()}", f"127.0.0.1:{resetting.port}"):
+            with pytest.raises(RegistryOutOfReachError, match="Cannot reach"):
+                verify_registry_access(parse_registry_reference(netloc), USER, cache=AuthCache())
+        with pytest.raises(RegistryOutOfReachError, match="did not answer in time"):
+            verify_registry_access(
+                parse_registry_reference(f"127.0.0.1:{silent.port}"),
+                USER,
+                settings=FAST,
+                cache=AuthCache(),
+            )
+    loopback.serve(lambda seen: Reply(hang=True))
+    with pytest.raises(RegistryOutOfReachError, match="did not answer in time"):
+        verify_registry_access(_registry(loopback), USER, settings=FAST, cache=AuthCache())
+
+
+@pytest.mark.parametrize(
+    ("named", "script", "kind"),
+    [
+        ("{netloc}", lambda seen: Reply(503), RegistryUnreachableError),  # it answered
+        ("{netloc}", lambda seen: Reply(writer=lambda wfile, stop: None), RegistryError),
+        ("https://{netloc}", lambda seen: registry_ok(), RegistryTLSError),
+        ("{netloc}", lambda seen: basic_challenge(), CredentialsRejectedError),
+    ],
+    ids=["http-503", "hung-up-without-answer", "tls-failure", "refused-credentials"],
+)
+def test_answers_and_tls_failures_are_not_out_of_reach(
+    loopback: Loopback, named: str, script: Script, kind: type[Exception]
+) -> None:
+    loopback.serve(script)
+    registry = parse_registry_reference(named.format(netloc=loopback.netloc))
+    with pytest.raises(kind) as caught:
+        verify_registry_access(registry, USER, cache=AuthCache())
+    assert not isinstance(caught.value, RegistryOutOfReachError), caught.value
+
+
+def test_out_of_reach_is_remembered_briefly_for_cached_checks_only(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A silent registry costs a check its whole deadline: cached checks ask it once a while."""
+    clock = Clock()
+    cache = AuthCache(clock=clock)
+    with ResettingListener() as listener:
+        registry = parse_registry_reference(f"127.0.0.1:{listener.port}")
+        with pytest.raises(RegistryOutOfReachError) as first:
+            verify_registry_access(registry, USER, cache=cache)
+        asked = listener.connections
+        assert asked >= 1 and not first.value.remembered
+        with (
+            caplog.at_level(logging.DEBUG, "zenml_docker_connector"),
+            pytest.raises(RegistryOutOfReachError) as again,
+        ):
+            verify_registry_access(registry, USER, cache=cache)
+        assert again.value.remembered and str(again.value) == str(first.value)
+        assert listener.connections == asked  # not asked again
+        assert f"not asking {registry.resource_id} again" in caplog.text
+        # Other credentials are another question; an explicit check always asks.
+        with pytest.raises(RegistryOutOfReachError):
+            verify_registry_access(registry, Credentials("bob", "Other-Secret-2"), cache=cache)
+        with pytest.raises(RegistryOutOfReachError) as explicit:
+            verify_registry_access(registry, USER, cache=cache, use_cache=False)
+        assert not explicit.value.remembered and listener.connections == 3 * asked
+        clock.now += UNREACHABLE_TTL + 1
+        with pytest.raises(RegistryOutOfReachError) as expired:
+            verify_registry_access(registry, USER, cache=cache)
+        assert not expired.value.remembered and listener.connections == 4 * asked
+
+
+def test_refused_credentials_are_never_remembered(loopback: Loopback) -> None:
+    cache = AuthCache()
+    loopback.serve(lambda seen: basic_challenge())
+    for _ in range(2):
+        with pytest.raises(CredentialsRejectedError):
+            verify_registry_access(_registry(loopback), USER, cache=cache)
+    assert len([s for s in loopback.seen if s.path == "/v2/"]) >= 2
