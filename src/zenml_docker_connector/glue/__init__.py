@@ -1,0 +1,1 @@
+"""ZenML glue: the only package that imports ZenML (layer 3)."""
