@@ -137,6 +137,10 @@ def run_forwarding(command: list[str], env: dict[str, str], forwarder: Forwarder
 @click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
 def exec_command(connector: str, resource_id: str | None, command: tuple[str, ...]) -> None:
     """Run COMMAND with private docker/podman files whose registry logins ask CONNECTOR."""
+    if command and command[0] == "--":  # click keeps the separator after the first argument
+        command = command[1:]
+    if not command:
+        raise click.UsageError("no COMMAND given after --")
     try:
         fetched = fetch(connector, resource_id)
         cache.remember(

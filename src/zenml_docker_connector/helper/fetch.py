@@ -67,7 +67,9 @@ def fetch(route: Route, known_updated: str | None) -> Answer:
 def _answer(data: dict[str, object], route: Route) -> Answer:
     error = data.get("error")
     if isinstance(error, str):
-        raise HelperError(error)
+        raise HelperError(
+            f"{error} (registry {route.registry}, connector '{route.connector_name}')"
+        )
     updated, unchanged = data.get("updated"), data.get("unchanged") is True
     username, secret, expires_at = data.get("username"), data.get("secret"), data.get("expires_at")
     valid = isinstance(updated, str) and (
