@@ -19,9 +19,8 @@ from typing import Any
 import click
 
 from zenml_docker_connector.errors import DockerConnectorError
-from zenml_docker_connector.glue.credential_source import Fetched, fetch
+from zenml_docker_connector.glue.credential_source import Fetched, fetch, mapping_key
 from zenml_docker_connector.helper import cache, mapping
-from zenml_docker_connector.helper.keys import DOCKER_HUB_KEY, registry_key
 from zenml_docker_connector.helper.mapping import Route
 from zenml_docker_connector.local.formats import DOCKER, PODMAN, ClientFileFormat, bad_value
 from zenml_docker_connector.local.helpers import helper_program
@@ -39,10 +38,6 @@ class ClientFile:
 
     path: Path
     formats: tuple[ClientFileFormat, ...]
-
-
-def mapping_key(reference: RegistryReference) -> str:
-    return DOCKER_HUB_KEY if reference.is_docker_hub else registry_key(reference.netloc)
 
 
 def client_files() -> list[ClientFile]:

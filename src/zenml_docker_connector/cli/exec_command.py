@@ -24,9 +24,9 @@ from types import FrameType
 
 import click
 
-from zenml_docker_connector.cli.configure_docker import HELPER_PROGRAM, HELPER_SUFFIX, mapping_key
+from zenml_docker_connector.cli.configure_docker import HELPER_PROGRAM, HELPER_SUFFIX
 from zenml_docker_connector.errors import DockerConnectorError, LocalConfigError
-from zenml_docker_connector.glue.credential_source import Fetched, fetch
+from zenml_docker_connector.glue.credential_source import Fetched, fetch, mapping_key
 from zenml_docker_connector.helper import cache, mapping
 from zenml_docker_connector.helper.cache import runtime_directory
 from zenml_docker_connector.helper.mapping import Route

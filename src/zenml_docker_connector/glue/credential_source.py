@@ -21,6 +21,7 @@ from zenml.client import Client
 
 from zenml_docker_connector.credentials import Credentials
 from zenml_docker_connector.errors import DockerConnectorError
+from zenml_docker_connector.helper.keys import DOCKER_HUB_KEY, registry_key
 from zenml_docker_connector.references import RegistryReference
 from zenml_docker_connector.zenml_access import ConnectorIdentity, docker_registry_client
 
@@ -47,6 +48,11 @@ class Fetched:
     credentials: Credentials = field(repr=False)
     expires_at: float | None
     """Epoch seconds when the credentials expire; None for a static password."""
+
+
+def mapping_key(reference: RegistryReference) -> str:
+    """How the helper names `reference` (see `helper.keys`)."""
+    return DOCKER_HUB_KEY if reference.is_docker_hub else registry_key(reference.netloc)
 
 
 def connector_version(name_id_or_prefix: str) -> ConnectorVersion:
@@ -100,6 +106,7 @@ def answer(request: dict[str, Any]) -> dict[str, Any]:
         "username": fetched.credentials.username or "",
         "secret": fetched.credentials.secret or "",
         "expires_at": fetched.expires_at,
+        "registry": mapping_key(fetched.registry),
     }
 
 

@@ -23,7 +23,7 @@ MAX_ANSWER_BYTES = 256 * 1024
 class Answer:
     """What ZenML said: new credentials, or that the connector did not change."""
 
-    __slots__ = ("expires_at", "secret", "unchanged", "updated", "username")
+    __slots__ = ("expires_at", "registry", "secret", "unchanged", "updated", "username")
 
     def __init__(
         self,
@@ -32,12 +32,15 @@ class Answer:
         username: str = "",
         secret: str = "",
         expires_at: float | None = None,
+        registry: str | None = None,
     ) -> None:
         self.updated = updated
         self.unchanged = unchanged
         self.username = username
         self.secret = secret
         self.expires_at = expires_at
+        self.registry = registry
+        """The registry the credentials are for, as `keys.registry_key` names it."""
 
     def __repr__(self) -> str:
         return f"Answer(updated={self.updated!r}, unchanged={self.unchanged})"
@@ -88,7 +91,15 @@ def _answer(data: dict[str, object], route: Route) -> Answer:
     if unchanged:
         return Answer(updated, True)
     assert isinstance(username, str) and isinstance(secret, str)
-    return Answer(updated, False, username, secret, expires_at)  # type: ignore[arg-type]
+    registry = data.get("registry")
+    return Answer(
+        updated,
+        False,
+        username,
+        secret,
+        expires_at,  # type: ignore[arg-type]
+        registry if isinstance(registry, str) else None,
+    )
 
 
 def _run_child(request: bytes) -> tuple[bytes, int]:
