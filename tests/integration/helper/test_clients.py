@@ -290,6 +290,38 @@ def test_a_deleted_connector_fails_in_one_line(
     assert not list(Path(os.environ["XDG_RUNTIME_DIR"]).rglob("*.json"))
 
 
+def test_a_changed_connector_is_served_anew(
+    served_env: Path,
+    htpasswd_registry: Any,
+    unique_name: str,
+    monkeypatch: pytest.MonkeyPatch,
+    new_secret: Any,
+) -> None:
+    """The entry is keyed on the connector's `updated` time: an update replaces it."""
+    from zenml.client import Client
+
+    monkeypatch.setenv(cache.RECHECK_ENV, "0")
+    registry = htpasswd_registry
+    register_docker_connector(unique_name, registry)
+    assert configure(unique_name).exit_code == 0
+    assert json.loads(helper("get", registry.host).stdout)["Username"] == registry.username
+    user, password = f"rotated-{uuid.uuid4().hex[:6]}", new_secret("rotated password")
+    registry.add_user(user, password)
+    try:
+        Client().update_service_connector(
+            unique_name,
+            configuration={"username": user, "password": password, "registry": registry.url},
+        )
+        got = helper("get", registry.host)
+        assert got.returncode == 0
+        assert (json.loads(got.stdout)["Username"], json.loads(got.stdout)["Secret"]) == (
+            user,
+            password,
+        )
+    finally:
+        registry.remove_user(user)
+
+
 def _route_to(connector_id: str, name: str, registry: str) -> None:
     route = mapping.Route(registry, connector_id, name, None, "u")
     path = Path(mapping.mapping_path())
