@@ -359,6 +359,18 @@ def test_a_connector_without_the_registry_type_fails_in_one_line(
     assert unique_name in result.stdout
 
 
+def test_zenml_not_configured_fails_in_one_line(
+    served_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A ZenML home never used: ZenML sets itself up (and says so, on stdout: not ours)."""
+    _route_to(str(uuid.uuid4()), "elsewhere", "127.0.0.1:5997")
+    monkeypatch.setenv("ZENML_CONFIG_PATH", str(served_env / "fresh-zenml-home"))
+    monkeypatch.setenv("ZENML_LOGGING_VERBOSITY", "INFO")
+    result = helper("get", "127.0.0.1:5997")
+    assert_one_line_failure(result)
+    assert result.stdout.startswith("no ZenML service connector"), result.stdout
+
+
 def test_an_unreachable_zenml_server_fails_in_one_line(
     served_env: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
