@@ -2,7 +2,9 @@
 
     .venv-test/bin/python benchmarks/credential_helper.py [--rounds N] [--go-helper PATH] [--json]
 
-Contenders, each a fresh process per call, interleaved round by round (order rotated):
+Wall-clock and CPU time (user + system of the process and its children: steadier than wall
+time on a shared machine) are reported. Contenders, each a fresh process per call,
+interleaved round by round (order rotated):
 - `python3 -c pass` (the system interpreter) and the venv's `python -c pass` (its start-up
   .pth line included): the floor any Python helper pays;
 - a Go helper from Debian's golang-docker-credential-helpers (`docker-credential-pass
@@ -24,6 +26,7 @@ import contextlib
 import glob
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -109,10 +112,22 @@ def _register(registry: Registry, env: dict[str, str]) -> None:
     )
 
 
+_cpu: list[float] = []
+"""CPU time (user + system, ms) of the last timed process and its children: unlike wall
+time it hardly moves when other work shares the cores."""
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return (usage.ru_utime + usage.ru_stime) * 1000
+
+
 def timed(command: list[str], stdin: str, env: dict[str, str]) -> float:
+    cpu_before = _children_cpu()
     started = time.perf_counter()
     done = subprocess.run(command, input=stdin, env=env, capture_output=True, text=True)
     elapsed = (time.perf_counter() - started) * 1000
+    _cpu.append(_children_cpu() - cpu_before)
     if done.returncode != 0 and "version" not in command:
         raise RuntimeError(f"{command[0]} failed: {done.stdout[:200]}")
     return elapsed
@@ -150,14 +165,19 @@ def contenders(host: str, env: dict[str, str], go: str | None) -> dict[str, Call
     return found
 
 
-def measure(runs: dict[str, Callable[[], float]], rounds: int) -> dict[str, list[float]]:
+def measure(
+    runs: dict[str, Callable[[], float]], rounds: int
+) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+    """Wall-clock and CPU samples (ms) per contender, interleaved round by round."""
     names = list(runs)
-    samples: dict[str, list[float]] = {name: [] for name in names}
+    wall: dict[str, list[float]] = {name: [] for name in names}
+    cpu: dict[str, list[float]] = {name: [] for name in names}
     for number in range(rounds):
         order = names[number % len(names) :] + names[: number % len(names)]
         for name in order if number % 2 == 0 else reversed(order):
-            samples[name].append(runs[name]())
-    return samples
+            wall[name].append(runs[name]())
+            cpu[name].append(_cpu[-1])
+    return wall, cpu
 
 
 def main() -> None:
@@ -170,14 +190,18 @@ def main() -> None:
         scratch = Path(scratch_name)
         go = go_helper(scratch, options.go_helper)
         with served_registry(scratch) as (host, env):
-            samples = measure(contenders(host, env, go), options.rounds)
-    medians = {name: round(statistics.median(values), 1) for name, values in samples.items()}
+            wall, cpu = measure(contenders(host, env, go), options.rounds)
+    medians = {name: round(statistics.median(values), 1) for name, values in wall.items()}
+    cpu_medians = {name: round(statistics.median(values), 1) for name, values in cpu.items()}
+    load = os.getloadavg()[0]
     if options.json:
-        print(json.dumps({"rounds": options.rounds, "median_ms": medians}, indent=2))
+        report = {"rounds": options.rounds, "median_ms": medians, "median_cpu_ms": cpu_medians}
+        print(json.dumps({**report, "load_average": load}, indent=2))
         return
-    print(f"docker-credential-zenml get, median of {options.rounds} runs (ms):")
+    print(f"docker-credential-zenml get, median of {options.rounds} runs (load {load:.1f}):")
+    print(f"  {'':28} {'wall ms':>8} {'CPU ms':>8}")
     for name, value in medians.items():
-        print(f"  {name:28} {value:8.1f}")
+        print(f"  {name:28} {value:8.1f} {cpu_medians[name]:8.1f}")
     if go is None:
         print(f"  (no Go helper: {GO_PACKAGE} could not be fetched; pass --go-helper)")
 
