@@ -83,10 +83,8 @@ def require(patch: Patch, owner: Any, attribute: str) -> Any:
 
 def record_failure(patch: Patch, error: BaseException) -> PatchFailure:
     """Remember (once per patch) and log a patch that could not be applied."""
-    detail = (
-        error.detail
-        if isinstance(error, PatchTargetMissingError)
-        else (f"{type(error).__name__}: {error}")
+    detail = error.detail if isinstance(error, PatchTargetMissingError) else (
+        f"{type(error).__name__}: {error}"
     )
     failure = _failures.get(patch.id)
     if failure is None:
