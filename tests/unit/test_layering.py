@@ -29,6 +29,7 @@ LAYERS: dict[str, int] = {
     "shared": 0,
     "registry": 1,
     "local": 1,
+    "helper": 1,
     "kubernetes": 2,
     "glue": 3,
     "facade": 3,
@@ -38,12 +39,17 @@ THIRD_PARTY: dict[str, set[str]] = {
     "shared": set(),
     "registry": {"requests", "urllib3"},
     "local": {"docker"},
+    "helper": set(),
     "kubernetes": {"yaml"},
     "glue": {"zenml", "pydantic", "click"},
     "facade": set(),
     "cli": {"click"},
 }
-MAY_ALSO_IMPORT: dict[str, set[str]] = {"facade": {"glue"}}
+MAY_ALSO_IMPORT: dict[str, set[str]] = {
+    "facade": {"glue"},
+    # `__version__` only: the package root is loaded before any of its modules anyway.
+    "helper": {"facade"},
+}
 KUBERNETES_FROM_LOCAL = {f"{PACKAGE}.local.client_files", f"{PACKAGE}.local.atomic"}
 """The only `local/` modules `kubernetes/` may use: the client-file model."""
 DEFERRED_ALLOWED = {

@@ -11,8 +11,9 @@ from zenml_docker_connector.cli import main
 def test_the_group_lists_its_commands() -> None:
     result = CliRunner().invoke(main, ["--help"])
     assert result.exit_code == 0
-    assert sorted(main.commands) == ["doctor", "logout", "pull-secret", "status"]
-    for command in ("doctor", "logout", "pull-secret", "status"):
+    expected = ["configure-docker", "doctor", "exec", "logout", "pull-secret", "status"]
+    assert sorted(main.commands) == expected
+    for command in expected:
         assert command in result.output
 
 
