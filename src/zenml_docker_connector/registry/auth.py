@@ -1,14 +1,11 @@
-"""Answering a registry's challenge: Basic (the credentials themselves) or Bearer (a token
-from the token service), and what the answer grants on a repository.
+"""Answering a registry's challenge, Basic or Bearer, and what the answer grants.
 
 The authenticated `GET /v2/` that proves the answer is the flow's (`verification`): it alone
-decides what a refusal means for a remembered challenge.
-
-A scope is `type[(class)]:name:action[,action]` (`repository:ns/app:pull,push`); the name
-may hold `host:port`, so it is split on the last colon. With a JWT bearer token the `access`
-claim answers; otherwise (Basic registries, opaque tokens) `GET /v2/<repo>/tags/list` answers
-the pull question (200, or 404 for a repository not pushed yet = allowed; 401/403 = denied).
-Push cannot be tested without writing, so it is reported as "not checkable".
+decides what a refusal means for a remembered challenge. A scope is
+`type[(class)]:name:action[,action]`; the name may hold `host:port`, so it is split on the last
+colon. A JWT's `access` claim answers for its scopes; otherwise `GET /v2/<repo>/tags/list`
+answers pull (200, or 404 = not pushed yet; 401/403 = denied). Push cannot be tested without
+writing: "not checkable".
 """
 
 from __future__ import annotations
@@ -157,13 +154,7 @@ def scope_actions(scopes: Sequence[str]) -> list[tuple[str, str, tuple[str, ...]
 def granted_without_auth(scopes: tuple[str, ...]) -> tuple[ScopeCheck, ...]:
     """A registry that needs no credentials grants whatever is asked."""
     return tuple(
-        ScopeCheck(
-            scope=scope,
-            requested=requested,
-            granted=requested,
-            unknown=(),
-            source="the registry requires no authentication",
-        )
+        ScopeCheck(scope, requested, requested, (), "the registry requires no authentication")
         for scope, (_k, _n, requested) in zip(scopes, scope_actions(scopes), strict=True)
     )
 
@@ -179,13 +170,8 @@ def check_with_token(
         return probe(transport, base_url, scope, (authorization, "opaque bearer token"))
     if "*" in granted:
         granted = requested
-    return ScopeCheck(
-        scope=scope,
-        requested=requested,
-        granted=tuple(a for a in requested if a in granted),
-        unknown=(),
-        source="the token's access claim",
-    )
+    granted = tuple(a for a in requested if a in granted)
+    return ScopeCheck(scope, requested, granted, (), "the token's access claim")
 
 
 def probe(transport: Transport, base_url: str, scope: str, auth: tuple[str, str]) -> ScopeCheck:
@@ -213,10 +199,5 @@ def probe(transport: Transport, base_url: str, scope: str, auth: tuple[str, str]
         raise unexpected_answer(transport.reference, response)
     if unknown:
         source += "; push needs a write to test"
-    return ScopeCheck(
-        scope=scope,
-        requested=requested,
-        granted=tuple(a for a in requested if a in pulled),
-        unknown=unknown,
-        source=source,
-    )
+    granted = tuple(a for a in requested if a in pulled)
+    return ScopeCheck(scope, requested, granted, unknown, source)

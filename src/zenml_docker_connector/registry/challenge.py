@@ -1,18 +1,15 @@
 """`GET /v2/` and its `WWW-Authenticate` challenges: what a registry asks for.
 
-200 means no credentials at all, 401 carries challenges (Basic or Bearer; Bearer wins, as in
-Docker), anything else means the server does not speak the registry API. A loopback registry
-named without a scheme is tried over http first and, when the port speaks TLS (Go's "Client
-sent an HTTP request to an HTTPS server"), once more over https, as Docker does.
+200 means no credentials, 401 carries challenges (Bearer beats Basic, as in Docker), anything
+else is not the registry API. A loopback registry named without a scheme is tried over http
+and, when the port speaks TLS (Go's "Client sent an HTTP request to an HTTPS server"), once
+more over https, as Docker does.
 
-Registries differ in how they write challenges (RFC 7235): quoted and unquoted parameter
-values, several challenges in one header or in several headers, a realm and nothing else
-(Google Artifact Registry), odd casing of the scheme. A hand-written tokenizer copes with all
-of them and turns anything unparseable into `ChallengeParseError` (a `ValueError`) that is
-reported as "not a registry", never a crash. Headers are limited in length and the
-challenges in number (`reader`): past `MAX_CHALLENGES` parsing stops with
-`ChallengeLimitError`. `describe` makes parameter values printable: they come from the
-network and may hold escape sequences (C1 controls pass the parser's C0 check).
+Registries write challenges (RFC 7235) in many ways: quoted and unquoted values, several per
+header or several headers, a realm alone (Google Artifact Registry), odd scheme casing. The
+hand-written parser copes with all of them and turns anything else into `ChallengeParseError`
+("not a registry", never a crash); past `MAX_CHALLENGES` it stops (`ChallengeLimitError`).
+`describe` makes values printable: C1 controls pass the parser's C0 check.
 """
 
 from __future__ import annotations
@@ -39,12 +36,11 @@ from zenml_docker_connector.registry.reader import (
 )
 from zenml_docker_connector.registry.transport import Transport
 
-MAX_HEADER_LENGTH = MAX_CHALLENGE_HEADER
-"""Longer headers are junk (or an attack); real challenges are a few hundred bytes."""
 DESCRIBED_VALUE_LIMIT = 200
 
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
-_TOKEN68 = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
+_TOKEN68 = re.compile(r"([A-Za-z0-9\-._~+/]+=*)[ \t]*(?=,|\Z)")
+"""`Scheme abc==`: a token68 is followed only by the end or a comma."""
 _WS = " \t"
 
 
@@ -106,10 +102,10 @@ class _Parser:
     def __init__(self, text: str) -> None:
         if not isinstance(text, str):
             raise ChallengeParseError(f"WWW-Authenticate value is not text: {type(text).__name__}")
-        if len(text) > MAX_HEADER_LENGTH:
+        if len(text) > MAX_CHALLENGE_HEADER:
             raise ChallengeParseError(
                 f"WWW-Authenticate header is {len(text)} characters long (limit "
-                f"{MAX_HEADER_LENGTH})"
+                f"{MAX_CHALLENGE_HEADER})"
             )
         if any((ord(ch) < 0x20 and ch != "\t") or ord(ch) == 0x7F for ch in text):
             raise ChallengeParseError("WWW-Authenticate header contains control characters")
@@ -184,17 +180,11 @@ class _Parser:
         return Challenge(scheme.lower(), params)
 
     def _token68(self) -> str | None:
-        """`Scheme abc==`: a token68 is followed only by the end or a comma."""
         match = _TOKEN68.match(self.text, self.pos)
         if match is None:
             return None
-        after = match.end()
-        while after < len(self.text) and self.text[after] in _WS:
-            after += 1
-        if after < len(self.text) and self.text[after] != ",":
-            return None
-        self.pos = match.end()
-        return match.group()
+        self.pos = match.end(1)
+        return match.group(1)
 
     def _starts_new_challenge(self) -> bool:
         """After a comma, `token SP` (not `token =`) begins the next challenge."""
@@ -203,9 +193,7 @@ class _Parser:
             token = self._token()
             if token is None:
                 return False
-            if self._at_end():
-                return True
-            if self._peek() == ",":
+            if self._peek() in ("", ","):
                 return True
             self._skip_ws()
             return self._peek() != "="
@@ -255,11 +243,7 @@ class _Parser:
 def select_challenge(challenges: Iterable[Challenge]) -> Challenge | None:
     """The challenge to answer: Bearer beats Basic (as in Docker); others are unsupported."""
     found = list(challenges)
-    for wanted in ("bearer", "basic"):
-        for challenge in found:
-            if challenge.scheme == wanted:
-                return challenge
-    return None
+    return next((c for scheme in ("bearer", "basic") for c in found if c.scheme == scheme), None)
 
 
 # --- GET /v2/ ---------------------------------------------------------------------------

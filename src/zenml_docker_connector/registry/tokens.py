@@ -1,15 +1,11 @@
 """Bearer tokens from a registry's token service (the Docker token protocol), and what they say.
 
-An OAuth2 POST first (`grant_type=password`, or `grant_type=refresh_token` for an identity
-token), a GET with Basic credentials when the service has no OAuth2 endpoint (404, GHCR's
-405, or a 400/401/403 that is not an OAuth2 `invalid_grant`). Every refusal becomes an
-error naming the registry, its token service and what to try; the service's own error text
-is shown only redacted, printable and bounded (`Transport.shown`), and never when the answer
-came through a redirect (it may be another service's, an internal one's for instance).
-
-The answer carries `token` or `access_token`, `expires_in` (default and minimum 60 s) and
-`issued_at`. A token that is a JWT is decoded (without a signature check: we are a client,
-the registry checks it) to report which actions its `access` claim grants.
+An OAuth2 POST first (`grant_type=password`, or `refresh_token` for an identity token), then a
+GET with Basic credentials when the service has no OAuth2 endpoint (404, GHCR's 405, or a
+400/401/403 that is not an OAuth2 `invalid_grant`). The service's own error text is shown only
+through `Transport.shown`, and never when the answer came through a redirect (it may be
+another, internal service's). A JWT token is decoded without a signature check (the registry
+checks it) to report what its `access` claim grants.
 """
 
 from __future__ import annotations
@@ -47,13 +43,8 @@ _RFC3339 = re.compile(
 )
 
 
-@dataclass(frozen=True)
-class GrantedAccess:
-    """One entry of a token's `access` claim."""
-
-    type: str
-    name: str
-    actions: tuple[str, ...]
+Grant = tuple[str, str, tuple[str, ...]]
+"""One entry of a token's `access` claim: type, name, actions."""
 
 
 @dataclass(frozen=True)
@@ -67,7 +58,7 @@ class BearerToken:
     """Seconds of validity left when we got it (`issued_at` + `expires_in` - now, clamped)."""
     method: str
     """`POST` (OAuth2) or `GET`."""
-    access: tuple[GrantedAccess, ...] | None
+    access: tuple[Grant, ...] | None
     """Decoded `access` claim; None when the token is not a readable JWT."""
 
     def granted_actions(self, resource_type: str, name: str) -> tuple[str, ...] | None:
@@ -75,9 +66,9 @@ class BearerToken:
         if self.access is None:
             return None
         actions: list[str] = []
-        for entry in self.access:
-            if entry.type == resource_type and entry.name == name:
-                actions.extend(a for a in entry.actions if a not in actions)
+        for kind, entry, granted in self.access:
+            if (kind, entry) == (resource_type, name):
+                actions.extend(a for a in granted if a not in actions)
         return tuple(actions)
 
 
@@ -146,12 +137,10 @@ def _parse_rfc3339(value: object) -> float | None:
         return None
     year, month, day, hour, minute, second, fraction, zone = match.groups()
     try:
-        if zone in ("Z", "z"):
-            tz = datetime.timezone.utc
-        else:
-            sign = 1 if zone[0] == "+" else -1
+        tz = datetime.timezone.utc
+        if zone not in ("Z", "z"):
             offset = datetime.timedelta(hours=int(zone[1:3]), minutes=int(zone[4:6]))
-            tz = datetime.timezone(sign * offset)
+            tz = datetime.timezone(offset if zone[0] == "+" else -offset)
         stamp = datetime.datetime(
             int(year), int(month), int(day), int(hour), int(minute), int(second), tzinfo=tz
         )
@@ -162,7 +151,7 @@ def _parse_rfc3339(value: object) -> float | None:
     return stamp.timestamp() + (float(f"0.{fraction}") if fraction else 0.0)
 
 
-def decode_jwt_access(token: str) -> tuple[GrantedAccess, ...] | None:
+def decode_jwt_access(token: str) -> tuple[Grant, ...] | None:
     """The `access` claim of a JWT (unverified), or None when `token` is not a JWT; raises
     `InputLimitError` when its payload nests too deeply."""
     parts = token.split(".")
@@ -182,15 +171,13 @@ def decode_jwt_access(token: str) -> tuple[GrantedAccess, ...] | None:
         return ()
     if not isinstance(access, list):
         return None
-    entries: list[GrantedAccess] = []
+    entries: list[Grant] = []
     for item in access:
         if not isinstance(item, dict):
             continue
         kind, name, actions = item.get("type"), item.get("name"), item.get("actions")
         if isinstance(kind, str) and isinstance(name, str) and isinstance(actions, list):
-            entries.append(
-                GrantedAccess(kind, name, tuple(a for a in actions if isinstance(a, str)))
-            )
+            entries.append((kind, name, tuple(a for a in actions if isinstance(a, str))))
     return tuple(entries)
 
 
