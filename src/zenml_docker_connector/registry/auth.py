@@ -15,20 +15,12 @@ from dataclasses import dataclass, field
 from urllib.parse import quote
 
 from zenml_docker_connector.credentials import Credentials
-from zenml_docker_connector.errors import (
-    CredentialsRejectedError,
-    RegistryError,
-    TokenServiceError,
-)
+from zenml_docker_connector.errors import CredentialsRejectedError, RegistryError, TokenServiceError
 from zenml_docker_connector.references import RegistryReference, parse_registry_reference
+from zenml_docker_connector.registry import tokens
 from zenml_docker_connector.registry.challenge import Endpoint, unexpected_answer
 from zenml_docker_connector.registry.policy import Outgoing
-from zenml_docker_connector.registry.tokens import (
-    BearerToken,
-    TokenRequest,
-    check_realm,
-    request_token,
-)
+from zenml_docker_connector.registry.tokens import BearerToken, TokenRequest
 from zenml_docker_connector.registry.transport import Transport
 
 
@@ -91,11 +83,11 @@ def bearer_authorization(
     credentials are incomplete)."""
     challenge = endpoint.challenge
     assert challenge is not None
-    realm = check_realm(transport, challenge)
+    realm = tokens.check_realm(transport, challenge)
     if not credentials.complete:
         credentials = Credentials(None, None, identity_token=credentials.identity_token)
     request = TokenRequest(realm, challenge.service, scopes, credentials)
-    token = request_token(transport, request, prefer_get=endpoint.prefer_get)
+    token = tokens.request_token(transport, request, prefer_get=endpoint.prefer_get)
     fell_back = token.method == "GET" and credentials.complete and not endpoint.prefer_get
     return Authorization(f"Bearer {token.value}", "bearer token", token, realm, fell_back)
 

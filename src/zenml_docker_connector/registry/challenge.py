@@ -27,13 +27,9 @@ from zenml_docker_connector.errors import (
 )
 from zenml_docker_connector.printable import clip, printable
 from zenml_docker_connector.references import RegistryReference
+from zenml_docker_connector.registry import reader
 from zenml_docker_connector.registry.policy import Outgoing, base_of, shown_url, v2_root
-from zenml_docker_connector.registry.reader import (
-    MAX_CHALLENGE_HEADER,
-    MAX_CHALLENGES,
-    HttpResponse,
-    json_object,
-)
+from zenml_docker_connector.registry.reader import HttpResponse, json_object
 from zenml_docker_connector.registry.transport import Transport
 
 DESCRIBED_VALUE_LIMIT = 200
@@ -90,7 +86,7 @@ def parse_each(headers: Iterable[str]) -> tuple[list[Challenge], list[str]]:
     problems: list[str] = []
     for value in headers:
         try:
-            challenges.extend(_Parser(value).parse(MAX_CHALLENGES - len(challenges)))
+            challenges.extend(_Parser(value).parse(reader.MAX_CHALLENGES - len(challenges)))
         except ChallengeParseError as error:
             problems.append(str(error))
     return challenges, problems
@@ -102,10 +98,10 @@ class _Parser:
     def __init__(self, text: str) -> None:
         if not isinstance(text, str):
             raise ChallengeParseError(f"WWW-Authenticate value is not text: {type(text).__name__}")
-        if len(text) > MAX_CHALLENGE_HEADER:
+        if len(text) > reader.MAX_CHALLENGE_HEADER:
             raise ChallengeParseError(
                 f"WWW-Authenticate header is {len(text)} characters long (limit "
-                f"{MAX_CHALLENGE_HEADER})"
+                f"{reader.MAX_CHALLENGE_HEADER})"
             )
         if any((ord(ch) < 0x20 and ch != "\t") or ord(ch) == 0x7F for ch in text):
             raise ChallengeParseError("WWW-Authenticate header contains control characters")
@@ -145,12 +141,14 @@ class _Parser:
         )
 
     # -- grammar -----------------------------------------------------------------------
-    def parse(self, limit: int = MAX_CHALLENGES) -> list[Challenge]:
+    def parse(self, limit: int = reader.MAX_CHALLENGES) -> list[Challenge]:
         challenges: list[Challenge] = []
         self._skip_commas()
         while not self._at_end():
             if len(challenges) >= limit:
-                raise ChallengeLimitError(f"more than {MAX_CHALLENGES} authentication challenges")
+                raise ChallengeLimitError(
+                    f"more than {reader.MAX_CHALLENGES} authentication challenges"
+                )
             challenges.append(self._challenge())
             self._skip_commas()
         if not challenges:
@@ -385,8 +383,7 @@ def unexpected_answer(reference: RegistryReference, response: HttpResponse) -> R
         )
     if response.status == 429:
         return RegistryError(
-            registry,
-            f"Registry {registry} is rate-limiting requests (HTTP 429); try again later.",
+            registry, f"Registry {registry} is rate-limiting requests (HTTP 429); try again later."
         )
     if response.status >= 500:
         return RegistryUnreachableError(

@@ -21,15 +21,10 @@ from urllib.parse import urlsplit
 
 from zenml_docker_connector.credentials import Credentials
 from zenml_docker_connector.errors import CredentialsRejectedError, TokenServiceError
+from zenml_docker_connector.registry import reader
 from zenml_docker_connector.registry.challenge import Challenge
 from zenml_docker_connector.registry.policy import Outgoing
-from zenml_docker_connector.registry.reader import (
-    HttpResponse,
-    InputLimitError,
-    json_object,
-    json_text_field,
-    load_json,
-)
+from zenml_docker_connector.registry.reader import HttpResponse, InputLimitError
 from zenml_docker_connector.registry.transport import Transport
 
 DEFAULT_EXPIRES_IN = 60
@@ -73,15 +68,10 @@ class BearerToken:
 
 
 def parse_token_response(
-    registry: str,
-    realm: str,
-    body: bytes,
-    method: str,
-    *,
-    now: float | None = None,
+    registry: str, realm: str, body: bytes, method: str, *, now: float | None = None
 ) -> BearerToken:
     """Read a token answer; raise `TokenServiceError` when it is not one."""
-    data = json_object(body)
+    data = reader.json_object(body)
     if data is None:
         raise TokenServiceError(
             registry,
@@ -159,7 +149,7 @@ def decode_jwt_access(token: str) -> tuple[Grant, ...] | None:
         return None
     try:
         payload = base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4))
-        claims: Any = load_json(payload.decode("utf-8"))
+        claims: Any = reader.load_json(payload.decode("utf-8"))
     except InputLimitError:
         raise
     except (binascii.Error, ValueError):
@@ -215,10 +205,7 @@ def check_realm(transport: Transport, challenge: Challenge) -> str:
 
 
 def request_token(
-    transport: Transport,
-    request: TokenRequest,
-    *,
-    prefer_get: bool = False,
+    transport: Transport, request: TokenRequest, *, prefer_get: bool = False
 ) -> BearerToken:
     """Get a token: OAuth2 POST, falling back to GET (straight to GET if `prefer_get`)."""
     credentials = request.credentials
@@ -250,7 +237,7 @@ def _oauth_unsupported(response: HttpResponse) -> bool:
     if response.status in (404, 405):
         return True
     if response.status in (400, 401, 403):
-        error = json_text_field(response.body, "error")
+        error = reader.json_text_field(response.body, "error")
         return error not in ("invalid_grant", "invalid_client", "unauthorized_client")
     return False
 

@@ -44,32 +44,12 @@ from requests.adapters import HTTPAdapter
 from requests.structures import CaseInsensitiveDict
 from urllib3.exceptions import HTTPError, InsecureRequestWarning
 
-from zenml_docker_connector.errors import (
-    RegistryError,
-    RegistryTLSError,
-    RegistryUnreachableError,
-)
+from zenml_docker_connector.errors import RegistryError, RegistryTLSError, RegistryUnreachableError
 from zenml_docker_connector.patches import guard_pool_manager
 from zenml_docker_connector.redaction import SHOWN_LIMIT, Redactor
 from zenml_docker_connector.references import RegistryReference, is_loopback_host
-from zenml_docker_connector.registry import reader
-from zenml_docker_connector.registry.policy import (
-    Outgoing,
-    PeerRule,
-    PolicyRules,
-    Redirect,
-    Role,
-    address_kind,
-    host_of,
-    origin,
-    peer_allowed,
-    private_destination_error,
-    request_policy,
-    role_error,
-    role_text,
-    scheme_of,
-    shown_url,
-)
+from zenml_docker_connector.registry import policy, reader
+from zenml_docker_connector.registry.policy import Outgoing, PeerRule, PolicyRules, Role, role_text
 from zenml_docker_connector.registry.reader import HttpResponse
 from zenml_docker_connector.registry.tls import TLSSettings, resolve_tls
 
@@ -228,7 +208,7 @@ def _check_peer(sock: socket.socket, rule: PeerRule) -> None:
     if rule == "any":
         return
     address = str(sock.getpeername()[0])
-    if not peer_allowed(address, rule):
+    if not policy.peer_allowed(address, rule):
         raise PeerRefusedError(address, rule)
 
 
@@ -392,7 +372,7 @@ class Transport:
 
     def shown_url(self, url: str) -> str:
         """A URL (no query, no user info) for a message or log."""
-        return self.redactor.shown(shown_url(url), URL_LIMIT)
+        return self.redactor.shown(policy.shown_url(url), URL_LIMIT)
 
     # --- TLS ----------------------------------------------------------------------------
 
@@ -422,7 +402,7 @@ class Transport:
     def request(self, request: Outgoing) -> HttpResponse:
         """Send `request`, following redirects as the request policy allows."""
         rules = self.policy_rules()
-        request = request_policy(request, rules)
+        request = policy.request_policy(request, rules)
         redirected = False
         for _hop in range(MAX_REDIRECTS + 1):
             response = self._send_once(request)
@@ -430,10 +410,11 @@ class Transport:
             if response.status not in REDIRECT_STATUSES or not location:
                 return dataclasses.replace(response, redirected=redirected)
             target = urljoin(response.url, location)
-            request = request_policy(request, rules, Redirect(response.status, request.url, target))
+            redirect = policy.Redirect(response.status, request.url, target)
+            request = policy.request_policy(request, rules, redirect)
             logger.debug("following a redirect to %s", self.shown_url(target))
             redirected = True
-        raise role_error(
+        raise policy.role_error(
             self.registry,
             request.role,
             f"The {role_text(request.role)} of registry {self.registry} redirected more than "
@@ -472,7 +453,7 @@ class Transport:
             )
         )
         proxies = self._proxies(request)
-        tls = self.tls_for(request.url) if scheme_of(request.url) == "https" else None
+        tls = self.tls_for(request.url) if policy.scheme_of(request.url) == "https" else None
         peer = "any" if proxies else request.peer
         context = tls.ssl_context() if tls is not None and _POOL_KEY_HOOK else None
         guard = _current.set(_Exchange(self._watchdog, peer, context))
@@ -509,15 +490,15 @@ class Transport:
         return body
 
     def _proxies(self, request: Outgoing) -> dict[str, str]:
-        host = host_of(request.url)
+        host = policy.host_of(request.url)
         if is_loopback_host(host):
             return {}
         proxies = dict(requests.utils.get_environ_proxies(request.url))
         if proxies and request.peer != "any":
             # The connection goes to the proxy: check the name instead.
-            port = origin(request.url)[2]
+            port = policy.origin(request.url)[2]
             for info in socket.getaddrinfo(host.strip("[]"), port, type=socket.SOCK_STREAM):
-                if not peer_allowed(str(info[4][0]), request.peer):
+                if not policy.peer_allowed(str(info[4][0]), request.peer):
                     raise PeerRefusedError(str(info[4][0]), request.peer)
         return proxies
 
@@ -552,8 +533,9 @@ class Transport:
                 "the installed urllib3 (see `zenml-docker status`).",
             )
         if isinstance(error, PeerRefusedError):
-            kind = address_kind(error.address)
-            return "refused", private_destination_error(self.policy_rules(), request.url, kind)
+            kind = policy.address_kind(error.address)
+            private = policy.private_destination_error(self.policy_rules(), request.url, kind)
+            return "refused", private
         if isinstance(error, reader.AnswerRefusedError):
             return "answer refused", self._refused_answer(request, error)
         if isinstance(error, requests.exceptions.SSLError):
@@ -572,7 +554,7 @@ class Transport:
         )
 
     def _refused_answer(self, request: Outgoing, error: reader.AnswerRefusedError) -> RegistryError:
-        return role_error(
+        return policy.role_error(
             self.registry,
             request.role,
             f"The {role_text(request.role)} {self.shown_url(request.url)} of registry "

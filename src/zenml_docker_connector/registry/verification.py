@@ -35,17 +35,8 @@ from zenml_docker_connector.errors import (
     TokenServiceError,
 )
 from zenml_docker_connector.references import RegistryReference
-from zenml_docker_connector.registry.auth import (
-    Authorization,
-    ScopeCheck,
-    basic_authorization,
-    bearer_authorization,
-    check_with_token,
-    granted_without_auth,
-    normalize_repository,
-    probe,
-    requested_scopes,
-)
+from zenml_docker_connector.registry import auth
+from zenml_docker_connector.registry.auth import Authorization, ScopeCheck
 from zenml_docker_connector.registry.cache import (
     CHALLENGE_TTL,
     AuthCache,
@@ -223,7 +214,7 @@ class RegistryClient:
         one raises `ValueError` before any request. Access denied on a scope is reported,
         not raised (`verify_registry_access` raises it).
         """
-        scopes = requested_scopes(normalize_repository(self.reference, repository), push)
+        scopes = auth.requested_scopes(auth.normalize_repository(self.reference, repository), push)
         endpoint = self._cached_endpoint()
         if endpoint is not None and endpoint.challenge is not None:
             transport = self.transport_at(endpoint.base_url)
@@ -236,7 +227,7 @@ class RegistryClient:
                 self.cache.challenges.discard(self._challenge_key())
         transport, endpoint = discover(self.reference, self.transport_at)
         if endpoint.challenge is None:
-            return self._report(transport, endpoint, granted_without_auth(scopes), None)
+            return self._report(transport, endpoint, auth.granted_without_auth(scopes), None)
         self._remember(endpoint)
         return self._authenticate(transport, endpoint, scopes, cached=False)
 
@@ -248,9 +239,9 @@ class RegistryClient:
         challenge, base_url = endpoint.challenge, endpoint.base_url
         assert challenge is not None
         if challenge.scheme == "basic":
-            authorization = basic_authorization(transport.registry, self.credentials)
+            authorization = auth.basic_authorization(transport.registry, self.credentials)
         else:
-            authorization = bearer_authorization(transport, self.credentials, endpoint, scopes)
+            authorization = auth.bearer_authorization(transport, self.credentials, endpoint, scopes)
             if authorization.fell_back_to_get:
                 self._remember(dataclasses.replace(endpoint, prefer_get=True))
         response = transport.request(
@@ -268,9 +259,9 @@ class RegistryClient:
         require_api_access(self.reference, self.credentials, response, authorization.what)
         token = authorization.token
         checks = tuple(
-            check_with_token(transport, base_url, scope, token)
+            auth.check_with_token(transport, base_url, scope, token)
             if token is not None
-            else probe(transport, base_url, scope, (authorization.header, "Basic"))
+            else auth.probe(transport, base_url, scope, (authorization.header, "Basic"))
             for scope in scopes
         )
         return self._report(transport, endpoint, checks, authorization)
