@@ -1,7 +1,7 @@
 """Do these credentials work on this registry? The one entry point, no Docker daemon needed.
 
 `RegistryClient` runs the OCI distribution auth flow: ping (`challenge`), answer the
-challenge (`auth`; Bearer tokens from `tokens`), prove it with an authenticated `GET /v2/`,
+challenge (`auth`: Basic, or Bearer with a token), prove it with an authenticated `GET /v2/`,
 then check repository access when asked. Cold, this costs what `docker login` costs (Basic 2
 registry requests, Bearer 2 + 1 token request); a remembered challenge saves the ping, and
 when the registry contradicts it the flow starts over with a fresh ping (here only).
