@@ -522,15 +522,10 @@ def probe(transport: Transport, base_url: str, scope: str, auth: tuple[str, str]
     )
     unknown = tuple(a for a in requested if a != "pull")
     answer = f"GET /v2/{name}/tags/list answered {response.status}"
-    pulled: tuple[str, ...]
-    if response.status == 200:
-        source, pulled = answer, ("pull",)
-    elif response.status == 404:
-        source, pulled = f"{answer}: repository not pushed yet", ("pull",)
-    elif response.status in (401, 403):
-        source, pulled = answer, ()
-    else:
+    if response.status not in (200, 404, 401, 403):
         raise unexpected_answer(transport.reference, response)
+    pulled = ("pull",) if response.status in (200, 404) else ()
+    source = f"{answer}: repository not pushed yet" if response.status == 404 else answer
     if unknown:
         source += "; push needs a write to test"
     granted = tuple(a for a in requested if a in pulled)

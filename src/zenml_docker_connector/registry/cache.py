@@ -153,13 +153,11 @@ _default = AuthCache()
 
 
 def default_cache() -> AuthCache:
-    """The process-wide cache the connector uses."""
     return _default
 
 
 def verdict_ttl(token_remaining: float | None) -> float:
-    """How long to keep a verdict checked with a token of `token_remaining` seconds (None: no
-    token)."""
+    """A verdict's lifetime, given its token's seconds left (None: no token)."""
     if token_remaining is None:
         return VERDICT_TTL
     return max(0.0, min(token_remaining - TOKEN_MARGIN, VERDICT_TTL))

@@ -304,13 +304,12 @@ def _ping(transport: Transport) -> HttpResponse:
 
 
 def _challenge_from(registry: str, response: HttpResponse) -> Challenge:
+    url = v2_root(base_of(response.url))
     try:
         challenges, problems = parse_each(response.www_authenticate)
     except ChallengeLimitError as error:
         raise NotARegistryError(
-            registry,
-            f"{v2_root(base_of(response.url))} sent {error}; refusing to read them. Check the "
-            "host and port.",
+            registry, f"{url} sent {error}; refusing to read them. Check the host and port."
         ) from None
     chosen = select_challenge(challenges)
     if chosen is not None:
@@ -322,7 +321,6 @@ def _challenge_from(registry: str, response: HttpResponse) -> Challenge:
                 "Check the registry's auth configuration.",
             )
         return chosen
-    url = v2_root(base_of(response.url))
     if challenges:
         schemes = ", ".join(sorted({c.scheme.capitalize() for c in challenges}))
         raise NotARegistryError(

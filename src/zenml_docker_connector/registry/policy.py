@@ -58,7 +58,6 @@ def base_of(url: str) -> str:
 
 
 def v2_root(base_url: str) -> str:
-    """The API root every registry answers: `<base>/v2/`."""
     return f"{base_url}/v2/"
 
 
@@ -112,7 +111,6 @@ class Outgoing:
 
 
 def role_text(role: Role) -> str:
-    """How messages name the server a request went to."""
     return "registry" if role == "registry" else "token service"
 
 
@@ -164,11 +162,9 @@ def request_policy(
 
 def same_site(source: str, target: str) -> bool:
     """Same origin, or the same host upgraded from http:80 to https:443."""
-    s_scheme, s_host, s_port = origin(source)
-    t_scheme, t_host, t_port = origin(target)
-    if (s_scheme, s_host, s_port) == (t_scheme, t_host, t_port):
-        return True
-    return s_host == t_host and (s_scheme, s_port, t_scheme, t_port) == ("http", 80, "https", 443)
+    (s_scheme, s_host, s_port), (t_scheme, t_host, t_port) = origin(source), origin(target)
+    upgrade = (s_scheme, s_port, t_scheme, t_port) == ("http", 80, "https", 443)
+    return s_host == t_host and (upgrade or (s_scheme, s_port) == (t_scheme, t_port))
 
 
 def _follow(request: Outgoing, redirect: Redirect, rules: PolicyRules) -> Outgoing:
@@ -268,7 +264,6 @@ def address_kind(address: str) -> str:
 
 
 def peer_allowed(address: str, peer: PeerRule) -> bool:
-    """Does a connection to `address` satisfy the peer rule?"""
     if peer == "any":
         return True
     return address_kind(address) == peer

@@ -230,6 +230,5 @@ def json_object(body: bytes) -> dict[str, Any] | None:
 
 
 def json_text_field(body: bytes, name: str) -> str | None:
-    """A string field of a JSON object body, or None."""
     value = (json_object(body) or {}).get(name)
     return value if isinstance(value, str) else None

@@ -194,22 +194,18 @@ class _Exchange:
     ssl_context: ssl.SSLContext | None = None
 
     def connected(self, sock: socket.socket) -> None:
-        _check_peer(sock, self.rule)
+        self.reused(sock)
         self.watchdog.track(sock)
 
     def reused(self, sock: socket.socket) -> None:
-        _check_peer(sock, self.rule)
+        if self.rule == "any":
+            return
+        address = str(sock.getpeername()[0])
+        if not policy.peer_allowed(address, self.rule):
+            raise PeerRefusedError(address, self.rule)
 
 
 _current: ContextVar[_Exchange | None] = ContextVar("zenml_docker_exchange", default=None)
-
-
-def _check_peer(sock: socket.socket, rule: PeerRule) -> None:
-    if rule == "any":
-        return
-    address = str(sock.getpeername()[0])
-    if not policy.peer_allowed(address, rule):
-        raise PeerRefusedError(address, rule)
 
 
 class _GuardedAdapter(HTTPAdapter):
