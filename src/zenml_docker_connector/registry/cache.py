@@ -1,23 +1,19 @@
 """Per-process memory: verification verdicts, with the checks in progress, and challenges.
 
 ZenML calls `_verify` up to three times for one `get_connector_client()` + `connect()`; the
-verdict store makes that one authentication exchange, and lets identical checks running at
-the same time share one (`Verdicts.lead`/`wait`/`land`, keyed like the verdicts). Entries are
-keyed by an HMAC-SHA256 (with a random per-process key) of the registry and credentials, so
-no secret is kept in clear as a key and fingerprints mean nothing outside this process.
+verdict store makes that one exchange, and lets identical concurrent checks share one
+(`Verdicts`). Keys are an HMAC-SHA256 (random per-process key) of registry and credentials:
+no secret is kept in clear, and fingerprints mean nothing outside this process.
 
-Lifetimes (why): a verdict ("these credentials worked") lives `VERDICT_TTL` = 60 s, the
-default lifetime of a registry token, and never longer than the token it was checked with
-(minus `TOKEN_MARGIN`), so a password changed in the registry is noticed within a minute by
-a long-running process (a ZenML server) and at once by a new one. Challenges (what a registry
-asks for, and whether its token service lacks OAuth2) change only when the registry is
-reconfigured; they live `CHALLENGE_TTL` = 10 min and are dropped when an answer contradicts
-them. They are the one other store because they save requests a check counts: the anonymous
-ping of every re-check once a verdict expired, and the refused POST of a token service
-without OAuth2. Tokens are not kept: a token outlives no verdict it could save a request
-for. Failures are never cached, except one: a registry out of reach from here (no
-connection, no answer in time) is remembered `UNREACHABLE_TTL` = 60 s for cached checks, so
-that a silent registry costs one deadline a minute, not one per check.
+Lifetimes: a verdict lives `VERDICT_TTL` = 60 s (a registry token's default lifetime) and never
+longer than its token (minus `TOKEN_MARGIN`), so a password changed in the registry is noticed
+within a minute by a long-running ZenML server. Challenges change only when the registry is
+reconfigured: they live `CHALLENGE_TTL` = 10 min and are dropped when an answer contradicts
+them; they are the one other store because they save counted requests (the ping of every
+re-check, the refused POST of a token service without OAuth2). Tokens are not kept (none
+outlives a verdict it could save a request for); failures are never cached, except one: a
+registry out of reach from here (no connection, no answer in time) is remembered
+`UNREACHABLE_TTL` = 60 s for cached checks, so a silent registry costs one deadline a minute.
 """
 
 from __future__ import annotations
@@ -160,13 +156,11 @@ _default = AuthCache()
 
 
 def default_cache() -> AuthCache:
-    """The process-wide cache the connector uses."""
     return _default
 
 
 def verdict_ttl(token_remaining: float | None) -> float:
-    """How long to keep a verdict checked with a token of `token_remaining` seconds (None: no
-    token)."""
+    """A verdict's lifetime, given its token's seconds left (None: no token)."""
     if token_remaining is None:
         return VERDICT_TTL
     return max(0.0, min(token_remaining - TOKEN_MARGIN, VERDICT_TTL))

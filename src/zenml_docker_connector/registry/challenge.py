@@ -1,18 +1,15 @@
 """`GET /v2/` and its `WWW-Authenticate` challenges: what a registry asks for.
 
-200 means no credentials at all, 401 carries challenges (Basic or Bearer; Bearer wins, as in
-Docker), anything else means the server does not speak the registry API. A loopback registry
-named without a scheme is tried over http first and, when the port speaks TLS (Go's "Client
-sent an HTTP request to an HTTPS server"), once more over https, as Docker does.
+200 means no credentials, 401 carries challenges (Bearer beats Basic, as in Docker), anything
+else is not the registry API. A loopback registry named without a scheme is tried over http
+and, when the port speaks TLS (Go's "Client sent an HTTP request to an HTTPS server"), once
+more over https, as Docker does.
 
-Registries differ in how they write challenges (RFC 7235): quoted and unquoted parameter
-values, several challenges in one header or in several headers, a realm and nothing else
-(Google Artifact Registry), odd casing of the scheme. A hand-written tokenizer copes with all
-of them and turns anything unparseable into `ChallengeParseError` (a `ValueError`) that is
-reported as "not a registry", never a crash. Headers are limited in length and the
-challenges in number (`reader`): past `MAX_CHALLENGES` parsing stops with
-`ChallengeLimitError`. `describe` makes parameter values printable: they come from the
-network and may hold escape sequences (C1 controls pass the parser's C0 check).
+Registries write challenges (RFC 7235) in many ways: quoted and unquoted values, several per
+header or several headers, a realm alone (Google Artifact Registry), odd scheme casing. The
+hand-written parser copes with all of them and turns anything else into `ChallengeParseError`
+("not a registry", never a crash); past `MAX_CHALLENGES` it stops (`ChallengeLimitError`).
+`describe` makes values printable: C1 controls pass the parser's C0 check.
 """
 
 from __future__ import annotations
@@ -30,21 +27,16 @@ from zenml_docker_connector.errors import (
 )
 from zenml_docker_connector.printable import clip, printable
 from zenml_docker_connector.references import RegistryReference
+from zenml_docker_connector.registry import reader
 from zenml_docker_connector.registry.policy import Outgoing, base_of, shown_url, v2_root
-from zenml_docker_connector.registry.reader import (
-    MAX_CHALLENGE_HEADER,
-    MAX_CHALLENGES,
-    HttpResponse,
-    json_object,
-)
+from zenml_docker_connector.registry.reader import HttpResponse, json_object
 from zenml_docker_connector.registry.transport import Transport
 
-MAX_HEADER_LENGTH = MAX_CHALLENGE_HEADER
-"""Longer headers are junk (or an attack); real challenges are a few hundred bytes."""
 DESCRIBED_VALUE_LIMIT = 200
 
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
-_TOKEN68 = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
+_TOKEN68 = re.compile(r"([A-Za-z0-9\-._~+/]+=*)[ \t]*(?=,|\Z)")
+"""`Scheme abc==`: a token68 is followed only by the end or a comma."""
 _WS = " \t"
 
 
@@ -94,7 +86,7 @@ def parse_each(headers: Iterable[str]) -> tuple[list[Challenge], list[str]]:
     problems: list[str] = []
     for value in headers:
         try:
-            challenges.extend(_Parser(value).parse(MAX_CHALLENGES - len(challenges)))
+            challenges.extend(_Parser(value).parse(reader.MAX_CHALLENGES - len(challenges)))
         except ChallengeParseError as error:
             problems.append(str(error))
     return challenges, problems
@@ -106,10 +98,10 @@ class _Parser:
     def __init__(self, text: str) -> None:
         if not isinstance(text, str):
             raise ChallengeParseError(f"WWW-Authenticate value is not text: {type(text).__name__}")
-        if len(text) > MAX_HEADER_LENGTH:
+        if len(text) > reader.MAX_CHALLENGE_HEADER:
             raise ChallengeParseError(
                 f"WWW-Authenticate header is {len(text)} characters long (limit "
-                f"{MAX_HEADER_LENGTH})"
+                f"{reader.MAX_CHALLENGE_HEADER})"
             )
         if any((ord(ch) < 0x20 and ch != "\t") or ord(ch) == 0x7F for ch in text):
             raise ChallengeParseError("WWW-Authenticate header contains control characters")
@@ -149,12 +141,14 @@ class _Parser:
         )
 
     # -- grammar -----------------------------------------------------------------------
-    def parse(self, limit: int = MAX_CHALLENGES) -> list[Challenge]:
+    def parse(self, limit: int = reader.MAX_CHALLENGES) -> list[Challenge]:
         challenges: list[Challenge] = []
         self._skip_commas()
         while not self._at_end():
             if len(challenges) >= limit:
-                raise ChallengeLimitError(f"more than {MAX_CHALLENGES} authentication challenges")
+                raise ChallengeLimitError(
+                    f"more than {reader.MAX_CHALLENGES} authentication challenges"
+                )
             challenges.append(self._challenge())
             self._skip_commas()
         if not challenges:
@@ -184,17 +178,11 @@ class _Parser:
         return Challenge(scheme.lower(), params)
 
     def _token68(self) -> str | None:
-        """`Scheme abc==`: a token68 is followed only by the end or a comma."""
         match = _TOKEN68.match(self.text, self.pos)
         if match is None:
             return None
-        after = match.end()
-        while after < len(self.text) and self.text[after] in _WS:
-            after += 1
-        if after < len(self.text) and self.text[after] != ",":
-            return None
-        self.pos = match.end()
-        return match.group()
+        self.pos = match.end(1)
+        return match.group(1)
 
     def _starts_new_challenge(self) -> bool:
         """After a comma, `token SP` (not `token =`) begins the next challenge."""
@@ -203,9 +191,7 @@ class _Parser:
             token = self._token()
             if token is None:
                 return False
-            if self._at_end():
-                return True
-            if self._peek() == ",":
+            if self._peek() in ("", ","):
                 return True
             self._skip_ws()
             return self._peek() != "="
@@ -255,11 +241,7 @@ class _Parser:
 def select_challenge(challenges: Iterable[Challenge]) -> Challenge | None:
     """The challenge to answer: Bearer beats Basic (as in Docker); others are unsupported."""
     found = list(challenges)
-    for wanted in ("bearer", "basic"):
-        for challenge in found:
-            if challenge.scheme == wanted:
-                return challenge
-    return None
+    return next((c for scheme in ("bearer", "basic") for c in found if c.scheme == scheme), None)
 
 
 # --- GET /v2/ ---------------------------------------------------------------------------
@@ -322,13 +304,12 @@ def _ping(transport: Transport) -> HttpResponse:
 
 
 def _challenge_from(registry: str, response: HttpResponse) -> Challenge:
+    url = v2_root(base_of(response.url))
     try:
         challenges, problems = parse_each(response.www_authenticate)
     except ChallengeLimitError as error:
         raise NotARegistryError(
-            registry,
-            f"{v2_root(base_of(response.url))} sent {error}; refusing to read them. Check the "
-            "host and port.",
+            registry, f"{url} sent {error}; refusing to read them. Check the host and port."
         ) from None
     chosen = select_challenge(challenges)
     if chosen is not None:
@@ -340,7 +321,6 @@ def _challenge_from(registry: str, response: HttpResponse) -> Challenge:
                 "Check the registry's auth configuration.",
             )
         return chosen
-    url = v2_root(base_of(response.url))
     if challenges:
         schemes = ", ".join(sorted({c.scheme.capitalize() for c in challenges}))
         raise NotARegistryError(
@@ -400,8 +380,7 @@ def unexpected_answer(reference: RegistryReference, response: HttpResponse) -> R
         )
     if response.status == 429:
         return RegistryError(
-            registry,
-            f"Registry {registry} is rate-limiting requests (HTTP 429); try again later.",
+            registry, f"Registry {registry} is rate-limiting requests (HTTP 429); try again later."
         )
     if response.status >= 500:
         return RegistryUnreachableError(

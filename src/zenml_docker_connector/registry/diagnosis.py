@@ -1,10 +1,8 @@
 """The doctor's diagnosis: verify afresh and explain, step by step, what it involved.
 
-It bypasses the per-process cache (a doctor that answers from memory explains nothing),
-shows every round trip and what the registry and token service said, and ends with the
-verdict or the actionable error. Secrets are never shown and nothing reaches the terminal raw:
-the lines are built from secret-free, printable data (network text went through
-`Transport.shown`) and scrubbed once more before they are returned.
+It bypasses the per-process cache (a doctor answering from memory explains nothing), shows
+every round trip, and ends with the verdict or the actionable error. Lines are built from
+secret-free, printable data and scrubbed once more before they are returned.
 """
 
 from __future__ import annotations
@@ -16,7 +14,7 @@ from zenml_docker_connector.errors import RegistryError
 from zenml_docker_connector.printable import printable
 from zenml_docker_connector.references import RegistryReference
 from zenml_docker_connector.registry.transport import ConnectionSettings
-from zenml_docker_connector.registry.verification import AccessQuestion, RegistryClient
+from zenml_docker_connector.registry.verification import AccessQuestion, RegistryClient, row
 
 
 @dataclass(frozen=True)
@@ -57,7 +55,7 @@ def run_doctor(
                 error=_scrub([str(error)], credentials)[0],
             )
     if report.challenge:
-        lines.append(_row("Challenge", report.challenge))
+        lines.append(row("Challenge", report.challenge))
     lines.extend(line for line in report.lines() if not line.startswith("Registry:"))
     lines.append("Requests:")
     lines.extend(f"  {step}" for step in client.steps)
@@ -83,34 +81,28 @@ def _setting_lines(
 ) -> list[str]:
     """What is about to be checked, before any request."""
     repository, username = question.repository, credentials.username
-    scheme_reason = (
-        " (as named)" if reference.scheme_explicit else _default_scheme_reason(reference)
-    )
+    if reference.scheme_explicit:
+        scheme_reason = " (as named)"
+    elif reference.scheme == "http":
+        scheme_reason = (
+            " (loopback registry named without scheme: http, then https if the port speaks TLS)"
+        )
+    else:
+        scheme_reason = " (default)"
     lines = [
-        _row(
+        row(
             "Registry",
             reference.resource_id + (f" (repository {repository})" if repository else ""),
         ),
-        _row("Scheme", reference.scheme + scheme_reason),
-        _row(
+        row("Scheme", reference.scheme + scheme_reason),
+        row(
             "Credentials",
             "a username with a password/token" if username and credentials.secret else "none",
         ),
     ]
     if settings.insecure:
-        lines.append(_row("TLS", "certificate verification DISABLED (connector option insecure)"))
+        lines.append(row("TLS", "certificate verification DISABLED (connector option insecure)"))
     return lines
-
-
-def _row(label: str, value: str) -> str:
-    """The same two-column layout as `VerificationReport.lines()`."""
-    return f"{label + ':':<17}{value}"
-
-
-def _default_scheme_reason(reference: RegistryReference) -> str:
-    if reference.scheme == "http":
-        return " (loopback registry named without scheme: http, then https if the port speaks TLS)"
-    return " (default)"
 
 
 def _scrub(lines: list[str], credentials: Credentials) -> list[str]:

@@ -1,26 +1,19 @@
 """The request policy: one function decides, for every request and every redirect, whether it
 may be sent, with what, and to which kind of address.
 
-Where credentials (a Basic header, a bearer token, a password in a POST body) may go:
-- to the registry's own origin (its host and port; http, or https after Docker's fallback);
-- to the token realm the registry named in its own challenge (the registry's answers are
-  never taken from another origin, see below), as Docker sends them there;
-- over https, or over plain HTTP only (a) to a registry the user named with `http://`, or
-  (b) when the registry itself is a plain-HTTP loopback registry, to loopback hosts (its own
-  token service) - and then the connection must really reach a loopback address: Docker
-  decides on the resolved address, not on a name such as `*.localhost`.
+Credentials (a Basic header, a bearer token, a password in a POST body) go only to the
+registry's own origin and to the token realm its own challenge named (as Docker sends them);
+over https, or over plain HTTP only to a registry the user named with `http://`, or, when the
+registry is a plain-HTTP loopback registry, to loopback hosts, and then the connection must
+really reach a loopback address (Docker decides on the resolved address, not on a name such
+as `*.localhost`).
 
-Redirects:
-- a request to the registry follows redirects only within the registry's origin (or the
-  same host's http->https upgrade on the default ports): the registry's base URL never moves,
-  and no answer from elsewhere stands for the registry's;
-- a token request carrying credentials follows redirects within the realm's origin only
-  (or that upgrade); an anonymous one may go elsewhere (its answer's body is then never
-  quoted: `HttpResponse.redirected`);
-- 303, and 301/302 after a POST, turn the request into a body-less GET; 307/308 keep it.
+Redirects: registry requests stay within the registry's origin (or the same host's http->https
+upgrade on default ports), so no answer from elsewhere stands for the registry's; token
+requests with credentials stay within the realm's origin, anonymous ones may go elsewhere
+(their body is then never quoted). 303, and 301/302 after a POST, become a body-less GET.
 
-Destinations: with `refuse_private` (a ZenML server), a host other than the registry's own
-must resolve to public addresses only: no loopback, link-local or private networks.
+With `refuse_private` (a ZenML server), hosts other than the registry's must be public.
 """
 
 from __future__ import annotations
@@ -55,9 +48,7 @@ def private_networks_allowed(environ: Mapping[str, str]) -> bool:
 
 def shown_url(url: str) -> str:
     """`scheme://host[:port]/path`: what messages and step logs show (no query, no user info)."""
-    parts = urlsplit(url)
-    netloc = parts.netloc.rsplit("@", 1)[-1]
-    return f"{parts.scheme}://{netloc}{parts.path}"
+    return base_of(url) + urlsplit(url).path
 
 
 def base_of(url: str) -> str:
@@ -67,7 +58,6 @@ def base_of(url: str) -> str:
 
 
 def v2_root(base_url: str) -> str:
-    """The API root every registry answers: `<base>/v2/`."""
     return f"{base_url}/v2/"
 
 
@@ -107,11 +97,9 @@ class Outgoing:
     url: str
     role: Role = "registry"
     authorization: str | None = field(default=None, repr=False)
-    """A complete `Authorization` header value."""
     auth_label: str = ""
     """What `authorization` is, for step logs ("Basic", "bearer token"), never its value."""
     form: Mapping[str, str] | None = field(default=None, repr=False)
-    """A form body (token POSTs)."""
     form_has_credentials: bool = False
     params: tuple[tuple[str, str], ...] = ()
     max_body: int = DEFAULT_MAX_BODY
@@ -123,7 +111,6 @@ class Outgoing:
 
 
 def role_text(role: Role) -> str:
-    """How messages name the server a request went to."""
     return "registry" if role == "registry" else "token service"
 
 
@@ -175,11 +162,9 @@ def request_policy(
 
 def same_site(source: str, target: str) -> bool:
     """Same origin, or the same host upgraded from http:80 to https:443."""
-    s_scheme, s_host, s_port = origin(source)
-    t_scheme, t_host, t_port = origin(target)
-    if (s_scheme, s_host, s_port) == (t_scheme, t_host, t_port):
-        return True
-    return s_host == t_host and (s_scheme, s_port, t_scheme, t_port) == ("http", 80, "https", 443)
+    (s_scheme, s_host, s_port), (t_scheme, t_host, t_port) = origin(source), origin(target)
+    upgrade = (s_scheme, s_port, t_scheme, t_port) == ("http", 80, "https", 443)
+    return s_host == t_host and (upgrade or (s_scheme, s_port) == (t_scheme, t_port))
 
 
 def _follow(request: Outgoing, redirect: Redirect, rules: PolicyRules) -> Outgoing:
@@ -244,7 +229,10 @@ def _destination_rule(request: Outgoing, rules: PolicyRules, peer: PeerRule) -> 
     host = host_of(request.url)
     if not rules.refuse_private or host == rules.registry_host:
         return peer
-    kind = _literal_kind(host)
+    try:
+        kind: str | None = address_kind(host.strip("[]"))
+    except ValueError:  # a name, not an IP literal
+        kind = None
     if peer == "loopback" or (kind is not None and kind != "public"):
         raise private_destination_error(rules, request.url, kind or "loopback")
     return "public"
@@ -262,14 +250,6 @@ def private_destination_error(rules: PolicyRules, url: str, kind: str) -> Regist
     )
 
 
-def _literal_kind(host: str) -> str | None:
-    """`address_kind` of an IP literal host; None for names."""
-    try:
-        return address_kind(host.strip("[]"))
-    except ValueError:
-        return None
-
-
 def address_kind(address: str) -> str:
     """ "public", "loopback", "link-local" or "private" (anything else not globally routable,
     multicast included); IPv4-mapped IPv6 addresses count as their IPv4 address."""
@@ -284,7 +264,6 @@ def address_kind(address: str) -> str:
 
 
 def peer_allowed(address: str, peer: PeerRule) -> bool:
-    """Does a connection to `address` satisfy the peer rule?"""
     if peer == "any":
         return True
     return address_kind(address) == peer

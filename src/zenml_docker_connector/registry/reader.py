@@ -1,26 +1,19 @@
 """The one bounded reader every answer goes through, and what we keep of an answer.
 
-`requests` would read a redirect's whole body itself and let urllib3 inflate compressed
-bodies without bound; the transport therefore sends with `HTTPAdapter.send` (no redirect
-handling, no decoding) and reads here. Real registries and token services send a few hundred
-bytes of headers, one or two challenges and JSON three or four levels deep; the limits are
-far above that and far below what costs noticeable CPU or memory, and each is refused with a
-message saying which:
+`requests` would read a redirect's whole body and let urllib3 inflate without bound, so the
+transport sends with `HTTPAdapter.send` and reads here. Real answers carry a few hundred bytes
+of headers, one or two challenges and JSON three or four levels deep; the limits are far above
+that and far below noticeable CPU or memory, and each refusal says which:
 
-- headers first: at most `MAX_HEADER_BYTES` (64 KiB) of names and values, at most
-  `MAX_CHALLENGE_HEADERS` `WWW-Authenticate` headers, each at most `MAX_CHALLENGE_HEADER`
-  (8 KiB), with at most `MAX_CHALLENGES` challenges between them (`challenge`), checked
-  before anything parses them. Python's `http.client` itself stops at 100 header lines of
-  64 KiB each while reading;
-- the body in pieces, stopping as soon as it passes its cap (a declared `Content-Length` over
-  the cap is refused unread); compressed bodies (`gzip`, `deflate`, at most
-  `MAX_ENCODING_LAYERS` layers, as Docker accepts) are inflated here with zlib's
-  `max_length`, each layer capped too, so a gzip bomb costs at most the cap per layer;
-- JSON nested more than `MAX_JSON_DEPTH` (32) levels is refused before any parser sees it:
-  Python's `json` recurses per level and raises `RecursionError` near 1,000;
-- time is bounded by the transport's deadline watchdog, which cuts the socket.
-
-Other content codings are refused: we announce `Accept-Encoding: gzip`, as Docker does.
+- headers, before anything parses them: `MAX_HEADER_BYTES` in all, `MAX_CHALLENGE_HEADERS`
+  `WWW-Authenticate` headers of at most `MAX_CHALLENGE_HEADER` each, `MAX_CHALLENGES`
+  challenges between them (`http.client` itself stops at 100 lines of 64 KiB);
+- the body, stopping as soon as it passes its cap (a larger `Content-Length` is refused
+  unread); `gzip`/`deflate` (at most `MAX_ENCODING_LAYERS`, as Docker) are inflated here with
+  zlib's `max_length`, each layer capped, so a gzip bomb costs at most the cap per layer; other
+  codings are refused (we announce `Accept-Encoding: gzip`, as Docker does);
+- JSON nested deeper than `MAX_JSON_DEPTH` is refused before parsing: `json` recurses per
+  level and raises `RecursionError` near 1,000.
 """
 
 from __future__ import annotations
@@ -86,18 +79,13 @@ def json_nesting_bound(text: str, limit: int = MAX_JSON_DEPTH) -> int:
     return levels + len(brackets)
 
 
-def json_problem(text: str) -> str | None:
-    """What is wrong with `text` as JSON we would parse, or None (within the limits)."""
-    if json_nesting_bound(text) > MAX_JSON_DEPTH:
-        return f"JSON nested more than {MAX_JSON_DEPTH} levels deep"
-    return None
+TOO_DEEP = f"JSON nested more than {MAX_JSON_DEPTH} levels deep"
 
 
 def load_json(text: str) -> Any:
     """`json.loads` that refuses nesting deeper than `MAX_JSON_DEPTH` (`InputLimitError`)."""
-    problem = json_problem(text)
-    if problem is not None:
-        raise InputLimitError(problem)
+    if json_nesting_bound(text) > MAX_JSON_DEPTH:
+        raise InputLimitError(TOO_DEEP)
     return json.loads(text)
 
 
@@ -148,10 +136,9 @@ def read_body(raw: Any, headers: Any, cap: int) -> bytes:
         tail = layer.feed(tail) + layer.finish()
     pieces.append(tail)
     body = b"".join(pieces)
-    if body.lstrip()[:1] in (b"{", b"["):
-        problem = json_problem(body.decode("utf-8", "replace"))
-        if problem is not None:
-            raise AnswerRefusedError(problem)
+    is_json = body.lstrip()[:1] in (b"{", b"[")
+    if is_json and json_nesting_bound(body.decode("utf-8", "replace")) > MAX_JSON_DEPTH:
+        raise AnswerRefusedError(TOO_DEEP)
     return body
 
 
@@ -183,19 +170,16 @@ class _Inflater:
     def feed(self, data: bytes) -> bytes:
         if not data or self._zlib.eof:
             return b""
-        try:
-            out = self._zlib.decompress(data, self._cap - self._produced + 1)
-        except zlib.error as error:
-            raise AnswerRefusedError(f"a compressed body that does not inflate ({error})") from None
-        return self._count(out)
+        return self._count(self._zlib.decompress, data, self._cap - self._produced + 1)
 
     def finish(self) -> bytes:
+        return self._count(self._zlib.flush)
+
+    def _count(self, inflate: Callable[..., bytes], *args: Any) -> bytes:
         try:
-            return self._count(self._zlib.flush())
+            out = inflate(*args)
         except zlib.error as error:
             raise AnswerRefusedError(f"a compressed body that does not inflate ({error})") from None
-
-    def _count(self, out: bytes) -> bytes:
         self._produced += len(out)
         if self._produced > self._cap:
             raise BodyTooLargeError(f"an answer larger than {self._cap // 1024} KiB once inflated")
@@ -246,6 +230,5 @@ def json_object(body: bytes) -> dict[str, Any] | None:
 
 
 def json_text_field(body: bytes, name: str) -> str | None:
-    """A string field of a JSON object body, or None."""
     value = (json_object(body) or {}).get(name)
     return value if isinstance(value, str) else None

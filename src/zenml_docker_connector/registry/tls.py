@@ -1,21 +1,16 @@
 """Whom to trust for TLS to one registry host, decided the way Docker decides.
 
-- Docker's per-host directory `/etc/docker/certs.d/<host[:port]>/` (rootless:
-  `~/.config/docker/certs.d/`; then containers' `/etc/containers/certs.d/` and
-  `~/.config/containers/certs.d/`; the first with files wins): every `*.crt` there is
-  *added to* the base bundle, as Docker adds them to the system pool, and a
-  `*.cert`/`*.key` pair is the client certificate. The base bundle is `REQUESTS_CA_BUNDLE`,
-  else `CURL_CA_BUNDLE`, else the system store (OpenSSL's default CA file), else certifi.
-- `$DOCKER_CERT_PATH` is not used: it holds the client certificates for a TLS-protected
-  Docker *daemon* (`DOCKER_HOST=tcp://…`), which the docker CLI never presents to registries.
-- `insecure` disables verification for the host it is asked for; the transport asks it only
-  for the registry's own host, so a token realm elsewhere is still verified.
+- Per-host directories `/etc/docker/certs.d/<host[:port]>/` (rootless
+  `~/.config/docker/certs.d/`, then containers' `/etc/containers/certs.d/` and
+  `~/.config/containers/certs.d/`; the first with files wins): each `*.crt` is *added to* the
+  base bundle, as Docker adds them to the system pool; a `*.cert`/`*.key` pair is the client
+  certificate. The base bundle: `REQUESTS_CA_BUNDLE`, `CURL_CA_BUNDLE`, the system store, certifi.
+- `$DOCKER_CERT_PATH` is not used: it is for a TLS-protected Docker *daemon*, and the docker
+  CLI never presents it to registries.
 
-`requests` takes one CA file, so base bundle and per-host CAs are joined into a temporary
-PEM file, reused while the source files are unchanged and removed at exit. Parsing that
-bundle (the system store holds ~150 certificates) is most of a TLS handshake's CPU, so
-`TLSSettings.ssl_context` keeps one `SSLContext` per trust configuration per process, built
-from the same files and rebuilt when any of them changes; the transport hands it to urllib3.
+`requests` takes one CA file, so base and per-host CAs are joined into a temporary PEM file
+(reused while the sources are unchanged, removed at exit). Parsing it is most of a handshake's
+CPU, so `TLSSettings.ssl_context` keeps one `SSLContext` per trust configuration per process.
 """
 
 from __future__ import annotations
@@ -100,18 +95,12 @@ def _build_context(
 def docker_cert_dirs(environ: Mapping[str, str] | None = None) -> list[Path]:
     """Where Docker (rootful, rootless) and containers tools look for per-registry certs."""
     env = os.environ if environ is None else environ
-    dirs = [Path("/etc/docker/certs.d"), Path("/etc/containers/certs.d")]
-    config_home = env.get("XDG_CONFIG_HOME")
-    if not config_home:
-        try:
-            config_home = str(Path.home() / ".config")
-        except RuntimeError:  # no HOME and no passwd entry (some containers)
-            return dirs
-    user_dirs = [
-        Path(config_home) / "docker" / "certs.d",
-        Path(config_home) / "containers" / "certs.d",
-    ]
-    return [dirs[0], user_dirs[0], dirs[1], user_dirs[1]]
+    docker, containers = Path("/etc/docker/certs.d"), Path("/etc/containers/certs.d")
+    try:
+        home = Path(env.get("XDG_CONFIG_HOME") or Path.home() / ".config")
+    except RuntimeError:  # no HOME and no passwd entry (some containers)
+        return [docker, containers]
+    return [docker, home / "docker" / "certs.d", containers, home / "containers" / "certs.d"]
 
 
 def _base_bundle(environ: Mapping[str, str]) -> tuple[bool | str, str]:

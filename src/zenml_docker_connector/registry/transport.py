@@ -1,32 +1,24 @@
 """HTTP to registries and token services: one request at a time, bounded, counted, logged.
 
-- Every request, and every redirect, is decided by `policy.request_policy`; redirects are
-  followed by hand (at most `MAX_REDIRECTS`), each hop counting as a round trip.
-- Requests go out through `HTTPAdapter.send`: no redirect handling or content decoding inside
-  `requests` (it would read a redirect's whole body). Every answer, redirect replies included,
-  is read by `reader` (header limits, body cap, bounded inflation, JSON depth).
-- One `Deadline` (`ConnectionSettings.deadline`, 30 s by default) covers a whole
-  verification: each connect and read timeout is cut to the time left, and a watchdog shuts
-  the sockets when it runs out. urllib3's read timeout applies to each `recv`, so a server
-  that drips its status line, headers or body one byte per second would never trip it.
-- The peer rule a request carries (`policy`: `loopback` for credentials over plain HTTP to a
-  loopback registry, `public` for other hosts inside a ZenML server) is checked against the
-  address the socket is actually connected to, as soon as it is connected (before a TLS
-  handshake or a request byte) and again before a kept-alive connection is reused, so a name
-  that resolves differently the second time (DNS rebinding) cannot slip past it. Requests
-  through an HTTP proxy are connected to the proxy; their host name is checked instead.
-  Watchdog and rule reach urllib3's connections through `patches.guard_pool_manager` (the
-  one place that relies on urllib3's internals) and a context variable set only around one
-  `HTTPAdapter.send`; when that patch does not fit urllib3, nothing is sent. SOCKS proxies
-  use their own connection classes and get only urllib3's per-read timeouts.
-- TLS trust per host comes from `tls`; `insecure` applies to the registry's own host only.
-  Connections get the process's one `SSLContext` for their trust configuration through
-  requests' documented adapter hooks (2.32+), so the CA bundle is parsed once per process,
-  not once per connection.
-- Proxies: HTTP(S)_PROXY/NO_PROXY are honoured, except for loopback hosts, which (as in Go,
-  and so in Docker) are never proxied. `.netrc` and cookies are ignored.
-- Every failure becomes a `RegistryError` subclass naming the registry and what to try;
-  network text in it (URLs, reasons) goes through `shown`: redacted, printable, bounded.
+- `policy.request_policy` decides every request and every redirect; redirects are followed
+  by hand (at most `MAX_REDIRECTS`, each a round trip). Requests go out through
+  `HTTPAdapter.send` (no redirect handling or decoding inside `requests`, which would read a
+  redirect's whole body); every answer is read by `reader`.
+- One `Deadline` covers a whole verification: each timeout is cut to the time left, and a
+  watchdog shuts the sockets when it runs out, because urllib3's read timeout applies per
+  `recv` and a server dripping one byte a second would never trip it.
+- The peer rule (`policy`) is checked against the address the socket is actually connected
+  to, before a TLS handshake or a request byte, and again before a kept-alive connection is
+  reused, so DNS rebinding cannot slip past it; through an HTTP proxy the host name is checked
+  instead. Watchdog and rule reach urllib3 through `patches.guard_pool_manager` and a context
+  variable set around one `send`; when that patch does not fit urllib3, nothing is sent.
+  SOCKS proxies get only urllib3's per-read timeouts.
+- TLS trust per host comes from `tls` (`insecure` only for the registry's own host); the
+  process's one `SSLContext` per trust reaches urllib3 through requests' adapter hooks (2.32+),
+  so a CA bundle is parsed once per process, not per connection.
+- HTTP(S)_PROXY/NO_PROXY are honoured except for loopback hosts (never proxied, as in Go and
+  Docker); `.netrc` and cookies are ignored. Every failure becomes a `RegistryError` naming the
+  registry and what to try; network text in it goes through `shown`.
 """
 
 from __future__ import annotations
@@ -40,7 +32,7 @@ import ssl
 import threading
 import time
 import warnings
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -61,24 +53,8 @@ from zenml_docker_connector.errors import (
 from zenml_docker_connector.patches import guard_pool_manager
 from zenml_docker_connector.redaction import SHOWN_LIMIT, Redactor
 from zenml_docker_connector.references import RegistryReference, is_loopback_host
-from zenml_docker_connector.registry import reader
-from zenml_docker_connector.registry.policy import (
-    Outgoing,
-    PeerRule,
-    PolicyRules,
-    Redirect,
-    Role,
-    address_kind,
-    host_of,
-    origin,
-    peer_allowed,
-    private_destination_error,
-    request_policy,
-    role_error,
-    role_text,
-    scheme_of,
-    shown_url,
-)
+from zenml_docker_connector.registry import policy, reader
+from zenml_docker_connector.registry.policy import Outgoing, PeerRule, PolicyRules, Role, role_text
 from zenml_docker_connector.registry.reader import HttpResponse
 from zenml_docker_connector.registry.tls import TLSSettings, resolve_tls
 
@@ -99,23 +75,20 @@ class Timeouts:
 
 @dataclass(frozen=True)
 class ConnectionSettings:
-    """Everything about *how* to reach a registry (never *who* is asking); one value travels
-    from the connector to the transport so that no function on the way needs a parameter per
-    knob."""
+    """How to reach a registry (never who is asking): one value from connector to transport."""
 
     insecure: bool = False
     """Skip certificate verification for the registry's own host (never its token realm)."""
     timeouts: Timeouts = field(default_factory=Timeouts)
     deadline: float = DEFAULT_DEADLINE
-    """Seconds one whole verification may take, every request and redirect included (and the
-    wait for an identical check already running)."""
+    """Seconds one whole verification may take, redirects and the wait for an identical check
+    included."""
     cert_dirs: Sequence[Path] | None = None
     """Roots of per-host CA directories (`certs.d`); None = Docker's and containers' own."""
     refuse_private_destinations: bool = False
-    """Refuse loopback, link-local and private addresses other than the registry's host: what
-    a ZenML server needs, where the connector runs for every user of the server and a registry
-    (or its token realm, or a redirect) must not make the server reach its own network. The
-    glue turns it on inside a server, unless `policy.ALLOW_PRIVATE_NETWORKS_ENV` opts out."""
+    """Refuse loopback, link-local and private addresses other than the registry's host: inside
+    a ZenML server (unless `policy.ALLOW_PRIVATE_NETWORKS_ENV`), a registry, its realm or a
+    redirect must not make the server reach its own network."""
 
 
 # --- the deadline -----------------------------------------------------------------------
@@ -226,40 +199,18 @@ class _Exchange:
     ssl_context: ssl.SSLContext | None = None
 
     def connected(self, sock: socket.socket) -> None:
-        _check_peer(sock, self.rule)
+        self.reused(sock)
         self.watchdog.track(sock)
 
     def reused(self, sock: socket.socket) -> None:
-        _check_peer(sock, self.rule)
+        if self.rule == "any":
+            return
+        address = str(sock.getpeername()[0])
+        if not policy.peer_allowed(address, self.rule):
+            raise PeerRefusedError(address, self.rule)
 
 
 _current: ContextVar[_Exchange | None] = ContextVar("zenml_docker_exchange", default=None)
-
-
-@contextlib.contextmanager
-def _guarded(
-    watchdog: SocketWatchdog, rule: PeerRule, ssl_context: ssl.SSLContext | None
-) -> Iterator[None]:
-    """Connections made or reused inside follow `watchdog` and `rule` (and use `ssl_context`)."""
-    token = _current.set(_Exchange(watchdog, rule, ssl_context))
-    try:
-        yield
-    finally:
-        _current.reset(token)
-
-
-def _check_peer(sock: socket.socket, rule: PeerRule) -> None:
-    if rule == "any":
-        return
-    address = str(sock.getpeername()[0])
-    if not peer_allowed(address, rule):
-        raise PeerRefusedError(address, rule)
-
-
-def host_addresses(host: str, port: int) -> list[str]:
-    """Every address `host` resolves to (for hosts reached through a proxy)."""
-    found = socket.getaddrinfo(host.strip("[]"), port, type=socket.SOCK_STREAM)
-    return sorted({str(info[4][0]) for info in found})
 
 
 class _GuardedAdapter(HTTPAdapter):
@@ -369,10 +320,9 @@ _FAILURES = (
 class Transport:
     """One registry's HTTP for one verification: session, deadline, policy, TLS trust.
 
-    Built whole: `base_url` is where the registry's API answers (its named scheme, or https
-    after Docker's fallback, which gets a transport of its own), `deadline` and `counter` are
-    the verification's, shared by its transports, and `redactor` hides the credentials'
-    secrets in whatever the servers echo.
+    Built whole: `base_url` is where the API answers (https after Docker's fallback gets a
+    transport of its own); `deadline` and `counter` are shared by the verification's
+    transports; `redactor` hides the secrets in whatever the servers echo.
     """
 
     def __init__(
@@ -423,7 +373,7 @@ class Transport:
 
     def shown_url(self, url: str) -> str:
         """A URL (no query, no user info) for a message or log."""
-        return self.redactor.shown(shown_url(url), URL_LIMIT)
+        return self.redactor.shown(policy.shown_url(url), URL_LIMIT)
 
     # --- TLS ----------------------------------------------------------------------------
 
@@ -453,7 +403,7 @@ class Transport:
     def request(self, request: Outgoing) -> HttpResponse:
         """Send `request`, following redirects as the request policy allows."""
         rules = self.policy_rules()
-        request = request_policy(request, rules)
+        request = policy.request_policy(request, rules)
         redirected = False
         for _hop in range(MAX_REDIRECTS + 1):
             response = self._send_once(request)
@@ -461,10 +411,11 @@ class Transport:
             if response.status not in REDIRECT_STATUSES or not location:
                 return dataclasses.replace(response, redirected=redirected)
             target = urljoin(response.url, location)
-            request = request_policy(request, rules, Redirect(response.status, request.url, target))
+            redirect = policy.Redirect(response.status, request.url, target)
+            request = policy.request_policy(request, rules, redirect)
             logger.debug("following a redirect to %s", self.shown_url(target))
             redirected = True
-        raise role_error(
+        raise policy.role_error(
             self.registry,
             request.role,
             f"The {role_text(request.role)} of registry {self.registry} redirected more than "
@@ -503,24 +454,28 @@ class Transport:
             )
         )
         proxies = self._proxies(request)
-        tls = self.tls_for(request.url) if scheme_of(request.url) == "https" else None
+        tls = self.tls_for(request.url) if policy.scheme_of(request.url) == "https" else None
         peer = "any" if proxies else request.peer
         context = tls.ssl_context() if tls is not None and _POOL_KEY_HOOK else None
-        with warnings.catch_warnings(), _guarded(self._watchdog, peer, context):
-            if tls is not None and tls.verify is False:
-                warnings.simplefilter("ignore", InsecureRequestWarning)
-            raw = self.session.get_adapter(request.url).send(
-                prepared,
-                stream=True,
-                timeout=(min(timeouts.connect, left), min(timeouts.read, left)),
-                verify=tls.verify if tls is not None else True,
-                cert=tls.client_cert if tls is not None else None,
-                proxies=proxies,
-            )
-            try:
-                return raw, self._read(raw, request.max_body)
-            finally:
-                raw.close()
+        guard = _current.set(_Exchange(self._watchdog, peer, context))
+        try:
+            with warnings.catch_warnings():
+                if tls is not None and tls.verify is False:
+                    warnings.simplefilter("ignore", InsecureRequestWarning)
+                raw = self.session.get_adapter(request.url).send(
+                    prepared,
+                    stream=True,
+                    timeout=(min(timeouts.connect, left), min(timeouts.read, left)),
+                    verify=tls.verify if tls is not None else True,
+                    cert=tls.client_cert if tls is not None else None,
+                    proxies=proxies,
+                )
+                try:
+                    return raw, self._read(raw, request.max_body)
+                finally:
+                    raw.close()
+        finally:
+            _current.reset(guard)
 
     def _headers(self, request: Outgoing) -> dict[str, str]:
         headers = {"Accept": "application/json"}
@@ -536,16 +491,16 @@ class Transport:
         return body
 
     def _proxies(self, request: Outgoing) -> dict[str, str]:
-        host = host_of(request.url)
+        host = policy.host_of(request.url)
         if is_loopback_host(host):
             return {}
         proxies = dict(requests.utils.get_environ_proxies(request.url))
         if proxies and request.peer != "any":
             # The connection goes to the proxy: check the name instead.
-            _scheme, _host, port = origin(request.url)
-            for address in host_addresses(host, port):
-                if not peer_allowed(address, request.peer):
-                    raise PeerRefusedError(address, request.peer)
+            port = policy.origin(request.url)[2]
+            for info in socket.getaddrinfo(host.strip("[]"), port, type=socket.SOCK_STREAM):
+                if not policy.peer_allowed(str(info[4][0]), request.peer):
+                    raise PeerRefusedError(str(info[4][0]), request.peer)
         return proxies
 
     def _step(self, request: Outgoing, outcome: str) -> None:
@@ -559,46 +514,43 @@ class Transport:
     # --- failures -----------------------------------------------------------------------
 
     def _failure(self, request: Outgoing, error: Exception) -> RegistryError:
-        """The error to raise for `error`, one of `_FAILURES` while sending `request`."""
+        """The error to raise for `error`, one of `_FAILURES` while sending `request`; the
+        step log says how the request ended."""
+        outcome, failure = self._classify(request, error)
+        self._step(request, outcome)
+        return failure
+
+    def _classify(self, request: Outgoing, error: Exception) -> tuple[str, RegistryError]:
         if self.deadline.expired or isinstance(error, _DeadlineError):
-            self._step(request, "deadline")
-            return self._timeout_error(
-                request, f"the check took more than {self.deadline.seconds:g} s"
-            )
+            why = f"the check took more than {self.deadline.seconds:g} s"
+            return "deadline", self._timeout_error(request, why)
         if isinstance(error, RegistryError):
-            self._step(request, "refused")
-            return error
+            return "refused", error
         if isinstance(error, _UnguardedError):
-            self._step(request, "refused")
-            return RegistryError(
+            return "refused", RegistryError(
                 self.registry,
                 f"Refusing to contact {role_text(request.role)} {self.shown_url(request.url)} "
                 f"for registry {self.registry}: the connector's connection guard does not fit "
                 "the installed urllib3 (see `zenml-docker status`).",
             )
         if isinstance(error, PeerRefusedError):
-            self._step(request, "refused")
-            return private_destination_error(
-                self.policy_rules(), request.url, address_kind(error.address)
-            )
+            kind = policy.address_kind(error.address)
+            private = policy.private_destination_error(self.policy_rules(), request.url, kind)
+            return "refused", private
         if isinstance(error, reader.AnswerRefusedError):
-            self._step(request, "answer refused")
-            return self._refused_answer(request, error)
+            return "answer refused", self._refused_answer(request, error)
         if isinstance(error, requests.exceptions.SSLError):
-            self._step(request, "TLS failure")
-            return self._tls_error(request, error)
+            return "TLS failure", self._tls_error(request, error)
         if isinstance(error, (requests.exceptions.Timeout, TimeoutError)):
-            self._step(request, "timeout")
-            return self._timeout_error(request, self._timeout_text(error))
+            return "timeout", self._timeout_error(request, self._timeout_text(error))
         reason = summarize_connection_error(error)
         if reason in _LIMIT_REASONS:
-            self._step(request, "answer refused")
-            return self._refused_answer(
-                request, reader.AnswerRefusedError(reason.removeprefix("it sent "))
-            )
-        self._step(request, "no answer")
-        kind = RegistryOutOfReachError if reason in _OUT_OF_REACH else RegistryUnreachableError
-        return kind(
+            refused = reader.AnswerRefusedError(reason.removeprefix("it sent "))
+            return "answer refused", self._refused_answer(request, refused)
+        error_type = (
+            RegistryOutOfReachError if reason in _OUT_OF_REACH else RegistryUnreachableError
+        )
+        return "no answer", error_type(
             self.registry,
             f"Cannot reach {role_text(request.role)} {self.shown_url(request.url)} for "
             f"registry {self.registry}: {self.shown(reason)}. "
@@ -606,7 +558,7 @@ class Transport:
         )
 
     def _refused_answer(self, request: Outgoing, error: reader.AnswerRefusedError) -> RegistryError:
-        return role_error(
+        return policy.role_error(
             self.registry,
             request.role,
             f"The {role_text(request.role)} {self.shown_url(request.url)} of registry "

@@ -1,38 +1,25 @@
 """Do these credentials work on this registry? The one entry point, no Docker daemon needed.
 
-`RegistryClient` runs the OCI distribution auth flow for one registry and one set of
-credentials: ping (`challenge`), answer the challenge (`auth`: Basic, or Bearer with a token
-from `tokens`), prove the answer with an authenticated `GET /v2/`, then check repository
-access when asked. Cold, this costs what `docker login` costs: Basic 2 registry requests,
-Bearer 2 + 1 token request. A remembered challenge saves the anonymous ping on later checks;
-when the registry's answer contradicts it, the flow starts over with a fresh ping (here, and
-nowhere else).
+`RegistryClient` runs the OCI distribution auth flow: ping (`challenge`), answer the
+challenge (`auth`: Basic, or Bearer with a token), prove it with an authenticated `GET /v2/`,
+then check repository access when asked. Cold, this costs what `docker login` costs (Basic 2
+registry requests, Bearer 2 + 1 token request); a remembered challenge saves the ping, and
+when the registry contradicts it the flow starts over with a fresh ping (here only).
 
-`verify_registry_access` runs that flow once per registry + credentials + question within
-`cache.VERDICT_TTL` (60 s): ZenML's base class calls `_verify` up to three times for one
-`get_connector_client()` + `connect()`, and that must cost one authentication exchange. A new
-process, `default_cache().clear()`, `use_cache=False` or the TTL running out makes the next
-call ask the registry again, so a password changed in the registry is noticed. A registry
-out of reach from here (`RegistryOutOfReachError`) is remembered `cache.UNREACHABLE_TTL` for
-cached checks: a silent one then costs one deadline a minute, not one per call.
-`use_cache=False` is for explicit checks (ZenML's public `verify()`, which register and a
-server's verify endpoint call): it reads no cached verdict or challenge, but its fresh
-success is remembered. Identical checks running at the same time share one exchange
-(`cache.Verdicts`) without a lock held across network I/O; one `Deadline`
-(`ConnectionSettings.deadline`) bounds each check, its wait for an identical one included.
+`verify_registry_access` runs the flow once per registry + credentials + question within
+`cache.VERDICT_TTL`, because ZenML calls `_verify` up to three times for one
+`get_connector_client()` + `connect()`. `use_cache=False` (ZenML's public `verify()`) reads no
+cached verdict or challenge but remembers its fresh success. Identical concurrent checks share
+one exchange (`cache.Verdicts`); one `Deadline` bounds each check, its wait included. A
+registry out of reach from here (`RegistryOutOfReachError`) is remembered
+`cache.UNREACHABLE_TTL` for cached checks.
 
 Decisions where the protocol leaves room:
-- 200 on `GET /v2/`: the registry needs no credentials; a valid (anonymous) result, reported
-  as such, and the credentials are not checked.
-- A loopback registry named without a scheme is tried over http first, then over https
-  (with certificate verification) when the port speaks TLS.
-- Credentials marked as an identity token (a credential helper's `<token>` username) are
-  sent as an OAuth2 `refresh_token` grant.
-- A repository is checked only when passed explicitly, never inferred from the registry
-  reference (a Docker Hub namespace in a container registry URI would read as
-  `library/<namespace>`).
-- Push access is known from a JWT's `access` claim; on Basic registries and with opaque
-  tokens it cannot be tested without writing, and is reported as "not checkable".
+- 200 on `GET /v2/`: no credentials needed; a valid (anonymous) result, credentials unchecked.
+- A credential helper's `<token>` username is sent as an OAuth2 `refresh_token` grant.
+- A repository is checked only when passed explicitly, never inferred from the reference (a
+  Docker Hub namespace in a registry URI would read as `library/<namespace>`).
+- Push is known only from a JWT's `access` claim; otherwise it is "not checkable".
 """
 
 from __future__ import annotations
@@ -51,17 +38,8 @@ from zenml_docker_connector.errors import (
     TokenServiceError,
 )
 from zenml_docker_connector.references import RegistryReference
-from zenml_docker_connector.registry.auth import (
-    Authorization,
-    ScopeCheck,
-    basic_authorization,
-    bearer_authorization,
-    check_with_token,
-    granted_without_auth,
-    normalize_repository,
-    probe,
-    requested_scopes,
-)
+from zenml_docker_connector.registry import auth
+from zenml_docker_connector.registry.auth import Authorization, ScopeCheck
 from zenml_docker_connector.registry.cache import (
     CHALLENGE_TTL,
     UNREACHABLE_TTL,
@@ -87,6 +65,11 @@ from zenml_docker_connector.registry.transport import (
 logger = logging.getLogger(__name__)
 
 
+def row(label: str, value: str) -> str:
+    """One line of a report: label and value in two columns."""
+    return f"{label + ':':<17}{value}"
+
+
 @dataclass(frozen=True)
 class AccessQuestion:
     """What to ask beyond "are these credentials valid": a repository, and push too."""
@@ -101,7 +84,6 @@ class VerificationReport:
     as a secret field)."""
 
     registry: str
-    """Canonical resource id (`host[:port]`, `docker.io`)."""
     url: str
     """The `/v2/` URL that answered."""
     scheme: str
@@ -114,13 +96,12 @@ class VerificationReport:
     username: str | None = dataclasses.field(repr=False)
     anonymous: bool
     scopes: tuple[ScopeCheck, ...]
-    """Per requested scope: which actions were granted."""
     notes: tuple[str, ...]
     registry_requests: int
     token_requests: int
     elapsed_seconds: float
     cached: bool
-    """True when this answer came from the per-process cache (no request made)."""
+    """The answer came from the per-process cache (no request made)."""
     challenge: str | None = None
     """The challenge answered, as shown (redacted, printable); None when there was none."""
     token_method: str | None = None
@@ -136,46 +117,34 @@ class VerificationReport:
             verdict = "reachable; anonymous access works (no credentials configured)"
         else:
             verdict = "credentials accepted"
-        return f"Registry {self.registry}: {verdict} ({self._auth_text()}, {self.scheme})."
-
-    def _auth_text(self) -> str:
-        if self.auth_scheme == "basic":
-            return "Basic auth"
-        if self.auth_scheme == "bearer":
-            return "bearer token"
-        return "no auth"
+        auth = {"basic": "Basic auth", "bearer": "bearer token"}.get(self.auth_scheme, "no auth")
+        return f"Registry {self.registry}: {verdict} ({auth}, {self.scheme})."
 
     def lines(self) -> list[str]:
         """A readable, secret-free report, one fact per line."""
-        lines = [
-            f"Registry:        {self.registry}",
-            f"API endpoint:    {self.url}",
-            f"Transport:       {self.tls}",
-        ]
+        rows = [("Registry", self.registry), ("API endpoint", self.url), ("Transport", self.tls)]
         if self.auth_scheme == "none":
-            lines.append("Authentication:  none required (GET /v2/ answered 200)")
+            rows.append(("Authentication", "none required (GET /v2/ answered 200)"))
         elif self.auth_scheme == "basic":
-            lines.append("Authentication:  Basic")
+            rows.append(("Authentication", "Basic"))
         else:
-            lines.append("Authentication:  Bearer token")
-            lines.append(f"Token realm:     {self.realm}")
-            lines.append(f"Token service:   {self.service or '(none)'}")
+            rows.append(("Authentication", "Bearer token"))
+            rows.append(("Token realm", str(self.realm)))
+            rows.append(("Token service", self.service or "(none)"))
             if self.token_method:
                 lifetime = f", valid {self.token_lifetime:g} s" if self.token_lifetime else ""
-                lines.append(f"Token request:   {self.token_method}{lifetime}")
-        lines.append(f"Result:          {self.summary()}")
-        for check in self.scopes:
-            lines.append(f"Access:          {check.describe()}")
-        for note in self.notes:
-            lines.append(f"Note:            {note}")
+                rows.append(("Token request", f"{self.token_method}{lifetime}"))
+        rows.append(("Result", self.summary()))
+        rows.extend(("Access", check.describe()) for check in self.scopes)
+        rows.extend(("Note", note) for note in self.notes)
+        trips = (
+            f"{self.registry_requests} to the registry, {self.token_requests} to the token "
+            f"service, {self.elapsed_seconds:.3f} s"
+        )
         if self.cached:
-            lines.append("Round trips:     none (cached result from an earlier check)")
-        else:
-            lines.append(
-                f"Round trips:     {self.registry_requests} to the registry, "
-                f"{self.token_requests} to the token service, {self.elapsed_seconds:.3f} s"
-            )
-        return lines
+            trips = "none (cached result from an earlier check)"
+        rows.append(("Round trips", trips))
+        return [row(label, value) for label, value in rows]
 
 
 class _StaleChallengeError(Exception):
@@ -244,7 +213,7 @@ class RegistryClient:
         one raises `ValueError` before any request. Access denied on a scope is reported,
         not raised (`verify_registry_access` raises it).
         """
-        scopes = requested_scopes(normalize_repository(self.reference, repository), push)
+        scopes = auth.requested_scopes(auth.normalize_repository(self.reference, repository), push)
         endpoint = self._cached_endpoint()
         if endpoint is not None and endpoint.challenge is not None:
             transport = self.transport_at(endpoint.base_url)
@@ -257,7 +226,7 @@ class RegistryClient:
                 self.cache.challenges.discard(self._challenge_key())
         transport, endpoint = discover(self.reference, self.transport_at)
         if endpoint.challenge is None:
-            return self._report(transport, endpoint, granted_without_auth(scopes), None)
+            return self._report(transport, endpoint, auth.granted_without_auth(scopes), None)
         self._remember(endpoint)
         return self._authenticate(transport, endpoint, scopes, cached=False)
 
@@ -269,9 +238,9 @@ class RegistryClient:
         challenge, base_url = endpoint.challenge, endpoint.base_url
         assert challenge is not None
         if challenge.scheme == "basic":
-            authorization = basic_authorization(transport.registry, self.credentials)
+            authorization = auth.basic_authorization(transport.registry, self.credentials)
         else:
-            authorization = bearer_authorization(transport, self.credentials, endpoint, scopes)
+            authorization = auth.bearer_authorization(transport, self.credentials, endpoint, scopes)
             if authorization.fell_back_to_get:
                 self._remember(dataclasses.replace(endpoint, prefer_get=True))
         response = transport.request(
@@ -289,9 +258,9 @@ class RegistryClient:
         require_api_access(self.reference, self.credentials, response, authorization.what)
         token = authorization.token
         checks = tuple(
-            check_with_token(transport, base_url, scope, token)
+            auth.check_with_token(transport, base_url, scope, token)
             if token is not None
-            else probe(transport, base_url, scope, (authorization.header, "Basic"))
+            else auth.probe(transport, base_url, scope, (authorization.header, "Basic"))
             for scope in scopes
         )
         return self._report(transport, endpoint, checks, authorization)

@@ -20,18 +20,19 @@ from zenml_docker_connector.errors import (
 from zenml_docker_connector.references import parse_registry_reference
 from zenml_docker_connector.registry.auth import (
     Authorization,
+    BearerToken,
     ScopeCheck,
     basic_authorization,
     bearer_authorization,
     check_with_token,
     granted_without_auth,
     normalize_repository,
+    parse_token_response,
     probe,
     requested_scopes,
     scope_actions,
 )
 from zenml_docker_connector.registry.challenge import Challenge, Endpoint
-from zenml_docker_connector.registry.tokens import BearerToken, parse_token_response
 
 USER = Credentials("alice", "Basic-Secret-1")
 

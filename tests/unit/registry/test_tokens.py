@@ -14,8 +14,7 @@ from testbed.loopback import Loopback
 from zenml_docker_connector.credentials import Credentials
 from zenml_docker_connector.errors import CredentialsRejectedError, TokenServiceError
 from zenml_docker_connector.references import parse_registry_reference
-from zenml_docker_connector.registry.challenge import Challenge
-from zenml_docker_connector.registry.tokens import (
+from zenml_docker_connector.registry.auth import (
     CLIENT_ID,
     TokenRequest,
     check_realm,
@@ -23,6 +22,7 @@ from zenml_docker_connector.registry.tokens import (
     parse_token_response,
     request_token,
 )
+from zenml_docker_connector.registry.challenge import Challenge
 from zenml_docker_connector.registry.transport import Transport
 
 NOW = 1_800_000_000.0  # 2027-01-15T08:00:00Z
