@@ -245,16 +245,16 @@ def point_cloud_module_at(module: ModuleType, connector_class: type[Any]) -> Non
 
 
 def wrap_resource_listing(
-    module: ModuleType, marking: Callable[[Any], AbstractContextManager[None]]
+    module: ModuleType, marking: Callable[..., AbstractContextManager[None]]
 ) -> None:
-    """Run the SQL store's resource listing inside `marking(store)`."""
+    """Run the SQL store's resource listing inside `marking(store, *its arguments)`."""
     store_class = require(ZENML_SQL_LISTING, module, "SqlZenStore")
     original = require(ZENML_SQL_LISTING, store_class, "list_service_connector_resources")
     if getattr(original, _MARKER, False):
         return
 
     def list_service_connector_resources(self: Any, *args: Any, **kwargs: Any) -> Any:
-        with marking(self):
+        with marking(self, *args, **kwargs):
             return original(self, *args, **kwargs)
 
     setattr(list_service_connector_resources, _MARKER, True)

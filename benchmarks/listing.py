@@ -1,0 +1,136 @@
+"""Section 6: `list-resources` over N docker connectors, one check after another vs side by side.
+
+The parent starts an htpasswd registry with one user per connector (distinct credentials, so
+no check can join an identical one already running) and, for N > 1, one silent registry: a
+loopback listener whose accept queue is full, so the kernel drops every SYN, as a firewall
+would. A child process with its own ZenML home registers the connectors (unverified) in the
+local store and times the store's listing, first with `LISTING_WORKERS_ENV=1` (ZenML's own
+sequential loop), then with the default workers; both must list the same resources.
+
+    python benchmarks/listing.py --child SPEC   (run by `measure`; SPEC is JSON)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import bed
+
+from testbed.factory import Testbed
+from testbed.net import LOOPBACK
+
+SIZES, QUICK_SIZES = (1, 10, 50), (1, 10)
+
+
+@contextlib.contextmanager
+def syn_dropper() -> Iterator[str]:
+    """host:port of a listener that never accepts and whose queue is full: SYNs go unanswered."""
+    server = socket.socket()
+    server.bind((LOOPBACK, 0))
+    server.listen(0)
+    fillers: list[socket.socket] = []
+    with contextlib.ExitStack() as stack:
+        stack.callback(server.close)
+        for _ in range(2):
+            filler = socket.socket()
+            stack.callback(filler.close)
+            filler.settimeout(1.0)
+            with contextlib.suppress(OSError):
+                filler.connect(server.getsockname())
+            fillers.append(filler)
+        yield f"{LOOPBACK}:{server.getsockname()[1]}"
+
+
+def measure(scratch: Path, sizes: Sequence[int]) -> list[dict[str, Any]]:
+    """One row per N: wall time of the sequential and of the side-by-side listing."""
+    registry_binary, htpasswd = (shutil.which(n) or n for n in ("docker-registry", "htpasswd"))
+    testbed = Testbed(
+        scratch / "listing", registry_binary=registry_binary, htpasswd_binary=htpasswd
+    )
+    rows = []
+    try:
+        registry = testbed.registry("htpasswd")
+        users = [(f"lister{n}", f"pw-{n}-{time.monotonic_ns()}") for n in range(max(sizes))]
+        for user, password in users:
+            registry.add_user(user, password)
+        with syn_dropper() as silent:
+            for size in sizes:
+                spec = {"registry": registry.host, "users": users[:size], "silent": None}
+                if size > 1:
+                    spec["users"], spec["silent"] = users[: size - 1], silent
+                rows.append(_child(scratch / f"home-{size}", spec) | {"n": size})
+    finally:
+        testbed.stop()
+    return rows
+
+
+def _child(home: Path, spec: dict[str, Any]) -> dict[str, Any]:
+    env = bed.base_env(home)
+    env["PYTHONPATH"] = str(Path(__file__).resolve().parent)
+    command = [sys.executable, __file__, "--child", json.dumps(spec)]
+    process = subprocess.run(command, env=env, capture_output=True, text=True, timeout=900)
+    if process.returncode != 0:
+        last = (process.stderr or process.stdout).strip().splitlines()[-1:]
+        raise bed.Failed(f"listing child exited {process.returncode}: {' '.join(last)}")
+    result: dict[str, Any] = json.loads(process.stdout.strip().splitlines()[-1])
+    return result
+
+
+def _run_child(spec: dict[str, Any]) -> dict[str, Any]:
+    """In the child: register, then time both listings; the outcomes must be equal."""
+    import os
+
+    from zenml.client import Client
+    from zenml.models import ServiceConnectorFilter
+
+    from zenml_docker_connector.glue.resource_listing import LISTING_WORKERS_ENV
+
+    client = Client()
+    targets = [(user, password, spec["registry"]) for user, password in spec["users"]]
+    if spec["silent"]:
+        targets.insert(0, ("silent", "x", spec["silent"]))
+    for index, (user, password, host) in enumerate(targets):
+        client.create_service_connector(
+            name=f"bench-{index:03d}",
+            connector_type="docker",
+            auth_method="password",
+            configuration={"username": user, "password": password, "registry": host},
+            verify=False,
+        )
+    result: dict[str, Any] = {}
+    outcomes = []
+    for label, workers in (("sequential_s", "1"), ("side_by_side_s", "")):
+        os.environ[LISTING_WORKERS_ENV] = workers
+        query = ServiceConnectorFilter(resource_type="docker-registry", size=1000)
+        started = time.perf_counter()
+        listed = client.zen_store.list_service_connector_resources(query)
+        result[label] = time.perf_counter() - started
+        outcomes.append(sorted((r.name, repr(r.resources)) for r in listed))
+    if outcomes[0] != outcomes[1]:
+        raise SystemExit("the two listings differ")
+    result["listed"] = len(outcomes[0])
+    return result
+
+
+def render(rows: list[dict[str, Any]]) -> list[str]:
+    table = [["N", "silent", "sequential", "side by side", "ratio", "listed"]]
+    for row in rows:
+        seq, par = row["sequential_s"], row["side_by_side_s"]
+        silent = "1" if row["n"] > 1 else "0"
+        cells = [str(row["n"]), silent, f"{seq * 1000:.0f} ms", f"{par * 1000:.0f} ms"]
+        table.append([*cells, f"{par / seq:.2f}x", str(row["listed"])])
+    widths = [max(len(r[i]) for r in table) for i in range(len(table[0]))]
+    return ["  " + "  ".join(c.rjust(w) for c, w in zip(r, widths, strict=True)) for r in table]
+
+
+if __name__ == "__main__" and sys.argv[1:2] == ["--child"]:
+    print(json.dumps(_run_child(json.loads(sys.argv[2]))))
