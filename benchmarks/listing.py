@@ -1,7 +1,7 @@
 """Section 6: `list-resources` over N docker connectors, one check after another vs side by side.
 
 The parent starts an htpasswd registry with one user per connector (distinct credentials, so
-no check can join an identical one already running) and, for N > 1, one silent registry: a
+no check can join an identical one already running) and, for some rows, one silent registry: a
 loopback listener whose accept queue is full, so the kernel drops every SYN, as a firewall
 would. A child process with its own ZenML home registers the connectors (unverified) in the
 local store and times the store's listing, first with `LISTING_WORKERS_ENV=1` (ZenML's own
@@ -28,7 +28,9 @@ import bed
 from testbed.factory import Testbed
 from testbed.net import LOOPBACK
 
-SIZES, QUICK_SIZES = (1, 10, 50), (1, 10)
+SIZES = ((1, False), (10, False), (10, True), (50, False), (50, True))
+"""(N, whether one of the N is the silent registry)."""
+QUICK_SIZES = SIZES[:3]
 
 
 @contextlib.contextmanager
@@ -50,8 +52,8 @@ def syn_dropper() -> Iterator[str]:
         yield f"{LOOPBACK}:{server.getsockname()[1]}"
 
 
-def measure(scratch: Path, sizes: Sequence[int]) -> list[dict[str, Any]]:
-    """One row per N: wall time of the sequential and of the side-by-side listing."""
+def measure(scratch: Path, sizes: Sequence[tuple[int, bool]]) -> list[dict[str, Any]]:
+    """One row per (N, silent): wall time of the sequential and the side-by-side listing."""
     registry_binary, htpasswd = (shutil.which(n) or n for n in ("docker-registry", "htpasswd"))
     testbed = Testbed(
         scratch / "listing", registry_binary=registry_binary, htpasswd_binary=htpasswd
@@ -59,15 +61,17 @@ def measure(scratch: Path, sizes: Sequence[int]) -> list[dict[str, Any]]:
     rows = []
     try:
         registry = testbed.registry("htpasswd")
-        users = [(f"lister{n}", f"pw-{n}-{time.monotonic_ns()}") for n in range(max(sizes))]
+        most = max(size for size, _ in sizes)
+        users = [(f"lister{n}", f"pw-{n}-{time.monotonic_ns()}") for n in range(most)]
         for user, password in users:
             registry.add_user(user, password)
         with syn_dropper() as silent:
-            for size in sizes:
+            for size, with_silent in sizes:
                 spec = {"registry": registry.host, "users": users[:size], "silent": None}
-                if size > 1:
+                if with_silent:
                     spec["users"], spec["silent"] = users[: size - 1], silent
-                rows.append(_child(scratch / f"home-{size}", spec) | {"n": size})
+                home = scratch / f"home-{size}-{with_silent}"
+                rows.append(_child(home, spec) | {"n": size, "silent": with_silent})
     finally:
         testbed.stop()
     return rows
@@ -125,7 +129,7 @@ def render(rows: list[dict[str, Any]]) -> list[str]:
     table = [["N", "silent", "sequential", "side by side", "ratio", "listed"]]
     for row in rows:
         seq, par = row["sequential_s"], row["side_by_side_s"]
-        silent = "1" if row["n"] > 1 else "0"
+        silent = "1" if row["silent"] else "0"
         cells = [str(row["n"]), silent, f"{seq * 1000:.0f} ms", f"{par * 1000:.0f} ms"]
         table.append([*cells, f"{par / seq:.2f}x", str(row["listed"])])
     widths = [max(len(r[i]) for r in table) for i in range(len(table[0]))]

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Benchmarks: request counts, latency, start-up cost, memory, and TLS round trips against the
-# real test bed.
-#   bash benchmarks/run.sh [--quick] [--json] [--only requests,latency,startup,memory,roundtrips]
+# Benchmarks: request counts, latency, start-up cost, memory, TLS round trips and listings of
+# many connectors against the real test bed.
+#   bash benchmarks/run.sh [--quick] [--json] [--only requests,latency,startup,memory,roundtrips,listing]
 # Reuses the test venv of scripts/test.sh (VENV, default .venv-test) or makes one the same way;
 # the package is reinstalled from this checkout (wheel, not editable) so figures match the code
 # (BENCH_SKIP_INSTALL=1 skips that). Needs docker-registry, htpasswd, docker (CLI), skopeo, and
