@@ -73,7 +73,9 @@ def listing_resources(store: Any, *args: Any, **kwargs: Any) -> Iterator[None]:
         filter_model = kwargs.get("filter_model", args[0] if args else None)
         workers = listing_workers(os.environ)
         if workers > 1 and hasattr(filter_model, "model_copy"):
-            listing.checked.update(_check_side_by_side(store, filter_model, workers))
+            # If the pass ahead cannot even start, ZenML's loop still checks one by one.
+            with suppress(Exception):
+                listing.checked.update(_check_side_by_side(store, filter_model, workers))
         yield
     finally:
         _listing.reset(token)

@@ -13,15 +13,18 @@ Checks here get a 3 s deadline (2 s reads) instead of 30 s, to keep the test sho
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 import secrets
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from testbed.leaks import assert_no_secret
 from testbed.timed_sockets import SilentListener, TimedRelay
+from testbed.zenml_server_fixture import ZenServer
 from zenml_docker_connector.glue import resource_listing
 from zenml_docker_connector.glue.connector import DockerServiceConnector
 from zenml_docker_connector.registry.transport import Timeouts
@@ -142,3 +145,38 @@ def test_listing_checks_side_by_side_with_the_sequential_outcome(
     assert "did not answer in time" in silent_error
     assert "rejected the credentials" in wrong_error
     assert_no_secret([repr(side_by_side)], htpasswd_registry.password)
+
+
+@pytest.mark.e2e
+def test_a_server_lists_side_by_side(
+    htpasswd_registry: Any, zenml_server: ZenServer, tmp_path: Path
+) -> None:
+    """Behind a real ZenML server (its own deadline of 30 s, 20 s reads): the other checks
+    begin while the silent registry, registered first, still waits."""
+    registry = htpasswd_registry
+    prefix = f"served-{secrets.token_hex(4)}-"
+    silent = SilentListener()
+    relays = [TimedRelay(("127.0.0.1", registry.port)) for _ in range(4)]
+    hosts = [silent.host, *(relay.host for relay in relays)]
+    client = zenml_server.client(tmp_path, plugin=False)
+    client.results(
+        "from zenml.client import Client\n"
+        f"for n, host in enumerate({hosts!r}):\n"
+        f"    Client().create_service_connector(name={prefix!r} + str(n), connector_type='docker',"
+        " auth_method='password', verify=False, configuration={"
+        f"'username': {registry.username!r}, 'password': {registry.password!r},"
+        " 'registry': host})\n"
+        "emit('registered')\n"
+    )
+    try:
+        query = f"resource_type=docker-registry&name=startswith:{prefix}"
+        api = zenml_server.api_get(f"/service_connectors/resources?{query}")
+    finally:
+        for listener in [silent, *relays]:
+            listener.close()
+    found = {e["name"]: (e["error"], [r["error"] for r in e["resources"]]) for e in api}
+    assert sorted(found) == [f"{prefix}{n}" for n in range(len(hosts))]
+    assert all(found[f"{prefix}{n}"] == (None, [None]) for n in range(1, len(hosts))), found
+    assert "did not answer in time" in str(found[f"{prefix}0"])
+    assert silent.closed and all(relay.opened[0] < silent.closed[-1] for relay in relays)
+    assert_no_secret([json.dumps(api), zenml_server.log()], registry.password)
