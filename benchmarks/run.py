@@ -98,7 +98,7 @@ def _measure(args: argparse.Namespace, scratch: Path) -> dict[str, Any]:
         _section(results, "roundtrips", in_namespace)
     if "listing" in args.sections:
         sizes = listing.QUICK_SIZES if args.quick else listing.SIZES
-        _section(results, "listing", lambda: listing.measure(scratch, sizes))
+        _section(results, "listing", lambda: listing.both(scratch, sizes))
     return results
 
 
@@ -173,7 +173,8 @@ TITLES = {
     "roundtrips": "5. Cold checks over TLS, 0 ms and 40 ms round trip (private namespace, NFQUEUE\n"
     "   delay), median of {rtt_rounds} paired rounds (ratio = contender / ours, per round)",
     "listing": "6. Local-store listing of N docker connectors, with or without one silent\n"
-    "   registry (drops the SYN): ZenML's one-by-one loop vs side by side (8 workers), one run",
+    "   registry (drops the SYN): ZenML's one-by-one loop vs side by side (8 workers), one run\n"
+    "   each, on loopback and at a 40 ms round trip (private namespace, NFQUEUE delay)",
 }
 
 

@@ -54,9 +54,11 @@ CheckKey = tuple[Any, Any, Any]
 
 @dataclass
 class _Listing:
-    """One store call: its store, and the checks already run for it (each used once)."""
+    """One store call: its store, the models it fetched with secrets (by connector id), and
+    the checks already run for it (each used once)."""
 
     store: Any
+    loaded: dict[Any, Any] = field(default_factory=dict)
     checked: dict[CheckKey, Future[Any]] = field(default_factory=dict)
 
 
@@ -152,4 +154,10 @@ def model_with_secrets(model: Any) -> Any | None:
     getter = listing.store.get_service_connector
     if "expand_secrets" not in inspect.signature(getter).parameters:
         return None
-    return getter(connector_id, expand_secrets=True)
+    # The pass ahead and ZenML's loop build the same connector: one fetch serves both.
+    cached = listing.loaded.get(connector_id)
+    if cached is not None and getattr(cached, "updated", None) == getattr(model, "updated", None):
+        return cached
+    loaded = getter(connector_id, expand_secrets=True)
+    listing.loaded[connector_id] = loaded
+    return loaded

@@ -46,7 +46,9 @@ def test_inside_the_listing_the_same_store_fetches_the_secrets() -> None:
     with listing_resources(store):
         loaded = model_with_secrets(SimpleNamespace(id=connector_id))
         assert model_with_secrets(SimpleNamespace(id=None)) is None  # never stored
+        again = model_with_secrets(SimpleNamespace(id=connector_id))  # the loop, after the pass
     assert loaded == SimpleNamespace(id=connector_id, with_secrets=True)
+    assert again is loaded
     assert store.asked == [(connector_id, True)]
     assert model_with_secrets(SimpleNamespace(id=connector_id)) is None
 
