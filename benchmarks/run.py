@@ -1,7 +1,9 @@
 """Benchmarks of zenml-docker-connector next to `docker login`, `skopeo login` and ZenML's
 built-in docker connector, on the real test bed (127.0.0.1 only; dockerd needs root).
 
-    bash benchmarks/run.sh [--quick] [--json] [--only requests,latency,startup,memory,roundtrips]
+    bash benchmarks/run.sh [--quick] [--json] [--only SECTION,...]
+
+SECTION: requests, latency, startup, memory, roundtrips, listing.
 """
 
 from __future__ import annotations
@@ -23,10 +25,11 @@ from pathlib import Path
 from typing import Any
 
 import bed
+import listing
 import measure
 import roundtrips
 
-SECTIONS = ("requests", "latency", "startup", "memory", "roundtrips")
+SECTIONS = ("requests", "latency", "startup", "memory", "roundtrips", "listing")
 DEFAULTS = {"rounds": 15, "startup_rounds": 10, "python_rounds": 30, "memory_rounds": 3}
 DEFAULTS["rtt_rounds"] = 9
 QUICK = {"rounds": 5, "startup_rounds": 3, "python_rounds": 10, "memory_rounds": 1}
@@ -93,6 +96,9 @@ def _measure(args: argparse.Namespace, scratch: Path) -> dict[str, Any]:
             roundtrips.measure_in_namespace, args.rtt_rounds, scratch, not args.quick
         )
         _section(results, "roundtrips", in_namespace)
+    if "listing" in args.sections:
+        sizes = listing.QUICK_SIZES if args.quick else listing.SIZES
+        _section(results, "listing", lambda: listing.both(scratch, sizes))
     return results
 
 
@@ -166,13 +172,16 @@ TITLES = {
     "memory": "4. Peak RSS verifying one connector (htpasswd; median of {memory_rounds} runs)",
     "roundtrips": "5. Cold checks over TLS, 0 ms and 40 ms round trip (private namespace, NFQUEUE\n"
     "   delay), median of {rtt_rounds} paired rounds (ratio = contender / ours, per round)",
+    "listing": "6. Local-store listing of N docker connectors, with or without one silent\n"
+    "   registry (drops the SYN): ZenML's one-by-one loop vs side by side (8 workers), one run\n"
+    "   each, on loopback and at a 40 ms round trip (private namespace, NFQUEUE delay)",
 }
 
 
 def render(results: dict[str, Any]) -> str:
     lines = ["zenml-docker-connector benchmarks"]
     lines += [f"  {name}: {value}" for name, value in results["facts"].items()]
-    shows = (_requests, _latency, _startup, _memory, roundtrips.render)
+    shows = (_requests, _latency, _startup, _memory, roundtrips.render, listing.render)
     for section, show in zip(SECTIONS, shows, strict=True):
         if section in results:
             value = results[section]

@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
-# Benchmarks: request counts, latency, start-up cost, memory, and TLS round trips against the
-# real test bed.
-#   bash benchmarks/run.sh [--quick] [--json] [--only requests,latency,startup,memory,roundtrips]
+# Benchmarks: request counts, latency, start-up cost, memory, TLS round trips and listings of
+# many connectors against the real test bed.
+#   bash benchmarks/run.sh [--quick] [--json] [--only SECTION,...]
+# SECTION: requests, latency, startup, memory, roundtrips, listing.
 # Reuses the test venv of scripts/test.sh (VENV, default .venv-test) or makes one the same way;
 # the package is reinstalled from this checkout (wheel, not editable) so figures match the code
 # (BENCH_SKIP_INSTALL=1 skips that). Needs docker-registry, htpasswd, docker (CLI), skopeo, and
 # root for the private dockerd of the memory section (`bash scripts/test.sh` installs them) and
-# for the round-trip section's network namespace, which also needs iptables, gcc and
-# libnetfilter-queue-dev (installed here with apt-get as root when missing; SKIP_APT=1 skips).
+# for the network namespaces of the round-trip and listing sections, which also need iptables,
+# gcc and libnetfilter-queue-dev (installed here with apt-get as root when missing; SKIP_APT=1
+# skips).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -31,9 +33,9 @@ if ((${#missing[@]})); then
   echo "missing: ${missing[*]} (on Debian: bash scripts/test.sh installs them)" >&2
   exit 1
 fi
-# The round-trip section compiles benchmarks/delay.c at run time.
+# The round-trip and listing sections compile benchmarks/delay.c at run time.
 wanted=1
-if [[ " $* " == *" --only"* && "$*" != *roundtrips* ]]; then wanted=0; fi
+if [[ " $* " == *" --only"* && "$*" != *roundtrips* && "$*" != *listing* ]]; then wanted=0; fi
 if [[ $wanted == 1 && $EUID -eq 0 && "${SKIP_APT:-0}" != 1 ]]; then
   packages=()
   [[ -e /usr/include/libnetfilter_queue/libnetfilter_queue.h ]] || packages+=(libnetfilter-queue-dev)

@@ -12,7 +12,7 @@ exit 1 with the same text (`failure_report`).
 |---|---|---|---|---|
 | zenml-connector-registry | `ServiceConnectorRegistry.register_builtin_service_connectors`, `.initialized`, `.lock` | registers our class for type `docker` after ZenML's built-ins, under the registry's lock (0.60 has none) | ZenML 0.60.0, 0.85.0, 0.94.2, 0.98.0 | ZenML's built-in `docker` connector keeps serving |
 | zenml-cloud-docker-clients | `DockerServiceConnector`, the module-level name in ZenML's AWS/GCP/Azure connector modules | ECR, Artifact Registry and ACR clients are built from it; pointed at our class, they verify and log in like ours | ZenML 0.60.0, 0.85.0, 0.94.2, 0.98.0 | that cloud connector keeps handing out the built-in docker client |
-| zenml-sql-store-listing | `SqlZenStore.list_service_connector_resources` | marks the call, so our connector may load its own secrets there (`glue.resource_listing`) | ZenML 0.60.0, 0.85.0, 0.94.2, 0.98.0 | `list-resources` fails for password connectors, as with the built-in |
+| zenml-sql-store-listing | `SqlZenStore.list_service_connector_resources` | marks the call, so our connector may load its own secrets there, and runs its docker checks side by side first (`glue.resource_listing`) | ZenML 0.60.0, 0.85.0, 0.94.2, 0.98.0 | `list-resources` fails for password connectors, as with the built-in |
 | zenml-type-cache | `ServiceConnector._TYPE`, redeclared on our class | `get_type()` caches the type model there; redeclared, our class builds its own spec, not the built-in's | ZenML 0.60.0, 0.85.0, 0.94.2, 0.98.0 | ZenML's built-in `docker` connector keeps serving |
 | zenml-secrets-keyword | `Client.get_service_connector(expand_secrets=)` (`load_secrets=` before), read with `inspect.signature` | `zenml-docker doctor`/`logout` load the connector with its secrets | ZenML 0.60.0, 0.85.0, 0.94.2, 0.98.0 | `doctor` and `logout` refuse with the warning's text; the connector is not affected |
 | zenml-stdout-stream | `zenml.logger._ZenMLStdoutStream`, the stream of ZenML's console handler | `zenml-docker pull-secret` moves ZenML's console logs to standard error: standard output carries only the manifest | ZenML 0.98.0 (older lines log to `sys.stdout` itself) | ZenML's console logs may reach `pull-secret`'s standard output |
@@ -140,8 +140,8 @@ ZENML_SQL_LISTING = Patch(
     id="zenml-sql-store-listing",
     library="zenml",
     target="SqlZenStore.list_service_connector_resources",
-    why="marks the call, so that our connector may load its own secrets there "
-    "(glue.resource_listing)",
+    why="marks the call, so that our connector may load its own secrets there, and runs its "
+    "docker checks side by side first (glue.resource_listing)",
     verified=_ZENML_LINES,
     when_missing="`zenml service-connector list-resources` fails for password connectors, as "
     "it does with the built-in.",
@@ -245,16 +245,16 @@ def point_cloud_module_at(module: ModuleType, connector_class: type[Any]) -> Non
 
 
 def wrap_resource_listing(
-    module: ModuleType, marking: Callable[[Any], AbstractContextManager[None]]
+    module: ModuleType, marking: Callable[..., AbstractContextManager[None]]
 ) -> None:
-    """Run the SQL store's resource listing inside `marking(store)`."""
+    """Run the SQL store's resource listing inside `marking(store, *its arguments)`."""
     store_class = require(ZENML_SQL_LISTING, module, "SqlZenStore")
     original = require(ZENML_SQL_LISTING, store_class, "list_service_connector_resources")
     if getattr(original, _MARKER, False):
         return
 
     def list_service_connector_resources(self: Any, *args: Any, **kwargs: Any) -> Any:
-        with marking(self):
+        with marking(self, *args, **kwargs):
             return original(self, *args, **kwargs)
 
     setattr(list_service_connector_resources, _MARKER, True)

@@ -30,7 +30,7 @@ from zenml.service_connectors.docker_service_connector import (
 from zenml_docker_connector.credentials import Credentials
 from zenml_docker_connector.errors import DockerConnectorError, RegistryOutOfReachError
 from zenml_docker_connector.glue import spec
-from zenml_docker_connector.glue.resource_listing import model_with_secrets
+from zenml_docker_connector.glue.resource_listing import model_with_secrets, prechecked
 from zenml_docker_connector.glue.zenml_settings import (
     configured_container_engine,
     inside_zenml_server,
@@ -58,6 +58,8 @@ class DockerServiceConnector(BuiltinDockerServiceConnector):
 
     config: spec.DockerConnectorConfiguration
     _TYPE: ClassVar[ServiceConnectorTypeModel | None] = None
+    checks_ahead_in_listing: ClassVar[bool] = True
+    """`resource_listing` may verify us side by side with others before ZenML's loop."""
 
     @classmethod
     def _get_connector_type(cls) -> ServiceConnectorTypeModel:
@@ -140,6 +142,9 @@ class DockerServiceConnector(BuiltinDockerServiceConnector):
         directly, up to three times per flow; those share one cached exchange. A long-running
         ZenML server must still notice a password changed in the registry at `verify`.
         """
+        ahead = None if args else prechecked(self.id, kwargs)
+        if ahead is not None:  # run with the others already (`resource_listing`)
+            return ahead.result()
         token = _explicit_check.set(True)
         try:
             return super().verify(*args, **kwargs)

@@ -130,14 +130,14 @@ class FakeStore:
         self.seen: list[Any] = []
 
     def list_service_connector_resources(self, *args: Any, **kwargs: Any) -> list[Any]:
-        from zenml_docker_connector.glue.resource_listing import _listing_store
+        from zenml_docker_connector.glue.resource_listing import listing_store
 
-        self.seen.append((_listing_store.get(), args, kwargs))
+        self.seen.append((listing_store(), args, kwargs))
         return ["listed"]
 
 
 def test_resource_listing_is_marked_while_it_runs() -> None:
-    from zenml_docker_connector.glue.resource_listing import _listing_store
+    from zenml_docker_connector.glue.resource_listing import listing_store
 
     module = types.ModuleType("fake_sql_zen_store")
     module.SqlZenStore = type("SqlZenStore", (FakeStore,), {})  # type: ignore[attr-defined]
@@ -146,7 +146,7 @@ def test_resource_listing_is_marked_while_it_runs() -> None:
     store = module.SqlZenStore()  # type: ignore[attr-defined]
     assert store.list_service_connector_resources("filter", hydrate=True) == ["listed"]
     assert store.seen == [(store, ("filter",), {"hydrate": True})]
-    assert _listing_store.get() is None
+    assert listing_store() is None
 
 
 def test_the_finder_adjusts_only_the_modules_it_waits_for(
