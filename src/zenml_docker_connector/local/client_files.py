@@ -136,13 +136,10 @@ class ClientFile:
 
     def auths(self, *, create: bool = False) -> dict[str, Any]:
         """The `auths` object itself, for editing (added to `data` when missing and `create`)."""
-        value = self.data.get("auths")
-        if value is None:
-            if not create:
-                return {}
-            value = self.data["auths"] = {}
-        auths: dict[str, Any] = value
-        return auths
+        auths: dict[str, Any] | None = self.data.get("auths")
+        if auths is None and create:
+            auths = self.data["auths"] = {}
+        return {} if auths is None else auths
 
     def keys_for(self, reference: RegistryReference) -> list[str]:
         """Every `auths` key that names `reference`'s registry (entries are not parsed)."""
@@ -326,19 +323,15 @@ def _parse_entry(
 
 
 def _decode_auth(auth: str, *, label: str, where: str) -> tuple[str, str]:
+    decoded: str | None
     try:
         decoded = base64.b64decode(auth.strip(), validate=True).decode("utf-8")
     except (binascii.Error, ValueError):
-        raise _bad(
-            label,
-            f"has {where} whose 'auth' is not base64 of username:password (value not shown)",
-        ) from None
-    username, sep, password = decoded.partition(":")
+        decoded = None
+    username, sep, password = (decoded or "").partition(":")
     if not sep or not username:
-        raise _bad(
-            label,
-            f"has {where} whose 'auth' does not decode to username:password (value not shown)",
-        )
+        problem = "is not base64 of" if decoded is None else "does not decode to"
+        raise _bad(label, f"has {where} whose 'auth' {problem} username:password (value not shown)")
     return username, password.strip("\x00")
 
 
@@ -362,10 +355,8 @@ def files_to_read() -> Iterator[ClientFile]:
     config = read_json(config_path, what=DOCKER.what)
     if config is not None:
         yield _read(ClientFile.parse(DOCKER, config, str(config_path)))
-    else:
-        legacy = _legacy_dockercfg()
-        if legacy is not None:
-            yield _read(legacy)
+    elif (legacy := _legacy_dockercfg()) is not None:
+        yield _read(legacy)
     for path in podman_auth_paths():
         podman = read_json(path, what=PODMAN.what)
         if podman is not None:

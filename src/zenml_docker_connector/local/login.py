@@ -35,6 +35,7 @@ from zenml_docker_connector.local.client_files import (
     podman_login_file,
     same_file,
 )
+from zenml_docker_connector.local.helpers import CredentialHelper
 from zenml_docker_connector.local.json_files import parse_json_text, update_json_file
 from zenml_docker_connector.references import RegistryReference
 
@@ -68,16 +69,6 @@ class LogoutResult:
         return not self.removed
 
 
-@dataclass(frozen=True)
-class _Written:
-    """What one file's login did: is the password now (base64) in `path`, or in `credsStore`?"""
-
-    path: Path
-    line: str
-    plaintext: bool
-    creds_store: bool
-
-
 def login_local_clients(
     reference: RegistryReference,
     credentials: Credentials,
@@ -93,24 +84,25 @@ def login_local_clients(
     notes: list[str] = [why] if why else []
     plaintext: Path | None = None
     if docker:
-        written = login_file(DOCKER, docker_config_file(), reference, credentials)
-        stored.append(written.line)
-        plaintext = written.path if written.plaintext else None
+        path = docker_config_file()
+        line, helper = login_file(DOCKER, path, reference, credentials)
+        stored.append(line)
+        plaintext = path if helper is None else None
         notes.extend(_docker_auth_config_note(reference))
-        if podman_path is not None and same_file(podman_path, written.path):
+        if podman_path is not None and same_file(podman_path, path):
             # podman reads this very file (DOCKER_CONFIG is set): one entry serves both.
             podman_path = None
-            stored.append(f"podman: reads the same file, {written.path}")
-            if written.creds_store:
+            stored.append(f"podman: reads the same file, {path}")
+            if helper is not None and helper.is_creds_store:
                 notes.append(
-                    f"podman reads {written.path} but not its credsStore helper, so podman is "
+                    f"podman reads {path} but not its credsStore helper, so podman is "
                     "not logged in. Set REGISTRY_AUTH_FILE to a file of its own and log in "
                     "again, or add a credHelpers entry for this registry (podman uses those)."
                 )
     if podman_path is not None:
-        written = login_file(PODMAN, podman_path, reference, credentials)
-        stored.append(written.line)
-        plaintext = plaintext or (written.path if written.plaintext else None)
+        line, helper = login_file(PODMAN, podman_path, reference, credentials)
+        stored.append(line)
+        plaintext = plaintext or (podman_path if helper is None else None)
     return LoginResult(reference.resource_id, tuple(stored), plaintext, tuple(notes))
 
 
@@ -146,24 +138,26 @@ def login_file(
     path: Path,
     reference: RegistryReference,
     credentials: Credentials,
-) -> _Written:
-    """Write `credentials` for `reference` into one client file (or the helper it names)."""
+) -> tuple[str, CredentialHelper | None]:
+    """Write `credentials` into one client file, or the helper it names (None: the file).
+
+    Returns the line saying where, and that helper.
+    """
     key = file_format.key(reference)
     tool = file_format.tool
 
-    def mutate(data: dict[str, Any]) -> _Written:
+    def mutate(data: dict[str, Any]) -> tuple[str, CredentialHelper | None]:
         client_file = ClientFile.parse(file_format, data, str(path))
         helper = client_file.helper_for(reference)
         if helper is None:
             client_file.auths(create=True)[key] = {"auth": credentials.basic_value()}
-            line = f"{tool}: credentials for {key} in {path} (not encrypted)"
-            return _Written(path, line, plaintext=True, creds_store=False)
+            return f"{tool}: credentials for {key} in {path} (not encrypted)", None
         helper.store(key, credentials)
         line = f"{tool}: credentials for {key} in the {helper.description}"
         if file_format.helper_placeholder:
             client_file.auths(create=True)[key] = {}
             line += f"; auths entry {key!r} in {path} set to {{}}"
-        return _Written(path, line, plaintext=False, creds_store=helper.is_creds_store)
+        return line, helper
 
     return update_json_file(path, mutate, what=file_format.what)
 
