@@ -347,10 +347,8 @@ def _bad(label: str, problem: str) -> LocalConfigError:
 def files_to_read() -> Iterator[ClientFile]:
     """Every client file in lookup order, each read when reached; its `auths` entries are
     parsed at once, so a broken file is refused before any of its helpers runs."""
-    env_value = os.environ.get(ENV_VAR, "")
-    if env_value.strip():
-        data = parse_json_text(env_value, label=f"The environment variable {ENV_VAR}")
-        yield _read(ClientFile.parse(DOCKER, data, ENV_VAR, what="environment variable"))
+    if (from_env := env_client_file()) is not None:
+        yield _read(from_env)
     config_path = docker_config_file()
     config = read_json(config_path, what=DOCKER.what)
     if config is not None:
@@ -361,6 +359,15 @@ def files_to_read() -> Iterator[ClientFile]:
         podman = read_json(path, what=PODMAN.what)
         if podman is not None:
             yield _read(ClientFile.parse(PODMAN, podman, str(path)))
+
+
+def env_client_file() -> ClientFile | None:
+    """`DOCKER_AUTH_CONFIG` parsed, None when it is unset or blank."""
+    raw = os.environ.get(ENV_VAR, "")
+    if not raw.strip():
+        return None
+    data = parse_json_text(raw, label=f"The environment variable {ENV_VAR}")
+    return ClientFile.parse(DOCKER, data, ENV_VAR, what="environment variable")
 
 
 def _read(client_file: ClientFile) -> ClientFile:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
+import itertools
 import json
 import os
 import stat
@@ -231,14 +232,8 @@ def _open_lock(target: Path, what: str) -> int:
 
 def _ensure_directory(directory: Path, what: str) -> None:
     """Create missing directories with mode 0700 (the ones we did not create stay as they are)."""
-    missing = []
-    current = directory
-    while not current.exists():
-        missing.append(current)
-        if current.parent == current:
-            break
-        current = current.parent
-    for created in reversed(missing):
+    missing = itertools.takewhile(lambda d: not d.exists(), (directory, *directory.parents))
+    for created in reversed(list(missing)):
         try:
             created.mkdir(mode=DIRECTORY_MODE)
         except FileExistsError:

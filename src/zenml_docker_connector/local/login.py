@@ -17,7 +17,6 @@ config unless podman is installed without a docker CLI. Automatic logout looks i
 
 from __future__ import annotations
 
-import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,16 +26,16 @@ from zenml_docker_connector.credentials import Credentials
 from zenml_docker_connector.errors import LocalConfigError
 from zenml_docker_connector.local.client_files import (
     DOCKER,
-    ENV_VAR,
     PODMAN,
     ClientFile,
     ClientFormat,
     docker_config_file,
+    env_client_file,
     podman_login_file,
     same_file,
 )
 from zenml_docker_connector.local.helpers import CredentialHelper
-from zenml_docker_connector.local.json_files import parse_json_text, update_json_file
+from zenml_docker_connector.local.json_files import update_json_file
 from zenml_docker_connector.references import RegistryReference
 
 ENGINES = ("docker", "podman", "both")
@@ -236,12 +235,9 @@ def _check_credentials(reference: RegistryReference, credentials: Credentials) -
 
 
 def _docker_auth_config_note(reference: RegistryReference) -> list[str]:
-    raw = os.environ.get(ENV_VAR)
-    if not raw:
-        return []
     try:
-        data = parse_json_text(raw, label=ENV_VAR)
-        named = bool(ClientFile.parse(DOCKER, data, ENV_VAR).keys_for(reference))
+        from_env = env_client_file()
+        named = from_env is not None and bool(from_env.keys_for(reference))
     except LocalConfigError:
         named = True
     if not named:
