@@ -269,35 +269,24 @@ def registry_of_key(
 
     Docker matches keys by host only, so paths (`/v1/`, `/v2/`) are dropped — unless the
     file is a containers `auth.json`, whose scheme-less keys may be `host/namespace[/repo]`.
+    Docker Hub under any scheme (old docker wrote `http://index.docker.io/v1/`) is Docker
+    Hub, as the docker CLI and containers/image read it.
     """
     if not isinstance(key, str) or is_oauth_key(key):
         return None
     text = key.strip()
     scheme, sep, rest = text.partition("://")
     authority, _, path = (rest if sep else text).partition("/")
-    registry = _key_registry(scheme if sep else None, authority)
-    if registry is None:
+    try:
+        registry = parse_registry_reference(authority)
+        if sep and not registry.is_docker_hub:
+            registry = parse_registry_reference(f"{scheme}://{authority}")
+    except ValueError:
         return None
     namespace = None
     if namespaced and not sep:
         namespace = "/".join(part for part in path.split("/") if part) or None
     return registry, namespace
-
-
-def _key_registry(scheme: str | None, authority: str) -> RegistryReference | None:
-    """The registry of a key's authority; Docker Hub under any scheme (old docker wrote
-    `http://index.docker.io/v1/`) is Docker Hub, as the docker CLI and containers/image read it.
-    """
-    try:
-        bare = parse_registry_reference(authority)
-    except ValueError:
-        return None
-    if scheme is None or bare.is_docker_hub:
-        return bare
-    try:
-        return parse_registry_reference(f"{scheme}://{authority}")
-    except ValueError:
-        return None
 
 
 def _parse_entry(
