@@ -1,10 +1,8 @@
-"""Kubernetes' naming rules, for Secret names, namespaces and label values.
+"""Kubernetes' naming rules (DNS-1123 labels and subdomains, label values), as it documents them.
 
-The API server rejects a manifest whose names break these rules, and `kubectl apply` would
-then fail far from the command that produced it; so names are checked (user input) or made
-valid (derived from a connector) here. The patterns are the ones Kubernetes documents for
-DNS-1123 labels and subdomains and for label values. `kubernetes-validate` checks a
-manifest's structure but not these value rules, which is why they are written down here.
+The API server rejects a manifest whose names break them, and `kubectl apply` would then fail
+far from the command that made it; so user input is checked and derived names made valid
+here (`kubernetes-validate` checks a manifest's structure, not these values).
 """
 
 from __future__ import annotations
@@ -44,7 +42,6 @@ def check_secret_name(name: str) -> str:
 
 
 def check_namespace(namespace: str) -> str:
-    """`namespace` if Kubernetes accepts it as a namespace name, else ValueError."""
     return _checked(namespace, is_dns_label(namespace), "namespace", _LABEL_RULE)
 
 
@@ -58,11 +55,8 @@ def _checked(value: str, valid: bool, what: str, characters: str) -> str:
 
 
 def default_secret_name(connector_name: str, connector_id: str) -> str:
-    """`zenml-docker-<connector name>-<8 hex of a hash of its id>`, a valid DNS-1123 label.
-
-    Stable across runs (ZenML ids never change), distinct for two connectors whose names
-    reduce to the same text, and still recognisable in `kubectl get secrets`.
-    """
+    """`DEFAULT_NAME_FORM`, a DNS-1123 label: stable (ids never change), distinct for names
+    that reduce to the same text, and recognisable in `kubectl get secrets`."""
     digest = hashlib.sha256(connector_id.encode()).hexdigest()[:_HASH_LENGTH]
     room = MAX_LABEL_LENGTH - len(DEFAULT_NAME_PREFIX) - _HASH_LENGTH - 1
     slug = re.sub(r"[^a-z0-9]+", "-", connector_name.lower()).strip("-")[:room].strip("-")

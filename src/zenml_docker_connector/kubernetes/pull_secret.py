@@ -1,12 +1,10 @@
 """The `kubernetes.io/dockerconfigjson` Secret that lets a kubelet pull from one registry.
 
-Its `.dockerconfigjson` is a docker `config.json` holding one `auths` entry, under the key the
-docker CLI itself writes (`local.client_files.DOCKER`: Docker Hub is `https://index.docker.io/v1/`,
-every other registry `host[:port]`), with `username`, `password` and `auth` (base64 of
-`user:secret`) all set (a kubelet reads `auth` and falls back to the two fields; docker and
-podman read `auth`). Labels name the connector that produced the Secret (label values are
-restricted, so the exact name and the registry go into annotations), and credentials that
-expire carry their expiry as an annotation so a refresh job can find them.
+Its `.dockerconfigjson` is a docker `config.json` with one `auths` entry under the docker CLI's
+key (`local.client_files.DOCKER`) holding `username`, `password` and `auth` (a kubelet reads
+`auth` and falls back to the two fields; docker and podman read `auth`). Labels name the
+connector (label values are restricted, so the exact name and the registry are annotations);
+expiring credentials carry their expiry as an annotation, for a refresh job to find.
 """
 
 from __future__ import annotations
@@ -42,7 +40,7 @@ ANNOTATION_EXPIRES_AT = "zenml.io/credentials-expire-at"
 
 @dataclass(frozen=True)
 class SecretOrigin:
-    """The ZenML connector a Secret comes from: its default name and labels derive from it."""
+    """The ZenML connector a Secret comes from (its default name and labels)."""
 
     connector_name: str
     connector_id: str
@@ -52,11 +50,8 @@ class SecretOrigin:
 
 
 def docker_config_json(reference: RegistryReference, credentials: Credentials) -> dict[str, Any]:
-    """`{"auths": {KEY: {"username", "password", "auth"}}}` for `reference`.
-
-    An identity token is refused: kubelets send `username:password` as Basic auth and know
-    nothing of docker's `identitytoken`, so such a Secret would fail at the first pull.
-    """
+    """`{"auths": {KEY: {"username", "password", "auth"}}}`; not for an identity token, which
+    kubelets (Basic auth only) know nothing of: such a Secret would fail at the first pull."""
     if credentials.identity_token:
         raise DockerConnectorError(
             f"The credentials for {reference} are a docker identity token, which Kubernetes "
@@ -68,11 +63,8 @@ def docker_config_json(reference: RegistryReference, credentials: Credentials) -
             f"The connector for {reference} has no username and password, so there is nothing "
             "to put into an image pull secret. Register it with credentials, then retry."
         )
-    entry = {
-        "username": credentials.username,
-        "password": credentials.secret,
-        "auth": credentials.basic_value(),
-    }
+    auth = credentials.basic_value()
+    entry = {"username": credentials.username, "password": credentials.secret, "auth": auth}
     return {"auths": {DOCKER.key(reference): entry}}
 
 
@@ -85,10 +77,10 @@ def build_pull_secret(
     namespace: str | None = None,
     expires_at: datetime | None = None,
 ) -> dict[str, Any]:
-    """The Secret manifest, ready for `kubectl apply`; no namespace = kubectl's current one.
+    """The Secret manifest for `kubectl apply` (no namespace: kubectl's current one).
 
-    Raises ValueError for a name or namespace Kubernetes would reject, DockerConnectorError
-    for credentials a kubelet cannot use.
+    ValueError for a name or namespace Kubernetes rejects, DockerConnectorError for credentials
+    a kubelet cannot use.
     """
     payload = json.dumps(docker_config_json(reference, credentials), separators=(",", ":"))
     metadata: dict[str, Any] = {"name": check_secret_name(name or origin.default_name())}

@@ -1,9 +1,8 @@
 """A manifest as text (YAML or JSON), and the private file it may be written to.
 
-YAML goes through PyYAML's safe dumper (a ZenML dependency), which quotes whatever needs it,
-so a connector name in an annotation cannot break the document. A file is replaced
-atomically with mode 0600 from the start (`local.atomic`), so a reader never sees half a
-Secret or a wider mode.
+PyYAML's safe dumper (a ZenML dependency) quotes whatever needs it, so a connector name in an
+annotation cannot break the document; a file is replaced atomically, mode 0600 from the start
+(`local.atomic`), so no reader sees half a Secret or a wider mode.
 """
 
 from __future__ import annotations
@@ -51,8 +50,7 @@ def write_private_file(path: Path, text: str) -> Path:
 
 
 def _write_error(path: Path, error: OSError) -> DockerConnectorError:
-    reason = error.strerror or type(error).__name__
     return DockerConnectorError(
-        f"Cannot write {path} ({reason}); nothing was written. Check the directory's "
-        "permissions or choose another --file, then retry."
+        f"Cannot write {path} ({error.strerror or type(error).__name__}); nothing was "
+        "written. Check the directory's permissions or choose another --file, then retry."
     )

@@ -1,27 +1,20 @@
 """Every docker and podman client file: where it is, how the formats differ, what it holds.
 
-One model serves every path that reads or writes these files (discovery, login, logout, and
-the pull-secret builder): `ClientFormat` says as data how docker's `config.json` and podman's
-`auth.json` differ, `ClientFile` is one file's content parsed once, with the one rule for
-which credential helper serves a registry, and the functions at the end say where each tool
-reads and writes, as the tools themselves do:
-- docker reads and writes `$DOCKER_CONFIG/config.json`, else `~/.docker/config.json` (no
-  fallback from `$DOCKER_CONFIG` to the home directory); `~/.dockercfg` is read only when
-  there is no config.json (docker-py's rule); `DOCKER_AUTH_CONFIG` (a whole config in a
-  variable: GitLab CI, testcontainers) comes before both.
-- containers tools (containers-auth.json(5), as containers/image implements it) read
-  `$REGISTRY_AUTH_FILE` alone when set; else `$XDG_RUNTIME_DIR/containers/auth.json`
-  (`/run/containers/$UID/auth.json` without `XDG_RUNTIME_DIR`), then
-  `$XDG_CONFIG_HOME/containers/auth.json` (default `~/.config`). `podman login` writes
-  `$REGISTRY_AUTH_FILE`, else `$DOCKER_CONFIG/config.json` when that is set, else the first.
+The one model for discovery, login, logout and the pull-secret builder: `ClientFormat` says
+as data how docker's `config.json` and podman's `auth.json` differ, `ClientFile` is one
+file parsed once, with the one rule for which helper serves a registry. Where each tool reads
+and writes, as the tools do: docker uses `$DOCKER_CONFIG/config.json`, else
+`~/.docker/config.json` (no fallback between them), `~/.dockercfg` only without a config.json,
+and `DOCKER_AUTH_CONFIG` before both. Containers tools (containers-auth.json(5)) read
+`$REGISTRY_AUTH_FILE` alone when set, else `$XDG_RUNTIME_DIR/containers/auth.json`
+(`/run/containers/$UID/auth.json`), then `$XDG_CONFIG_HOME/containers/auth.json`; `podman
+login` writes `$REGISTRY_AUTH_FILE`, else `$DOCKER_CONFIG/config.json`, else the first.
 
-docker-py's `load_config` parses the same data too forgivingly for us (a broken file silently
-becomes "no credentials", `auth` is decoded leniently, `username`/`password` are ignored), so
-every problem here is a `LocalConfigError` naming the file and the key, never the value. The
-file's shape is checked when it is parsed, `auths` entries only when credentials are read (a
-login never fails over another registry's broken entry). Keys are normalised with
-`parse_registry_reference`: `https://ghcr.io`, `ghcr.io/v1/` and the Docker Hub aliases name
-one registry; Docker Hub OAuth entries and unparsable keys are skipped.
+Not docker-py's `load_config`: it turns a broken file into "no credentials", decodes `auth`
+leniently and ignores `username`/`password`. Here every problem is a `LocalConfigError`
+naming the file and key, never the value; `auths` entries are checked only when credentials
+are read (a login never fails over another registry's entry). Keys are normalised with
+`parse_registry_reference`; Docker Hub OAuth entries and unparsable keys are skipped.
 """
 
 from __future__ import annotations
@@ -52,20 +45,20 @@ _OAUTH_SUFFIXES = ("access-token", "refresh-token")
 
 @dataclass(frozen=True)
 class ClientFormat:
-    """One tool's credential file format."""
+    """One tool's credential file format.
+
+    `tool` is the program whose login this file serves, `what` how messages name the file,
+    `key` the key a registry is stored under. `namespaced_keys`: keys may be `host/ns/repo`;
+    `uses_creds_store`: `credsStore` serves registries without a `credHelpers` entry;
+    `helper_placeholder`: a login through a helper leaves `auths[key] = {}` (docker CLI).
+    """
 
     tool: str
-    """`docker` or `podman`: the program whose `login`/`logout` this file serves."""
     what: str
-    """How messages name the file ("docker config file")."""
     key: Callable[[RegistryReference], str]
-    """The key a registry is stored under (a `RegistryReference` property)."""
     namespaced_keys: bool
-    """Keys may name a namespace (`host/ns/repo`), not only a registry."""
     uses_creds_store: bool
-    """A `credsStore` helper serves every registry without a `credHelpers` entry."""
     helper_placeholder: bool
-    """A login through a helper leaves `auths[key] = {}`, as the docker CLI does."""
 
 
 DOCKER = ClientFormat(
@@ -88,14 +81,14 @@ PODMAN = ClientFormat(
 
 @dataclass(frozen=True)
 class AuthEntry:
-    """One `auths` entry: credentials, or None when they are kept in a helper (`{}`)."""
+    """One `auths` entry under `key` as written; no `credentials` when a helper keeps them.
+
+    `namespace` is `ns[/repo]` of a containers key `host/ns/repo`; None: the whole registry.
+    """
 
     key: str
-    """The key exactly as written in the file."""
     registry: RegistryReference
-    """The normalised registry (host and port) the key names."""
     namespace: str | None
-    """`ns[/repo]` for a namespaced containers key (`host/ns/repo`); None = whole registry."""
     credentials: Credentials | None
 
 
@@ -110,17 +103,14 @@ class HelperSetting:
 
 @dataclass
 class ClientFile:
-    """One client file's content, parsed once; `data` is the JSON object itself.
+    """One client file parsed once (`parse`); login and logout edit `data` in place.
 
-    Login and logout edit `data` in place (every other key survives); discovery reads
-    `entries` and asks `helper_for`. Build it with `ClientFile.parse`.
+    `origin` is a path or `DOCKER_AUTH_CONFIG`; `label` the subject of messages.
     """
 
     format: ClientFormat
     origin: str
-    """Where it came from, for messages: a file path or `DOCKER_AUTH_CONFIG`."""
     label: str = field(repr=False)
-    """The subject of messages: "The docker config file /x/config.json"."""
     data: dict[str, Any] = field(repr=False)
     cred_helpers: dict[str, str]
     creds_store: str | None
@@ -146,13 +136,10 @@ class ClientFile:
 
     def auths(self, *, create: bool = False) -> dict[str, Any]:
         """The `auths` object itself, for editing (added to `data` when missing and `create`)."""
-        value = self.data.get("auths")
-        if value is None:
-            if not create:
-                return {}
-            value = self.data["auths"] = {}
-        auths: dict[str, Any] = value
-        return auths
+        auths: dict[str, Any] | None = self.data.get("auths")
+        if auths is None and create:
+            auths = self.data["auths"] = {}
+        return {} if auths is None else auths
 
     def keys_for(self, reference: RegistryReference) -> list[str]:
         """Every `auths` key that names `reference`'s registry (entries are not parsed)."""
@@ -188,19 +175,14 @@ class ClientFile:
     ) -> CredentialHelper | None:
         """The helper that serves `reference` in this file; None: the file itself.
 
-        Writing follows the docker CLI: the `credHelpers` entry under this format's key (an
-        empty one means the file), else docker's `credsStore`. Reading is as forgiving as
-        docker-py and containers/image: the first non-empty entry under any spelling of the
-        registry (see `key_rank`), else `credsStore`. `timeout` bounds each helper run.
+        Writing follows the docker CLI: the `credHelpers` entry under this format's key (empty
+        means the file), else `credsStore`. Reading is as forgiving as docker-py and
+        containers/image: the best-ranked entry under any spelling (`key_rank`), else `credsStore`.
         """
         key: str | None = self.format.key(reference)
         if reading:
-            setting = min(
-                (h for h in self.helper_settings if h.registry.same_registry(reference)),
-                key=lambda h: key_rank(h.key, reference),
-                default=None,
-            )
-            key = setting.key if setting is not None else None
+            settings = [h.key for h in self.helper_settings if h.registry.same_registry(reference)]
+            key = min(settings, key=lambda k: key_rank(k, reference), default=None)
         suffix = None if key is None else self.cred_helpers.get(key)
         if key is None or suffix is None:
             return self.creds_store_helper(timeout)
@@ -210,7 +192,7 @@ class ClientFile:
         return CredentialHelper(suffix, origin, helper_timeout(timeout), key=key)
 
     def creds_store_helper(self, timeout: float | None = None) -> CredentialHelper | None:
-        """docker's `credsStore` helper, None when there is none (podman has none)."""
+        """docker's `credsStore` helper, if any (podman has none)."""
         if not self.format.uses_creds_store or not self.creds_store:
             return None
         return CredentialHelper(
@@ -232,8 +214,8 @@ class ClientFile:
 def key_rank(key: str, reference: RegistryReference) -> int:
     """Which of several keys for one registry wins (lower first; ties keep file order).
 
-    The canonical name (`docker.io`, `host:port`) is what docker-py (`resolve_authconfig`)
-    and containers/image look up first; the docker CLI's Docker Hub key comes next.
+    The canonical name (`docker.io`, `host:port`), as docker-py and containers/image look
+    up first; then the docker CLI's Docker Hub key.
     """
     if key == reference.resource_id:
         return 0
@@ -245,10 +227,9 @@ def match_namespaced(
 ) -> AuthEntry | None:
     """The entry for `reference`: the longest matching namespace, else the registry-wide one.
 
-    Namespaces are matched against the path as written (`reference.path`): `docker.io/team`
-    is podman's key for the Docker Hub namespace `team`, not the image `library/team`.
-    Without a path the registry-wide entry is used; if there is none and exactly one
-    namespaced entry, that one; several namespaces are ambiguous (error).
+    Matched against the path as written: `docker.io/team` is podman's key for the Docker Hub
+    namespace `team`, not `library/team`. Without a path: the registry-wide entry, else the
+    only namespaced one; several namespaces are ambiguous (error).
     """
     candidates = [
         e for e in entries if e.registry.same_registry(reference) and e.credentials is not None
@@ -288,37 +269,24 @@ def registry_of_key(
 
     Docker matches keys by host only, so paths (`/v1/`, `/v2/`) are dropped — unless the
     file is a containers `auth.json`, whose scheme-less keys may be `host/namespace[/repo]`.
+    Docker Hub under any scheme (old docker wrote `http://index.docker.io/v1/`) is Docker
+    Hub, as the docker CLI and containers/image read it.
     """
     if not isinstance(key, str) or is_oauth_key(key):
         return None
     text = key.strip()
     scheme, sep, rest = text.partition("://")
     authority, _, path = (rest if sep else text).partition("/")
-    registry = _key_registry(scheme if sep else None, authority)
-    if registry is None:
+    try:
+        registry = parse_registry_reference(authority)
+        if sep and not registry.is_docker_hub:
+            registry = parse_registry_reference(f"{scheme}://{authority}")
+    except ValueError:
         return None
     namespace = None
     if namespaced and not sep:
         namespace = "/".join(part for part in path.split("/") if part) or None
     return registry, namespace
-
-
-def _key_registry(scheme: str | None, authority: str) -> RegistryReference | None:
-    """The registry of a key's authority; Docker Hub under any scheme is Docker Hub.
-
-    Old docker versions wrote `http://index.docker.io/v1/`; the docker CLI and
-    containers/image normalise every Docker Hub spelling, so it is read, not dropped.
-    """
-    try:
-        bare = parse_registry_reference(authority)
-    except ValueError:
-        return None
-    if scheme is None or bare.is_docker_hub:
-        return bare
-    try:
-        return parse_registry_reference(f"{scheme}://{authority}")
-    except ValueError:
-        return None
 
 
 def _parse_entry(
@@ -344,19 +312,15 @@ def _parse_entry(
 
 
 def _decode_auth(auth: str, *, label: str, where: str) -> tuple[str, str]:
+    decoded: str | None
     try:
         decoded = base64.b64decode(auth.strip(), validate=True).decode("utf-8")
     except (binascii.Error, ValueError):
-        raise _bad(
-            label,
-            f"has {where} whose 'auth' is not base64 of username:password (value not shown)",
-        ) from None
-    username, sep, password = decoded.partition(":")
+        decoded = None
+    username, sep, password = (decoded or "").partition(":")
     if not sep or not username:
-        raise _bad(
-            label,
-            f"has {where} whose 'auth' does not decode to username:password (value not shown)",
-        )
+        problem = "is not base64 of" if decoded is None else "does not decode to"
+        raise _bad(label, f"has {where} whose 'auth' {problem} username:password (value not shown)")
     return username, password.strip("\x00")
 
 
@@ -370,27 +334,29 @@ def _bad(label: str, problem: str) -> LocalConfigError:
 
 
 def files_to_read() -> Iterator[ClientFile]:
-    """Every client file, in the order credentials are looked up; each read when reached.
-
-    Its `auths` entries are parsed on the spot, so a broken file is refused before any of
-    its helpers runs.
-    """
-    env_value = os.environ.get(ENV_VAR, "")
-    if env_value.strip():
-        data = parse_json_text(env_value, label=f"The environment variable {ENV_VAR}")
-        yield _read(ClientFile.parse(DOCKER, data, ENV_VAR, what="environment variable"))
+    """Every client file in lookup order, each read when reached; its `auths` entries are
+    parsed at once, so a broken file is refused before any of its helpers runs."""
+    if (from_env := env_client_file()) is not None:
+        yield _read(from_env)
     config_path = docker_config_file()
     config = read_json(config_path, what=DOCKER.what)
     if config is not None:
         yield _read(ClientFile.parse(DOCKER, config, str(config_path)))
-    else:
-        legacy = _legacy_dockercfg()
-        if legacy is not None:
-            yield _read(legacy)
+    elif (legacy := _legacy_dockercfg()) is not None:
+        yield _read(legacy)
     for path in podman_auth_paths():
         podman = read_json(path, what=PODMAN.what)
         if podman is not None:
             yield _read(ClientFile.parse(PODMAN, podman, str(path)))
+
+
+def env_client_file() -> ClientFile | None:
+    """`DOCKER_AUTH_CONFIG` parsed, None when it is unset or blank."""
+    raw = os.environ.get(ENV_VAR, "")
+    if not raw.strip():
+        return None
+    data = parse_json_text(raw, label=f"The environment variable {ENV_VAR}")
+    return ClientFile.parse(DOCKER, data, ENV_VAR, what="environment variable")
 
 
 def _read(client_file: ClientFile) -> ClientFile:
@@ -399,11 +365,10 @@ def _read(client_file: ClientFile) -> ClientFile:
 
 
 def _legacy_dockercfg() -> ClientFile | None:
-    """`~/.dockercfg` in its JSON format ({key: {auth, email}}) or the older two-line one.
+    """`~/.dockercfg`, JSON ({key: {auth, email}}) or the older two-line format.
 
-    docker-py's `load_config` reads both but turns every problem into "no credentials" (it
-    logs at debug level and returns {}), which would hide a broken file behind a misleading
-    "nothing found"; the docker CLI refuses such a file, and so do we, naming it.
+    A broken one is refused, naming it, as the docker CLI does (docker-py's "no credentials"
+    would hide it behind a misleading "nothing found").
     """
     path = legacy_dockercfg_file()
     what = "legacy docker config file"
@@ -434,11 +399,8 @@ def _two_line_dockercfg(raw: bytes, label: str) -> dict[str, object]:
 
 
 def docker_config_file() -> Path:
-    """The docker config file the docker CLI would use (no fallback from $DOCKER_CONFIG).
-
-    The rule docker-py's `docker.utils.config` follows, written out so that the pull-secret
-    builder, which needs this module's formats, does not import docker-py (~0.1 s).
-    """
+    """The docker CLI's config file: docker-py's rule, written out so that the pull-secret
+    builder, which needs this module, does not import docker-py (~0.1 s)."""
     configured = os.environ.get("DOCKER_CONFIG")
     return Path(configured, "config.json") if configured else Path.home() / ".docker/config.json"
 
@@ -464,17 +426,12 @@ def podman_auth_paths() -> list[Path]:
 
 
 def podman_login_file(*, must_be_usable: bool = True) -> Path:
-    """The file `podman login` writes, which podman also reads first.
-
-    podman refuses to work when `XDG_RUNTIME_DIR` names a missing directory; with
-    `must_be_usable` we refuse too instead of creating it.
-    """
-    explicit = os.environ.get("REGISTRY_AUTH_FILE")
-    if explicit:
-        return Path(explicit)
-    docker_dir = os.environ.get("DOCKER_CONFIG")
-    if docker_dir:
-        return Path(docker_dir) / "config.json"
+    """The file `podman login` writes (and podman reads first); with `must_be_usable` a
+    missing `XDG_RUNTIME_DIR` is refused, as podman does, instead of created."""
+    if os.environ.get("REGISTRY_AUTH_FILE"):
+        return podman_auth_paths()[0]
+    if os.environ.get("DOCKER_CONFIG"):
+        return docker_config_file()
     runtime_dir = os.environ.get("XDG_RUNTIME_DIR")
     if runtime_dir and must_be_usable and not os.path.isdir(runtime_dir):
         raise LocalConfigError(

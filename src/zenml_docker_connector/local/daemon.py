@@ -34,7 +34,11 @@ def authenticated_docker_client(
     reference: RegistryReference, credentials: Credentials
 ) -> docker.DockerClient:
     """A DockerClient for the local daemon, logged in to `reference` with these credentials."""
-    client = _client_from_environment()
+    try:
+        client = docker.DockerClient.from_env()
+        client.ping()
+    except DockerException as error:
+        raise _daemon_error(str(error)) from None
     connector_first_auth(client.api, docker_auth, reference.config_key)
     try:
         client.login(
@@ -49,15 +53,6 @@ def authenticated_docker_client(
     except DockerException as error:
         client.close()
         raise _daemon_error(str(error), credentials) from None
-    return client
-
-
-def _client_from_environment() -> docker.DockerClient:
-    try:
-        client = docker.DockerClient.from_env()
-        client.ping()
-    except DockerException as error:
-        raise _daemon_error(str(error)) from None
     return client
 
 

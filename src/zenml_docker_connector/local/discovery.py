@@ -1,27 +1,19 @@
 """Find the registry credentials a user already has locally (for `--auto-configure`).
 
-Sources, first match wins (`client_files.files_to_read` says where they are):
-
-1. `DOCKER_AUTH_CONFIG`. It overrides the config file, as in the docker CLI (28.2+, which
-   falls back to the file for registries the variable does not name) and testcontainers.
-2. The docker config file, else the legacy `~/.dockercfg`. Per registry: the `credHelpers`
-   helper, else the `credsStore` helper, else the `auths` entry (plain `auth` or
-   `username`/`password`). The docker CLI stops at a helper that has nothing; we then still
-   try `auths`, like docker-py.
-3. Podman/Buildah/Skopeo `auth.json` files, `credHelpers` first, then namespaced `auths`
-   keys matched longest-prefix first against the repository path as the user wrote it.
-
-Within each source the same rules apply; when several keys name one registry the registry's
-canonical name (`docker.io`, `host:port`) wins, as in docker-py and containers/image, then the
-docker CLI's own key, then file order (`client_files.key_rank`).
-Nothing is ever written. A source that exists but is broken raises `LocalConfigError` when
-it is consulted; a helper's "credentials not found" just moves on to the next source.
-Identity tokens (`identitytoken`, or a helper username `<token>`) cannot be used as docker
-passwords: if nothing better is found they raise an error saying what to do instead.
+Sources, first match wins (`client_files.files_to_read`): `DOCKER_AUTH_CONFIG` (it overrides
+the config file, as in docker CLI 28.2+ and testcontainers); the docker config file, else
+`~/.dockercfg` (per registry the `credHelpers` helper, else `credsStore`, else `auths`; the
+docker CLI stops at a helper that has nothing, we still try `auths`, like docker-py); then
+podman's `auth.json` files (`credHelpers`, then namespaced keys, longest prefix first against
+the path as written). Among keys naming one registry `client_files.key_rank` decides.
+Nothing is written. A broken source raises `LocalConfigError` when consulted; a helper's
+"credentials not found" moves on. Identity tokens cannot serve as docker passwords: if
+nothing better is found they raise an error saying what to do instead.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from zenml_docker_connector.credentials import Credentials
@@ -51,11 +43,9 @@ def find_local_credentials(
     timeout: float | None = None,
     allow_identity_token: bool = False,
 ) -> FoundCredentials:
-    """Credentials for `reference` from the local stores, in the module's order.
+    """Credentials for `reference`, else (None) for the only registry found or Docker Hub.
 
-    With `reference` None: the only registry found, else Docker Hub if present, else a
-    `LocalConfigError` listing the registries found. `timeout` bounds each credential
-    helper call (default 10 s or `$ZENML_DOCKER_CREDENTIAL_HELPER_TIMEOUT`).
+    `timeout` bounds each helper call (default: `helpers.helper_timeout`).
     """
     seconds = helper_timeout(timeout)
     if reference is None:
@@ -144,27 +134,22 @@ def _lookup(
 
 
 def _from_helper(helper: CredentialHelper, reference: RegistryReference) -> FoundCredentials | None:
-    if helper.key is not None:
-        return _ask(helper, list(dict.fromkeys([reference.config_key, helper.key])), reference)
-    found = _ask(helper, [reference.config_key], reference)
-    if found is not None:
-        return found
-    # The store may hold the registry under another spelling (https://host, host/v1/).
-    variants = [
-        key
-        for key in helper.list()
-        if key != reference.config_key
-        and (parsed := registry_of_key(key, namespaced=False)) is not None
-        and parsed[0].same_registry(reference)
-    ]
-    return _ask(helper, variants, reference)
-
-
-def _ask(
-    helper: CredentialHelper, urls: list[str], reference: RegistryReference
-) -> FoundCredentials | None:
-    for url in urls:
+    """Ask under the docker key (and the `credHelpers` key); a `credsStore` may hold the
+    registry under another spelling (https://host, host/v1/), so its list is asked next."""
+    for url in _helper_keys(helper, reference):
         credentials = helper.get(url)
         if credentials is not None:
             return FoundCredentials(reference, credentials, helper.description)
     return None
+
+
+def _helper_keys(helper: CredentialHelper, reference: RegistryReference) -> Iterator[str]:
+    yield reference.config_key
+    if helper.key is not None:
+        if helper.key != reference.config_key:
+            yield helper.key
+        return
+    for key in helper.list():
+        found = registry_of_key(key, namespaced=False)
+        if key != reference.config_key and found and found[0].same_registry(reference):
+            yield key

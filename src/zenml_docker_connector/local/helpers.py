@@ -1,15 +1,13 @@
 """Running `docker-credential-*` helpers: the docker credential-helper protocol, bounded in time.
 
-docker-py's `docker.credentials.Store` speaks the same protocol, but we cannot use it here:
-it has no timeout (a helper waiting on a locked keychain or a GPG pinentry would hang ZenML
-forever), it lets the helper's stderr through to the user's terminal unfiltered and so cannot
-report it, and garbage output surfaces as a bare `JSONDecodeError`/`KeyError`. This module runs
-the helper in its own process group with a bounded wait, kills the whole group on timeout (a
-shell-script helper's children would otherwise keep the pipes open), and turns every failure
-into a `LocalConfigError` that names the helper and where it was configured. `get` and
-`list` serve discovery; `store` and `erase` serve local login/logout (the secret travels on
-the helper's stdin only, never on its command line). Helpers are looked up on PATH as Go's
-`exec.LookPath` (so the docker CLI) does it: one found through a relative entry is refused.
+Not docker-py's `docker.credentials.Store`, which speaks the same protocol: it has no timeout
+(a helper waiting on a locked keychain or a pinentry would hang ZenML), passes the helper's
+stderr to the terminal unfiltered, surfaces garbage as a bare `JSONDecodeError`/`KeyError`,
+finds programs as `shutil.which` does, and importing it imports all of docker-py (which the
+pull-secret path avoids). Here the helper runs in its own process group, the whole group is
+killed on timeout (a shell script's children would keep the pipes open), every failure is a
+`LocalConfigError` naming the helper and where it was configured, and the secret travels on
+stdin only. Programs are looked up on PATH as Go's `exec.LookPath` (so the docker CLI) does.
 """
 
 from __future__ import annotations
@@ -20,7 +18,8 @@ import os
 import re
 import signal
 import subprocess
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from zenml_docker_connector.credentials import Credentials
 from zenml_docker_connector.errors import LocalConfigError
@@ -66,15 +65,12 @@ def helper_timeout(explicit: float | None = None) -> float:
 def helper_program(program: str) -> str | None:
     """The first executable `program` on PATH, None if there is none; as Go finds programs.
 
-    `shutil.which` would also run a `docker-credential-*` planted in whatever directory ZenML
-    was started from when PATH has an empty or `.` entry. Go (1.19+) refuses a program found
-    through a relative entry, and with it the docker CLI; so do we. An unset or empty PATH
-    finds nothing, as in Go.
+    `shutil.which` would also run a helper planted in the working directory when PATH has an
+    empty or `.` entry; Go (1.19+), and with it the docker CLI, refuses a program found through
+    a relative entry, and so do we. An unset or empty PATH finds nothing, as in Go.
     """
     search = os.environ.get("PATH", "")
-    if not search:
-        return None
-    for entry in search.split(os.pathsep):
+    for entry in search.split(os.pathsep) if search else []:
         candidate = os.path.join(entry or ".", program)
         if not (os.path.isfile(candidate) and os.access(candidate, os.X_OK)):
             continue
@@ -103,7 +99,6 @@ class CredentialHelper:
 
     @property
     def is_creds_store(self) -> bool:
-        """Configured as docker's `credsStore` (for every registry), not a `credHelpers` entry."""
         return self.key is None
 
     @property
@@ -116,19 +111,16 @@ class CredentialHelper:
 
     def get(self, server_url: str) -> Credentials | None:
         """Credentials stored for `server_url`, or None when the helper has none for it."""
-        result = self._run("get", server_url, what=f"credentials for {server_url}")
-        if result.returncode != 0:
-            if _NOT_FOUND in result.stdout.lower() or _NOT_FOUND in result.stderr.lower():
-                return None
-            raise self._exit_error(result, f"credentials for {server_url}")
-        data = self._parse_json(result.stdout, f"credentials for {server_url}")
+        what = f"credentials for {server_url}"
+        stdout = self._run("get", server_url, f"for {what}", missing_ok=True)
+        if stdout is None:
+            return None
+        data = self._parse_json(stdout, what)
         if not isinstance(data, dict):
-            raise self._shape_error(f"credentials for {server_url}", "a JSON object")
+            raise self._shape_error(what, "a JSON object")
         username, secret = data.get("Username", ""), data.get("Secret", "")
         if not isinstance(username, str) or not isinstance(secret, str):
-            raise self._shape_error(
-                f"credentials for {server_url}", "string Username and Secret fields"
-            )
+            raise self._shape_error(what, "string Username and Secret fields")
         if not username and not secret:
             # docker-credential-pass answers "not found" this way instead of exiting non-zero.
             return None
@@ -141,44 +133,45 @@ class CredentialHelper:
 
     def list(self) -> dict[str, str]:
         """Server URLs the helper holds credentials for, mapped to usernames."""
-        result = self._run("list", "", what="its list of registries")
-        if result.returncode != 0:
-            raise self._exit_error(result, "its list of registries")
-        data = self._parse_json(result.stdout, "its list of registries")
+        what = "its list of registries"
+        data = self._parse_json(self._run("list", "", f"for {what}") or "", what)
         if not isinstance(data, dict) or not all(isinstance(k, str) for k in data):
-            raise self._shape_error("its list of registries", "a JSON object of URL: username")
+            raise self._shape_error(what, "a JSON object of URL: username")
         return {key: value if isinstance(value, str) else "" for key, value in data.items()}
 
     def store(self, server_url: str, credentials: Credentials) -> None:
         """Store credentials for `server_url` (`store` action, JSON with the secret on stdin)."""
-        payload = json.dumps(
-            {
-                "ServerURL": server_url,
-                "Username": credentials.username or "",
-                "Secret": credentials.secret or "",
-            }
-        )
-        task = f"store credentials for {server_url}"
-        result = self._run("store", payload, what=task, task=task)
-        if result.returncode != 0:
-            error = self._exit_error(result, task, asked="when asked to")
-            raise LocalConfigError(credentials.redact(str(error))) from None
+        payload = {
+            "ServerURL": server_url,
+            "Username": credentials.username or "",
+            "Secret": credentials.secret or "",
+        }
+        task = f"to store credentials for {server_url}"
+        self._run("store", json.dumps(payload), task, scrub=credentials.redact)
 
     def erase(self, server_url: str) -> bool:
         """Erase credentials for `server_url`; False when the helper had none for it."""
-        task = f"erase credentials for {server_url}"
-        result = self._run("erase", server_url, what=task, task=task)
-        if result.returncode == 0:
-            return True
-        if _NOT_FOUND in result.stdout.lower() or _NOT_FOUND in result.stderr.lower():
-            return False
-        raise self._exit_error(result, task, asked="when asked to")
+        task = f"to erase credentials for {server_url}"
+        return self._run("erase", server_url, task, missing_ok=True) is not None
 
-    def _run(self, action: str, stdin: str, *, what: str, task: str | None = None) -> _Completed:
-        """Run the helper; `what` (a noun: get/list) or `task` (a verb phrase) is for messages."""
-        cannot = f"so {what} cannot be read" if task is None else f"so it cannot {task}"
-        asked = f"asked for {what}" if task is None else f"asked to {task}"
-        executable = self._executable(cannot)
+    def _run(
+        self,
+        action: str,
+        stdin: str,
+        task: str,
+        *,
+        missing_ok: bool = False,
+        scrub: Callable[[str], str] = str,
+    ) -> str | None:
+        """The helper's stdout; None when `missing_ok` and it had no credentials.
+
+        `task` completes "asked …" in messages ("for credentials for X", "to store …");
+        `scrub` cleans a failure's message (the secret was on stdin).
+        """
+        kind, _, rest = task.partition(" ")
+        executable = self._executable(
+            f"so {rest} cannot be read" if kind == "for" else f"so it cannot {rest}"
+        )
         try:
             process = subprocess.Popen(
                 [executable, action],
@@ -198,13 +191,21 @@ class CredentialHelper:
             _kill_group(process)
             raise LocalConfigError(
                 f"The {self.description} did not answer within {self.timeout:g} s while "
-                f"{asked}; it was stopped. If it waits for a keychain unlock or a passphrase, "
+                f"asked {task}; it was stopped. If it waits for a keychain unlock or a passphrase, "
                 f"unlock it first or raise {TIMEOUT_ENV_VAR}; otherwise fix or replace the helper."
             ) from None
-        return _Completed(
-            process.returncode,
-            out.decode("utf-8", errors="replace"),
-            err.decode("utf-8", errors="replace"),
+        stdout, stderr = (text.decode("utf-8", errors="replace") for text in (out, err))
+        if process.returncode == 0:
+            return stdout
+        if missing_ok and _NOT_FOUND in (stdout + "\n" + stderr).lower():
+            return None
+        output = scrub_output(stderr) or scrub_output(stdout) or "no output"
+        raise LocalConfigError(
+            scrub(
+                f"The {self.description} failed with exit status {process.returncode} when "
+                f"asked {task}: {output}. Fix the helper (e.g. unlock its keychain) or fix or "
+                "remove that setting."
+            )
         )
 
     def _executable(self, cannot: str) -> str:
@@ -249,30 +250,12 @@ class CredentialHelper:
             f"(expected {expected}). Update or fix the helper, or remove that setting."
         )
 
-    def _exit_error(
-        self, result: _Completed, what: str, *, asked: str = "when asked for"
-    ) -> LocalConfigError:
-        output = scrub_output(result.stderr) or scrub_output(result.stdout) or "no output"
-        return LocalConfigError(
-            f"The {self.description} failed with exit status {result.returncode} {asked} "
-            f"{what}: {output}. Fix the helper (e.g. unlock its keychain) or fix or "
-            "remove that setting."
-        )
-
-
-@dataclass(frozen=True)
-class _Completed:
-    returncode: int
-    stdout: str = field(repr=False)
-    stderr: str = field(repr=False)
-
 
 def scrub_output(text: str) -> str:
     """A helper's diagnostic output made safe for a message: one line, short, secrets masked."""
     text = " ".join(text.split())
     text = _SECRET_FIELD.sub(lambda m: m.group(1) + REDACTED, text)
-    text = _TOKEN_LIKE.sub(REDACTED, text)
-    text = "".join(ch for ch in text if ch.isprintable())
+    text = "".join(ch for ch in _TOKEN_LIKE.sub(REDACTED, text) if ch.isprintable())
     if len(text) > _MAX_REPORTED_OUTPUT:
         text = text[:_MAX_REPORTED_OUTPUT].rstrip() + "…"
     return text

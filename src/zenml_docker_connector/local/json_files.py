@@ -1,31 +1,25 @@
 """Reading client files strictly, and updating them safely (read-modify-write under a lock).
 
-These files belong to the user and to other tools: the docker CLI, podman and credential
-helpers write them too, and they hold settings we know nothing about. So every update here
-holds an exclusive lock (a `flock` on a sibling `<name>.lock` file, which also works across
-processes, plus a per-file thread lock; the holder removes the lock file before releasing it,
-and a waiter that finds its locked file gone starts over, so none is ever left behind; a
-waiter gives up after `LOCK_WAIT_SECONDS`, naming the pid the holder wrote in the lock file),
-re-reads the file under that lock, changes only what the caller changes, and replaces the
-file atomically (temporary file in the same directory, fsync, mode 0600, `os.replace`). A
-file that is not a JSON object is refused and left exactly as it was; a symlinked file is
-followed (unless another user may have planted the link: `local.atomic`), so the link keeps
-pointing at its (updated) target. Key order and every other key and value survive the round
-trip.
-
-Files are opened so that nothing a user (or an attacker) put in their place can hang us or
-redirect a write: reads use `O_NONBLOCK` and accept regular files only (a FIFO would block
-forever, `/dev/zero` would never end) of at most `MAX_FILE_BYTES`; the lock file is opened
-with `O_NOFOLLOW`, so a planted `config.json.lock` symlink cannot make us create a file at
-its target.
+These files belong to the user and to other tools (docker, podman, credential helpers) and
+hold settings we know nothing about. So an update holds an exclusive lock (a `flock` on a
+sibling `<name>.lock`, across processes, plus a per-file thread lock; the holder removes the
+lock file before releasing it and a waiter whose locked file is gone starts over, so none is
+left behind; a waiter gives up after `LOCK_WAIT_SECONDS`, naming the pid the holder wrote),
+re-reads the file under it, changes only what the caller changes, and replaces it atomically
+(`atomic`, mode 0600). A file that is not a JSON object is refused untouched; a symlink is
+followed (unless another user may have planted it: `local.atomic`), so it keeps pointing at
+its updated target; key order and every other key survive. Nothing planted in a file's place
+can hang us or redirect a write: reads use `O_NONBLOCK` and accept regular files of at most
+`MAX_FILE_BYTES` only (a FIFO would block, `/dev/zero` never end); the lock file is opened
+`O_NOFOLLOW`.
 """
 
 from __future__ import annotations
 
 import contextlib
-import copy
 import errno
 import fcntl
+import itertools
 import json
 import os
 import stat
@@ -67,14 +61,11 @@ def update_json_file(
     what: str = "config file",
     create_missing: bool = True,
 ) -> T:
-    """Apply `mutate` to the JSON object in `path` under an exclusive lock, atomically.
+    """`mutate(data)` on the JSON object in `path`, under the lock, written back atomically.
 
-    `mutate` edits the dict in place and returns a result, which is passed back. If it raises,
-    nothing is written. If the content is unchanged afterwards, the file is not rewritten (and
-    not created when it did not exist). `what` names the file in error messages ("docker config
-    file"). With `create_missing=False` a missing file is neither created nor locked (nor its
-    directory made): `mutate` sees {} and its changes are dropped — for removals. Raises
-    `LocalConfigError` for unreadable, corrupt or unwritable files.
+    Nothing is written if `mutate` raises or changes nothing (a missing file is then not
+    created). With `create_missing=False` a missing file is neither created nor locked:
+    `mutate` sees {} and its changes are dropped (for removals). `what` names the file.
     """
     target = _resolve(Path(path), what)
     if not create_missing and not os.path.lexists(target):
@@ -82,10 +73,13 @@ def update_json_file(
     _read_object(target, what)  # a broken file is refused before anything is made beside it
     with _locked(target, what):
         data = _read_object(target, what)
-        original = copy.deepcopy(data)
+        original = json.dumps(data, ensure_ascii=False)  # key order counts as content
         result = mutate(data)
-        if _serialised(data) != _serialised(original):
-            _write_atomically(target, data, create_mode, what)
+        if json.dumps(data, ensure_ascii=False) != original:
+            try:
+                replace_file(target, _payload(data), create_mode, _owner(target))
+            except OSError as error:
+                raise _os_error(f"The {what} {target}", error) from None
         return result
 
 
@@ -103,9 +97,9 @@ def read_file(path: Path, *, what: str) -> bytes | None:
     except FileNotFoundError:
         return None
     except OSError as error:
-        mode = _mode_of(path)  # a socket cannot be opened: say what it is
-        if mode is not None and not stat.S_ISREG(mode):
-            raise _not_regular(label, mode) from None
+        with contextlib.suppress(OSError):  # a socket cannot be opened: say what it is
+            if not stat.S_ISREG(mode := os.stat(path).st_mode):
+                raise _not_regular(label, mode) from None
         raise _os_error(label, error) from None
     try:
         _require_regular(descriptor, label)
@@ -118,13 +112,6 @@ def read_file(path: Path, *, what: str) -> bytes | None:
     if len(raw) > MAX_FILE_BYTES:
         raise _too_large(label)
     return raw
-
-
-def _mode_of(path: Path) -> int | None:
-    try:
-        return os.stat(path).st_mode
-    except OSError:
-        return None
 
 
 def _require_regular(descriptor: int, label: str) -> None:
@@ -169,11 +156,6 @@ def parse_json_text(raw: bytes | str, *, label: str) -> object:
         raise _corrupt(label, "is nested too deeply to be a client config") from None
     except ValueError:  # an integer with more digits than Python converts
         raise _corrupt(label, "is not valid JSON (a number is too long)") from None
-
-
-def _serialised(data: dict[str, Any]) -> str:
-    """Order-sensitive comparison form: reordering keys counts as a change."""
-    return json.dumps(data, ensure_ascii=False)
 
 
 def _resolve(path: Path, what: str) -> Path:
@@ -287,14 +269,8 @@ def _open_lock(target: Path, what: str) -> int:
 
 def _ensure_directory(directory: Path, what: str) -> None:
     """Create missing directories with mode 0700 (the ones we did not create stay as they are)."""
-    missing = []
-    current = directory
-    while not current.exists():
-        missing.append(current)
-        if current.parent == current:
-            break
-        current = current.parent
-    for created in reversed(missing):
+    missing = itertools.takewhile(lambda d: not d.exists(), (directory, *directory.parents))
+    for created in reversed(list(missing)):
         try:
             created.mkdir(mode=DIRECTORY_MODE)
         except FileExistsError:
@@ -319,13 +295,6 @@ def _payload(data: dict[str, Any]) -> bytes:
         return (json.dumps(data, indent="\t", ensure_ascii=False) + "\n").encode("utf-8")
     except UnicodeEncodeError:  # a lone surrogate escape (\ud800) read from the file
         return (json.dumps(data, indent="\t", ensure_ascii=True) + "\n").encode("ascii")
-
-
-def _write_atomically(target: Path, data: dict[str, Any], mode: int, what: str) -> None:
-    try:
-        replace_file(target, _payload(data), mode, _owner(target))
-    except OSError as error:
-        raise _os_error(f"The {what} {target}", error) from None
 
 
 def _owner(target: Path) -> tuple[int, int] | None:

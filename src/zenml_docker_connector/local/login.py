@@ -1,28 +1,22 @@
 """Log the local docker/podman clients in to a registry by writing their files — and log out.
 
-We write the files ourselves instead of calling `docker login`: it works with or without a
-running daemon, needs no secret on any command line, and keeps the user's files safe (see
-`json_files`). What we write is what the tools write, in the file each tool's login writes
-(`client_files`): through the helper `ClientFile.helper_for` names (its `store` action, the
-secret on stdin; docker then leaves `auths[key] = {}`), else `auths[key] = {"auth": ...}`,
-and the result names that file so that the caller can warn about plain text. When podman's
-file is the docker config (`DOCKER_CONFIG` set), the docker entry serves podman too.
+Not `docker login`: writing the files works without a daemon, puts no secret on a command
+line, and keeps the user's files safe (`json_files`). We write what each tool's login writes,
+where it writes it (`client_files`): through the helper `ClientFile.helper_for` names (secret
+on stdin; docker then leaves `auths[key] = {}`), else `auths[key] = {"auth": ...}`, naming
+that file so the caller can warn about plain text. When podman's file is the docker config
+(`DOCKER_CONFIG` set), the docker entry serves podman too. Only the registry's own key is
+touched: other keys for it (`https://host`, `host/ns` in auth.json) belong to whoever wrote
+them, so logout leaves and reports them, as the tools may still use them.
 
-Only the registry's own key is touched. Other keys for the same registry (`https://host`,
-`host/namespace` in auth.json) belong to whoever wrote them: we leave them, and logout
-reports them, because the tools may still use them.
-
-Which clients (`engine`): "docker", "podman", "both", or None = automatic. For login,
-automatic follows the container engine setting the caller passes (ZenML's, read by the glue):
-"podman" writes podman's file, plus the docker config if a docker CLI is installed; "docker"
-writes the docker config; unset writes the docker config when a docker CLI is installed or
-podman is not, and podman's file when podman is installed without a docker CLI. Logout with
-None looks in both places, removing whatever is there for the registry.
+`engine` "docker", "podman", "both", or None (automatic). An automatic login follows ZenML's
+container engine setting (passed in by the glue): "podman" writes podman's file, plus the
+docker config if a docker CLI is installed; "docker" the docker config; unset the docker
+config unless podman is installed without a docker CLI. Automatic logout looks in both.
 """
 
 from __future__ import annotations
 
-import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,15 +26,16 @@ from zenml_docker_connector.credentials import Credentials
 from zenml_docker_connector.errors import LocalConfigError
 from zenml_docker_connector.local.client_files import (
     DOCKER,
-    ENV_VAR,
     PODMAN,
     ClientFile,
     ClientFormat,
     docker_config_file,
+    env_client_file,
     podman_login_file,
     same_file,
 )
-from zenml_docker_connector.local.json_files import parse_json_text, update_json_file
+from zenml_docker_connector.local.helpers import CredentialHelper
+from zenml_docker_connector.local.json_files import update_json_file
 from zenml_docker_connector.references import RegistryReference
 
 ENGINES = ("docker", "podman", "both")
@@ -52,11 +47,10 @@ class LoginResult:
 
     registry: str
     stored: tuple[str, ...]
-    """One human-readable line per place written, e.g. "docker: … in /root/.docker/config.json"."""
+    """One line per place written, e.g. "docker: … in /root/.docker/config.json"."""
     plaintext_path: Path | None = None
     """A file now holding the password (base64, not encrypted): the caller should warn."""
     notes: tuple[str, ...] = ()
-    """Things the user may need to know (which engine was chosen and why, shadowing keys)."""
 
 
 @dataclass(frozen=True)
@@ -66,25 +60,12 @@ class LogoutResult:
     registry: str
     removed: tuple[str, ...]
     checked: tuple[str, ...]
-    """Every place looked at, for "nothing to remove" messages."""
     notes: tuple[str, ...] = ()
-    """Other entries for this registry that were left alone (and may still log clients in)."""
+    """Other entries for this registry, left alone (they may still log clients in)."""
 
     @property
     def nothing_removed(self) -> bool:
         return not self.removed
-
-
-@dataclass(frozen=True)
-class _Written:
-    """What one file's login did."""
-
-    path: Path
-    line: str
-    plaintext: bool
-    """The password now sits (base64) in `path`."""
-    creds_store: bool
-    """The credentials went to docker's `credsStore` helper."""
 
 
 def login_local_clients(
@@ -94,11 +75,7 @@ def login_local_clients(
     engine: str | None = None,
     engine_setting: str | None = None,
 ) -> LoginResult:
-    """Store `credentials` for `reference` where the chosen local clients read them.
-
-    `engine_setting` is the configured container engine ("docker"/"podman"/None), used when
-    `engine` is None (automatic).
-    """
+    """Store `credentials` where the chosen clients read them (`engine_setting`: ZenML's)."""
     _check_credentials(reference, credentials)
     docker, podman, why = _login_targets(engine, engine_setting)
     podman_path = podman_login_file(must_be_usable=True) if podman else None
@@ -106,24 +83,25 @@ def login_local_clients(
     notes: list[str] = [why] if why else []
     plaintext: Path | None = None
     if docker:
-        written = login_file(DOCKER, docker_config_file(), reference, credentials)
-        stored.append(written.line)
-        plaintext = written.path if written.plaintext else None
+        path = docker_config_file()
+        line, helper = login_file(DOCKER, path, reference, credentials)
+        stored.append(line)
+        plaintext = path if helper is None else None
         notes.extend(_docker_auth_config_note(reference))
-        if podman_path is not None and same_file(podman_path, written.path):
+        if podman_path is not None and same_file(podman_path, path):
             # podman reads this very file (DOCKER_CONFIG is set): one entry serves both.
             podman_path = None
-            stored.append(f"podman: reads the same file, {written.path}")
-            if written.creds_store:
+            stored.append(f"podman: reads the same file, {path}")
+            if helper is not None and helper.is_creds_store:
                 notes.append(
-                    f"podman reads {written.path} but not its credsStore helper, so podman is "
+                    f"podman reads {path} but not its credsStore helper, so podman is "
                     "not logged in. Set REGISTRY_AUTH_FILE to a file of its own and log in "
                     "again, or add a credHelpers entry for this registry (podman uses those)."
                 )
     if podman_path is not None:
-        written = login_file(PODMAN, podman_path, reference, credentials)
-        stored.append(written.line)
-        plaintext = plaintext or (written.path if written.plaintext else None)
+        line, helper = login_file(PODMAN, podman_path, reference, credentials)
+        stored.append(line)
+        plaintext = plaintext or (podman_path if helper is None else None)
     return LoginResult(reference.resource_id, tuple(stored), plaintext, tuple(notes))
 
 
@@ -159,24 +137,26 @@ def login_file(
     path: Path,
     reference: RegistryReference,
     credentials: Credentials,
-) -> _Written:
-    """Write `credentials` for `reference` into one client file (or the helper it names)."""
+) -> tuple[str, CredentialHelper | None]:
+    """Write `credentials` into one client file, or the helper it names (None: the file).
+
+    Returns the line saying where, and that helper.
+    """
     key = file_format.key(reference)
     tool = file_format.tool
 
-    def mutate(data: dict[str, Any]) -> _Written:
+    def mutate(data: dict[str, Any]) -> tuple[str, CredentialHelper | None]:
         client_file = ClientFile.parse(file_format, data, str(path))
         helper = client_file.helper_for(reference)
         if helper is None:
             client_file.auths(create=True)[key] = {"auth": credentials.basic_value()}
-            line = f"{tool}: credentials for {key} in {path} (not encrypted)"
-            return _Written(path, line, plaintext=True, creds_store=False)
+            return f"{tool}: credentials for {key} in {path} (not encrypted)", None
         helper.store(key, credentials)
         line = f"{tool}: credentials for {key} in the {helper.description}"
         if file_format.helper_placeholder:
             client_file.auths(create=True)[key] = {}
             line += f"; auths entry {key!r} in {path} set to {{}}"
-        return _Written(path, line, plaintext=False, creds_store=helper.is_creds_store)
+        return line, helper
 
     return update_json_file(path, mutate, what=file_format.what)
 
@@ -188,10 +168,7 @@ def logout_file(
     removed: list[str],
     notes: list[str],
 ) -> None:
-    """Remove `reference`'s own entry (and its helper's copy) from one client file.
-
-    What was removed, and other keys for the registry left alone, go to `removed`/`notes`.
-    """
+    """Remove `reference`'s own entry (and the helper's copy) from one file, saying so."""
     key = file_format.key(reference)
     tool = file_format.tool
 
@@ -223,8 +200,7 @@ def logout_file(
 def _login_targets(engine: str | None, engine_setting: str | None) -> tuple[bool, bool, str]:
     """(docker, podman, why) for a login; `why` explains an automatic choice."""
     if engine is not None:
-        _check_engine(engine)
-        return engine in ("docker", "both"), engine in ("podman", "both"), ""
+        return (*_logout_targets(engine), "")
     docker_cli = shutil.which("docker") is not None
     podman_cli = shutil.which("podman") is not None
     if engine_setting == "podman":
@@ -240,13 +216,9 @@ def _login_targets(engine: str | None, engine_setting: str | None) -> tuple[bool
 def _logout_targets(engine: str | None) -> tuple[bool, bool]:
     if engine is None:
         return True, True
-    _check_engine(engine)
-    return engine in ("docker", "both"), engine in ("podman", "both")
-
-
-def _check_engine(engine: str) -> None:
     if engine not in ENGINES:
         raise ValueError(f"engine must be one of {', '.join(ENGINES)} or None, not {engine!r}")
+    return engine in ("docker", "both"), engine in ("podman", "both")
 
 
 def _check_credentials(reference: RegistryReference, credentials: Credentials) -> None:
@@ -263,12 +235,9 @@ def _check_credentials(reference: RegistryReference, credentials: Credentials) -
 
 
 def _docker_auth_config_note(reference: RegistryReference) -> list[str]:
-    raw = os.environ.get(ENV_VAR)
-    if not raw:
-        return []
     try:
-        data = parse_json_text(raw, label=ENV_VAR)
-        named = bool(ClientFile.parse(DOCKER, data, ENV_VAR).keys_for(reference))
+        from_env = env_client_file()
+        named = from_env is not None and bool(from_env.keys_for(reference))
     except LocalConfigError:
         named = True
     if not named:
