@@ -11,6 +11,7 @@ All in-process and loopback-only, so unit tests may use them too (`testbed.purit
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import struct
 import threading
@@ -54,6 +55,11 @@ class ResettingListener:
                 continue
             with self._lock:
                 self._count += 1
+            # Read the request first, so the reset reaches a client waiting for the answer
+            # (reset before its send completes, it may see a broken pipe instead).
+            connection.settimeout(1)
+            with contextlib.suppress(OSError):
+                connection.recv(65536)
             # SO_LINGER with a zero timeout: close() sends RST instead of FIN.
             connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             connection.close()
