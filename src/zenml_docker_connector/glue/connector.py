@@ -1,15 +1,15 @@
 """ZenML glue: the `docker` service connector, delegating every real job to its own module.
 
-It subclasses ZenML's built-in `DockerServiceConnector` because container registries test
-`isinstance` against that class and the AWS/GCP/Azure connectors build it; `_TYPE` is
-redeclared so that `get_type()` returns our spec instead of the parent's cached one (the
-registration checks that: `patches.ZENML_TYPE_CACHE`).
+It subclasses ZenML's built-in class (container registries test `isinstance` against it, the
+cloud connectors build it); `_TYPE` is redeclared so that `get_type()` returns our spec
+(`patches.ZENML_TYPE_CACHE`).
 """
 
 from __future__ import annotations
 
 import os
-from contextlib import suppress
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from contextvars import ContextVar
 from typing import Any, ClassVar
 
@@ -46,6 +46,23 @@ from zenml_docker_connector.registry.verification import verify_registry_access
 
 _explicit_check: ContextVar[bool] = ContextVar("zenml_docker_explicit_check", default=False)
 """True while ZenML's public `verify()` runs: register and verify must ask the registry."""
+_afresh_once: ContextVar[list[bool] | None] = ContextVar("zenml_docker_afresh_once", default=None)
+
+
+@contextmanager
+def first_check_afresh() -> Iterator[list[bool]]:
+    """Within: the first `_verify` asks the registry, later ones reuse its fresh verdict.
+
+    The yielded list holds True once that check passed. `zenml-docker pull-secret` runs
+    ZenML's `get_service_connector_client` (which calls `_verify`) in here, so its one
+    verification is ZenML's own and still never a cached verdict.
+    """
+    done: list[bool] = []
+    token = _afresh_once.set(done)
+    try:
+        yield done
+    finally:
+        _afresh_once.reset(token)
 
 
 class DockerServiceConnector(BuiltinDockerServiceConnector):
@@ -74,11 +91,8 @@ class DockerServiceConnector(BuiltinDockerServiceConnector):
 
     @classmethod
     def from_model(cls, model: Any) -> Any:
-        """Listing resources hands us models without secrets: fetch them once more there.
-
-        See `resource_listing` for when that happens and why it reveals nothing new. If the
-        second try fails too, the first error is raised: it was made without secret values.
-        """
+        """Listing resources hands us models without secrets: fetch them once more there
+        (`resource_listing`). If that fails too, the first, secret-free error is raised."""
         try:
             return super().from_model(model)
         except ValueError as error:
@@ -96,19 +110,17 @@ class DockerServiceConnector(BuiltinDockerServiceConnector):
         return parse_registry_reference(self.config.registry or DOCKER_HUB)
 
     def credentials(self) -> Credentials:
-        """The configured username and password (or access token); `<token>` marks an identity
-        token, as in docker's credential stores."""
+        """The configured username and password (`<token>` marks an identity token)."""
         return Credentials.from_store(
             self.config.username.get_secret_value(),
             self.config.password.get_secret_value(),
         )
 
     def connection_settings(self) -> ConnectionSettings:
-        """How to reach the registry; configs built by other connectors have no `insecure`.
+        """How to reach the registry (configs built by other connectors have no `insecure`).
 
-        Inside a ZenML server (ZenML's own `ZENML_SERVER` flag, set when the server starts)
-        the connector works for every user of the server: destinations on private networks
-        other than the registry's host are refused unless the server's operator allows them.
+        Inside a ZenML server the connector serves every user: private destinations other
+        than the registry's host are refused unless the operator allows them.
         """
         return ConnectionSettings(
             insecure=bool(getattr(self.config, "insecure", False)),
@@ -129,12 +141,9 @@ class DockerServiceConnector(BuiltinDockerServiceConnector):
     # --- ZenML hooks ------------------------------------------------------------------
 
     def verify(self, *args: Any, **kwargs: Any) -> Any:
-        """An explicit check (register, verify, a server's verify endpoint) is never cached.
-
-        `connect()`, `get_connector_client()` and `configure_local_client()` call `_verify`
-        directly, up to three times per flow; those share one cached exchange. A long-running
-        ZenML server must still notice a password changed in the registry at `verify`.
-        """
+        """An explicit check (register, verify, a server's verify endpoint) is never cached,
+        so a long-running server notices a changed password; the up to three `_verify` calls
+        of `connect()`/`get_connector_client()`/`configure_local_client()` share one."""
         token = _explicit_check.set(True)
         try:
             return super().verify(*args, **kwargs)
@@ -147,15 +156,19 @@ class DockerServiceConnector(BuiltinDockerServiceConnector):
         resource_id: str | None = None,
     ) -> list[str]:
         reference = self.registry_reference()
+        once = _afresh_once.get()
+        afresh = _explicit_check.get() or (once is not None and not once)
         try:
             verify_registry_access(
                 reference,
                 self.credentials(),
                 settings=self.connection_settings(),
-                use_cache=not _explicit_check.get(),
+                use_cache=not afresh,
             )
         except DockerConnectorError as error:
             raise zenml_error(error) from None
+        if once is not None and not once:
+            once.append(True)
         return [reference.resource_id]
 
     def _connect_to_resource(self, **kwargs: Any) -> Any:
@@ -207,12 +220,9 @@ class DockerServiceConnector(BuiltinDockerServiceConnector):
 def zenml_error(error: DockerConnectorError) -> AuthorizationException:
     """Our error as the exception ZenML reports with its message.
 
-    Every `zenml service-connector` command (register, verify, login, describe, auto-configure)
-    catches only `KeyError`, `ValueError`, `IllegalOperationError`, `NotImplementedError` and
-    `AuthorizationException`, and `ServiceConnector.verify()` shows only the message of an
-    `AuthorizationException` ("an unexpected error occurred" for anything else). Our messages
-    are complete and secret-free, so each failure (registry, local files, helpers, daemon)
-    travels as an `AuthorizationException` carrying it.
+    `zenml service-connector` commands catch only a few exception types, and `verify()`
+    shows only an `AuthorizationException`'s message ("an unexpected error occurred" else);
+    our messages are complete and secret-free, so every failure travels as one.
     """
     return AuthorizationException(str(error))
 
