@@ -51,13 +51,9 @@ def _show(text: str, helper: str, fallback: Callable[[str], None]) -> None:
 
 @contextlib.contextmanager
 def logs_to_stderr() -> Iterator[None]:
-    """While ZenML works, its console logs and prints go to standard error.
-
-    ZenML logs to standard output (e.g. "Initializing the ZenML global configuration" on a
-    first run), which would corrupt a manifest piped into `kubectl apply -f -`. Handlers
-    already writing to standard output are pointed at standard error for the duration; ones
-    created meanwhile, and plain prints, follow `redirect_stdout`.
-    """
+    """While ZenML works, its console logs and prints go to standard error (they would corrupt
+    a manifest piped into `kubectl apply -f -`); handlers created meanwhile follow
+    `redirect_stdout`."""
     moved: list[tuple[logging.StreamHandler[Any], Any]] = []
     for handler in _stdout_handlers():
         moved.append((handler, handler.stream))

@@ -1,25 +1,17 @@
 """ZenML glue: make our connector ZenML's `docker` connector type, without any user code.
 
-Three doors lead here, and all of them may be taken in one process:
-- ZenML >= 0.94.1 runs the `zenml.init_hooks` entry point `activate` first thing in
-  `zenml/__init__.py`;
-- older ZenML has no hooks, so the wheel ships a `.pth` start-up line calling `activate`;
-- `import zenml_docker_connector` calls it too.
+Three doors lead here, all possibly in one process: ZenML >= 0.94.1 runs the `zenml.init_hooks`
+entry point `activate` first thing in `zenml/__init__.py`; older ZenML has no hooks, so the
+wheel ships a `.pth` start-up line calling it; and `import zenml_docker_connector` calls it.
 
 `activate` must never raise, must not import ZenML (the hook runs while `zenml` is half
-imported; importing its docker connector there is a circular import) and must cost almost
-nothing, because the `.pth` line runs it at every start of Python in the environment. That is
-why this is the one module of the package that imports inside functions: `patches`, the
-connector and `resource_listing` are imported only once one of the ZenML modules below loads.
-It arranges that each of them is adjusted right after it is loaded (or at once, when it
-already is), each adjustment a row of `patches`:
-- the service connector registry: ours is registered for type `docker` after ZenML's
-  built-ins (`patches.ZENML_REGISTRY`, `patches.ZENML_TYPE_CACHE`);
-- the AWS, GCP and Azure connector modules: their `DockerServiceConnector` name is pointed at
-  our class (`patches.ZENML_CLOUD_NAMES`);
-- the SQL store: `list_service_connector_resources` is marked (`patches.ZENML_SQL_LISTING`).
-The work happens once per process, whichever door ran first. What fails is recorded with
-`patches.record_failure` (a warning, and `zenml-docker status` exits 1 with it).
+imported) and must cost almost nothing (the `.pth` line runs it at every start of Python).
+That is why this is the one module that imports inside functions: `patches`, the connector
+and `resource_listing` load only once a ZenML module below does. Each such module is adjusted
+right after it loads (or at once), each adjustment a row of `patches`: the connector registry
+(`ZENML_REGISTRY`, `ZENML_TYPE_CACHE`), the cloud connector modules' `DockerServiceConnector`
+name (`ZENML_CLOUD_NAMES`), the SQL store's resource listing (`ZENML_SQL_LISTING`). The work
+happens once per process; failures go to `patches.record_failure`.
 """
 
 from __future__ import annotations
@@ -97,11 +89,7 @@ def _adjust_safely(adjust: Callable[[ModuleType], None], module: ModuleType) -> 
 
 
 class _ZenmlModuleFinder:
-    """Meta path finder that only reacts to the modules we adjust and wraps their loaders.
-
-    It stays installed while one of them is still to come (a cloud integration that is not
-    installed never comes): each other import costs it one dictionary lookup.
-    """
+    """Wraps the loaders of the modules we adjust; any other import costs one dict lookup."""
 
     def __init__(self, waiting: dict[str, Callable[[ModuleType], None]]) -> None:
         self.waiting = waiting
@@ -198,10 +186,8 @@ def _record(patch_name: str, error: BaseException) -> None:
 
 
 def check_patches() -> tuple[str, ...]:
-    """Every ZenML patch that did not apply in this environment: what `zenml-docker status`
-    reports. Each module we adjust that is installed here is loaded (so its patch is applied
-    or recorded), ZenML's registry is initialized, and the two patches applied only on use
-    (the secrets keyword, the stdout stream) are probed."""
+    """Every ZenML patch that did not apply here (`zenml-docker status`): each adjusted module
+    is loaded, the registry initialized, and the two patches applied on use are probed."""
     import contextlib
     import importlib
     import logging

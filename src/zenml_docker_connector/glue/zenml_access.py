@@ -1,9 +1,6 @@
-"""What the glue asks ZenML for the CLI and the pull secrets: a registered connector built
-with our class, a connector's name and id, who serves `docker`, ZenML's print helpers.
-
-With `zenml_settings` (what the connector itself asks), these are the only questions the
-rest of the package needs answered by ZenML; keeping them here keeps `registry/`, `local/`
-and `cli/` free of ZenML imports.
+"""What the CLI and the pull secrets ask ZenML: a registered connector built with our class,
+a connector's name and id, who serves `docker`, ZenML's print helpers (so `cli/` imports no
+ZenML; `zenml_settings` holds what the connector itself asks).
 """
 
 from __future__ import annotations
@@ -69,12 +66,8 @@ def connector_identity(name_id_or_prefix: str) -> ConnectorIdentity:
 def docker_registry_client(
     identity: ConnectorIdentity, resource_id: str | None = None
 ) -> DockerServiceConnector:
-    """The `docker` client ZenML hands out for the connector's registry.
-
-    For a `docker` connector that is the connector itself; AWS, GCP and Azure connectors
-    mint short-lived registry credentials (`expires_at` set). ZenML checks the connector on
-    the way (locally, or on the server behind a REST store).
-    """
+    """The `docker` client ZenML hands out (checked on the way) for the connector's registry:
+    the connector itself, or short-lived credentials minted by an AWS/GCP/Azure connector."""
     try:
         client = Client().get_service_connector_client(
             identity.id, resource_type=spec.RESOURCE_TYPE, resource_id=resource_id
@@ -146,8 +139,7 @@ def _why_not_ours() -> tuple[str, ...]:
 
 
 def cli_helper(name: str) -> Callable[..., Any] | None:
-    """ZenML's CLI print helper `name` (`declare`, `warning`, ...), None where this ZenML has
-    none (0.60 has no `success`)."""
+    """ZenML's CLI print helper `name`, None where this ZenML has none (0.60: no `success`)."""
     helper: Callable[..., Any] | None = getattr(zenml_cli, name, None)
     return helper
 
