@@ -108,12 +108,12 @@ def require(patch: Patch, owner: Any, attribute: str) -> Any:
 
 
 def record_failure(patch: Patch, error: BaseException) -> PatchFailure:
-    """Remember (once per patch) and log a patch that could not be applied."""
-    detail = (
-        error.detail
-        if isinstance(error, PatchTargetMissingError)
-        else (f"{type(error).__name__}: {error}")
-    )
+    """Remember (once per patch) and log a patch that could not be applied: `patch`, or the
+    one a `PatchTargetMissingError` names (e.g. the type cache, met while registering)."""
+    if isinstance(error, PatchTargetMissingError):
+        patch, detail = error.patch, error.detail
+    else:
+        detail = f"{type(error).__name__}: {error}"
     failure = _failures.get(patch.id)
     if failure is None:
         failure = PatchFailure(patch, detail, installed_version(patch.library))
@@ -152,8 +152,6 @@ def apply_safely(patch: Patch, apply: Callable[[], object]) -> None:
     """Run `apply`; a failure is recorded against `patch`, never raised (ZenML keeps going)."""
     try:
         apply()
-    except PatchTargetMissingError as error:  # a patch `apply` relies on, e.g. the type cache
-        record_failure(error.patch, error)
     except Exception as error:  # noqa: BLE001 - ZenML must keep working with its built-in
         record_failure(patch, error)
 
@@ -234,11 +232,8 @@ def secrets_keyword(get_service_connector: Callable[..., Any]) -> str:
 
 
 def is_zenml_stdout(stream: Any, zenml_logger: ModuleType) -> bool:
-    """Is `stream` ZenML's console stream that forwards to standard output?
-
-    Only streams of ZenML's logger module are in question; one of another class there means
-    ZenML changed its stream, which is recorded (and the stream left where it is).
-    """
+    """Is `stream` ZenML's console stream that forwards to standard output? (Another class
+    from ZenML's logger module means ZenML changed it: recorded, and the stream left alone.)"""
     if type(stream).__module__ != zenml_logger.__name__:
         return False
     try:
@@ -331,11 +326,9 @@ URLLIB3_PATCHES: tuple[Patch, ...] = (URLLIB3_NEW_CONN, URLLIB3_POOL_CLASSES)
 class SocketGuard(Protocol):
     """What a guarded connection asks about its socket; raising refuses the connection."""
 
-    def connected(self, sock: Any) -> None:
-        """A socket just connected (nothing sent yet)."""
+    def connected(self, sock: Any) -> None: ...  # just connected, nothing sent yet
 
-    def reused(self, sock: Any) -> None:
-        """A kept-alive socket about to carry another request."""
+    def reused(self, sock: Any) -> None: ...  # kept alive, about to carry another request
 
 
 GuardLookup = Callable[[], "SocketGuard | None"]
@@ -383,7 +376,7 @@ def guard_pool_manager(manager: Any, lookup: GuardLookup) -> bool:
             )
         guarded = {scheme: _guarded_pool(pools[scheme], lookup) for scheme in ("http", "https")}
     except PatchTargetMissingError as error:
-        record_failure(error.patch, error)
+        record_failure(URLLIB3_POOL_CLASSES, error)
         return False
     manager.pool_classes_by_scheme = guarded
     return True

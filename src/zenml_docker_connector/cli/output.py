@@ -67,17 +67,14 @@ def logs_to_stderr() -> Iterator[None]:
 
 
 def _stdout_handlers() -> list[logging.StreamHandler[Any]]:
-    loggers = [logging.getLogger()] + [
-        logger
-        for logger in list(logging.root.manager.loggerDict.values())
+    loggers = [logging.getLogger(), *list(logging.root.manager.loggerDict.values())]
+    return [
+        handler
+        for logger in loggers
         if isinstance(logger, logging.Logger)
+        for handler in logger.handlers
+        if isinstance(handler, logging.StreamHandler) and _is_stdout(handler.stream)
     ]
-    found: list[logging.StreamHandler[Any]] = []
-    for logger in loggers:
-        for handler in logger.handlers:
-            if isinstance(handler, logging.StreamHandler) and _is_stdout(handler.stream):
-                found.append(handler)
-    return found
 
 
 def _is_stdout(stream: Any) -> bool:

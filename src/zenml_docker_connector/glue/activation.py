@@ -35,6 +35,11 @@ CLOUD_CONNECTOR_MODULES = (
     "zenml.integrations.azure.service_connectors.azure_service_connector",
 )
 SQL_STORE_MODULE = "zenml.zen_stores.sql_zen_store"
+_PATCH_OF = {
+    SQL_STORE_MODULE: "ZENML_SQL_LISTING",
+    **dict.fromkeys(CLOUD_CONNECTOR_MODULES, "ZENML_CLOUD_NAMES"),
+}
+"""Which patch adjusting a module applies (the registry's, for the others and `activate`)."""
 DISABLE_ENV = "ZENML_DOCKER_CONNECTOR_DISABLE"
 """Set to 1/true to leave ZenML's built-in connector in place (benchmarks compare the two)."""
 
@@ -85,7 +90,7 @@ def _adjust_safely(adjust: Callable[[ModuleType], None], module: ModuleType) -> 
     try:
         adjust(module)
     except Exception as error:  # noqa: BLE001 - never break ZenML's own import
-        _record(_patch_of(module.__name__), error)
+        _record(_PATCH_OF.get(module.__name__, "ZENML_REGISTRY"), error)
 
 
 class _ZenmlModuleFinder:
@@ -167,22 +172,10 @@ def _wrap_resource_listing(module: ModuleType) -> None:
     patches.wrap_resource_listing(module, listing_resources)
 
 
-def _patch_of(module_name: str) -> str:
-    """Which patch adjusting `module_name` applies (activation itself counts as the registry)."""
-    if module_name in CLOUD_CONNECTOR_MODULES:
-        return "ZENML_CLOUD_NAMES"
-    if module_name == SQL_STORE_MODULE:
-        return "ZENML_SQL_LISTING"
-    return "ZENML_REGISTRY"
-
-
 def _record(patch_name: str, error: BaseException) -> None:
     from zenml_docker_connector import patches
 
-    if isinstance(error, patches.PatchTargetMissingError):
-        patches.record_failure(error.patch, error)  # the patch that did not match
-    else:
-        patches.record_failure(getattr(patches, patch_name), error)
+    patches.record_failure(getattr(patches, patch_name), error)
 
 
 def check_patches() -> tuple[str, ...]:

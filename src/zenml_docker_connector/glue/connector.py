@@ -51,12 +51,9 @@ _afresh_once: ContextVar[list[bool] | None] = ContextVar("zenml_docker_afresh_on
 
 @contextmanager
 def first_check_afresh() -> Iterator[list[bool]]:
-    """Within: the first `_verify` asks the registry, later ones reuse its fresh verdict.
-
-    The yielded list holds True once that check passed. `zenml-docker pull-secret` runs
-    ZenML's `get_service_connector_client` (which calls `_verify`) in here, so its one
-    verification is ZenML's own and still never a cached verdict.
-    """
+    """Within: the first `_verify` asks the registry, later ones reuse its fresh verdict (the
+    yielded list holds True once it passed). Pull secrets get ZenML's client in here: ZenML's
+    own `_verify` is then their one verification, and never a cached one."""
     done: list[bool] = []
     token = _afresh_once.set(done)
     try:
@@ -158,34 +155,28 @@ class DockerServiceConnector(BuiltinDockerServiceConnector):
         reference = self.registry_reference()
         once = _afresh_once.get()
         afresh = _explicit_check.get() or (once is not None and not once)
-        try:
+        with zenml_errors():
             verify_registry_access(
                 reference,
                 self.credentials(),
                 settings=self.connection_settings(),
                 use_cache=not afresh,
             )
-        except DockerConnectorError as error:
-            raise zenml_error(error) from None
         if once is not None and not once:
             once.append(True)
         return [reference.resource_id]
 
     def _connect_to_resource(self, **kwargs: Any) -> Any:
-        try:
+        with zenml_errors():
             return authenticated_docker_client(self.registry_reference(), self.credentials())
-        except DockerConnectorError as error:
-            raise zenml_error(error) from None
 
     def _configure_local_client(self, **kwargs: Any) -> None:
-        try:
+        with zenml_errors():
             result = login_local_clients(
                 self.registry_reference(),
                 self.credentials(),
                 engine_setting=configured_container_engine(),
             )
-        except DockerConnectorError as error:
-            raise zenml_error(error) from None
         for note in result.notes:
             click.echo(note, err=True)
         if result.plaintext_path is not None:
@@ -201,10 +192,8 @@ class DockerServiceConnector(BuiltinDockerServiceConnector):
     ) -> DockerServiceConnector:
         wanted = resource_id or kwargs.get("registry")
         reference = parse_registry_reference(wanted) if wanted else None
-        try:
+        with zenml_errors():
             found = find_local_credentials(reference)
-        except DockerConnectorError as error:
-            raise zenml_error(error) from None
         return cls(
             auth_method=spec.PASSWORD_AUTH_METHOD,
             resource_type=spec.RESOURCE_TYPE,
@@ -217,14 +206,18 @@ class DockerServiceConnector(BuiltinDockerServiceConnector):
         )
 
 
-def zenml_error(error: DockerConnectorError) -> AuthorizationException:
-    """Our error as the exception ZenML reports with its message.
+@contextmanager
+def zenml_errors() -> Iterator[None]:
+    """Our errors as the exception ZenML reports with its message.
 
     `zenml service-connector` commands catch only a few exception types, and `verify()`
     shows only an `AuthorizationException`'s message ("an unexpected error occurred" else);
     our messages are complete and secret-free, so every failure travels as one.
     """
-    return AuthorizationException(str(error))
+    try:
+        yield
+    except DockerConnectorError as error:
+        raise AuthorizationException(str(error)) from None
 
 
 def registry_field_value(reference: RegistryReference) -> str | None:

@@ -67,10 +67,9 @@ def create_pull_secret(
     resource_id: str | None = None,
 ) -> PullSecret:
     """`pull_secret_manifest` with the facts the CLI reports (name, registry, expiry)."""
-    identity = connector_identity(connector)
+    origin = connector_identity(connector)
     with first_check_afresh() as checked:
-        client = docker_registry_client(identity, resource_id)
-    origin = SecretOrigin(connector_name=identity.name, connector_id=identity.id)
+        client = docker_registry_client(origin, resource_id)
     return pull_secret_for(client, origin, name=name, namespace=namespace, checked=bool(checked))
 
 
@@ -122,8 +121,7 @@ def image_pull_secrets(connector: str, *, name: str | None = None) -> list[str]:
     """
     if name is not None:
         return [check_secret_name(name)]
-    identity = connector_identity(connector)
-    return [SecretOrigin(connector_name=identity.name, connector_id=identity.id).default_name()]
+    return [connector_identity(connector).default_name()]
 
 
 def kubernetes_pod_settings(
