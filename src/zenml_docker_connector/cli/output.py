@@ -1,8 +1,5 @@
-"""How `zenml-docker` prints: through ZenML's CLI helpers, so it looks like `zenml` itself.
-
-Markup and highlighting are off and every line is made printable (`printable`): the text may
-contain registry answers and user names, which must not reach the terminal as escape sequences.
-"""
+"""How `zenml-docker` prints: through ZenML's CLI helpers, so it looks like `zenml` itself,
+without markup and made printable (registry answers must not reach a terminal as escapes)."""
 
 from __future__ import annotations
 

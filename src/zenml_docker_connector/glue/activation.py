@@ -157,8 +157,7 @@ def register_ours(registry: Any) -> None:
 
 
 def _use_our_class(module: ModuleType) -> None:
-    """Our class subclasses the built-in, so ZenML's `isinstance` checks still hold, and it
-    accepts the built-in's `DockerConfiguration` the cloud connectors pass (see `connector`)."""
+    """Our class subclasses the built-in and accepts its `DockerConfiguration` (`connector`)."""
     from zenml_docker_connector import patches
     from zenml_docker_connector.glue.connector import DockerServiceConnector
 
