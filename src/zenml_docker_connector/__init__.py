@@ -1,10 +1,8 @@
 """zenml-docker-connector: a Docker/OCI registry service connector for ZenML that really works.
 
-Importing the package activates the connector (see `glue.activation`); it imports nothing
-from ZenML itself, so it is cheap and safe to import from ZenML's start-up hook. The layers,
-bottom up: the shared modules here (`references`, `credentials`, `errors`, `redaction`,
-`printable`, `patches`), `registry/` and `local/`, `kubernetes/`, `glue/` (the only package
-importing ZenML), `cli/`.
+Importing the package activates the connector (`glue.activation`) without importing ZenML.
+Layers, bottom up: the shared modules here, `registry/` and `local/`, `kubernetes/`, `glue/`
+(the only package importing ZenML), `cli/`.
 """
 
 from __future__ import annotations

@@ -1,9 +1,7 @@
 """Credentials as one value: a username, a secret, and whether the secret is an identity token.
 
-Every path that handles a password (verification, the registry client, local login,
-auto-configure, the Docker daemon client) takes this object instead of loose strings, so the
-secret has one home whose `repr` never shows it, and the two Basic encodings Docker uses
-(`base64(user:secret)` in config files, `Basic …` on the wire) are written once.
+Every path handling a password takes this instead of loose strings: the secret has one home
+whose `repr` never shows it, and Docker's two Basic encodings are written once.
 """
 
 from __future__ import annotations

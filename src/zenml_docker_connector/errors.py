@@ -1,8 +1,7 @@
 """Exceptions whose message a user can act on: what failed, for which registry, what to try.
 
-These are independent of ZenML so the registry client and the credential-store code can be
-used (and tested) without importing it; `connector.py` maps them onto ZenML's exceptions.
-Every message names the registry and suggests what to try; none may carry a secret.
+Independent of ZenML (`glue.connector` maps them onto its exceptions); no message may carry
+a secret.
 """
 
 from __future__ import annotations
@@ -15,11 +14,8 @@ class DockerConnectorError(Exception):
 
 
 class RegistryError(DockerConnectorError):
-    """Something went wrong talking to a registry.
-
-    The message may quote what a server sent; it is made printable here once more, whatever
-    its parts went through, so no escape sequence reaches a terminal or a log through it.
-    """
+    """Something went wrong talking to a registry; the message (which may quote the server)
+    is made printable here, whatever its parts went through."""
 
     def __init__(self, registry: str, message: str) -> None:
         super().__init__(printable(message))

@@ -1,27 +1,25 @@
 """Every place we rely on another library's internals, in one module.
 
-Each entry of `PATCHES` says what is touched, why, on which versions it was verified, and what
-happens when the target is missing or has changed. The rule for every entry is the same: the
-patch is checked before it is applied (`require`), and a target that is not there (or not of
-the expected shape) is recorded with `record_failure`. That logs one warning naming the patch
-and the installed version of the library, leaves ZenML's built-in `docker` connector serving
-(or, for docker-py/urllib3, falls back as the entry says), and makes `zenml-docker status`
-exit 1 with the same text (`failure_report`).
+Each row of the table says what is touched, why, on which versions it was verified, and what
+happens when the target is missing or has changed; it is the one source of the `Patch` entries
+(and so of the failure messages). Every patch checks its target first (`require`); a target
+that is not there, or not of the expected shape, goes to `record_failure`: one warning naming
+the patch and the installed version, ZenML's built-in `docker` connector keeps serving (or
+docker-py/urllib3 fall back as the row says), and `zenml-docker status` exits 1 with the text.
 
 | id | target | why | verified on | when missing or changed |
 |---|---|---|---|---|
-| zenml-connector-registry | `ServiceConnectorRegistry.register_builtin_service_connectors`, `.initialized`, `.lock` | registers our class for type `docker` after ZenML's built-ins, under the registry's lock (0.60 has none) | ZenML 0.60.0, 0.85.0, 0.94.2, 0.98.0 | ZenML's built-in `docker` connector keeps serving |
-| zenml-cloud-docker-clients | `DockerServiceConnector`, the module-level name in ZenML's AWS/GCP/Azure connector modules | ECR, Artifact Registry and ACR clients are built from it; pointed at our class, they verify and log in like ours | ZenML 0.60.0, 0.85.0, 0.94.2, 0.98.0 | that cloud connector keeps handing out the built-in docker client |
-| zenml-sql-store-listing | `SqlZenStore.list_service_connector_resources` | marks the call, so our connector may load its own secrets there, and runs its docker checks side by side first (`glue.resource_listing`) | ZenML 0.60.0, 0.85.0, 0.94.2, 0.98.0 | `list-resources` fails for password connectors, as with the built-in |
-| zenml-type-cache | `ServiceConnector._TYPE`, redeclared on our class | `get_type()` caches the type model there; redeclared, our class builds its own spec, not the built-in's | ZenML 0.60.0, 0.85.0, 0.94.2, 0.98.0 | ZenML's built-in `docker` connector keeps serving |
-| zenml-secrets-keyword | `Client.get_service_connector(expand_secrets=)` (`load_secrets=` before), read with `inspect.signature` | `zenml-docker doctor`/`logout` load the connector with its secrets | ZenML 0.60.0, 0.85.0, 0.94.2, 0.98.0 | `doctor` and `logout` refuse with the warning's text; the connector is not affected |
-| zenml-stdout-stream | `zenml.logger._ZenMLStdoutStream`, the stream of ZenML's console handler | `zenml-docker pull-secret` moves ZenML's console logs to standard error: standard output carries only the manifest | ZenML 0.98.0 (older lines log to `sys.stdout` itself) | ZenML's console logs may reach `pull-secret`'s standard output |
-| docker-py-auth-configs | `APIClient._auth_configs` of the client `connect()` returns, replaced by an `AuthConfig` subclass | docker-py asks a credential helper before credentials given to `login()` (docker/docker-py#3281): the connector's credentials must win for its registry | docker 6.1.3, 7.1.0 | the client is still logged in, but a credential helper configured for the registry answers first |
-| urllib3-new-conn | `HTTPConnection._new_conn`, overridden in our connection classes | the connected address is checked against the request's peer rule before a byte (TLS included) is sent, and the socket joins the deadline's watchdog | urllib3 2.8.0 | nothing is sent: the check fails with a message pointing to `zenml-docker status` |
-| urllib3-pool-classes | `PoolManager.pool_classes_by_scheme` of our adapter's pool managers | makes urllib3 build our guarded connection classes, directly and through HTTP proxies | urllib3 2.8.0 | nothing is sent, as above |
+| zenml-connector-registry | ServiceConnectorRegistry.register_builtin_service_connectors (+ .initialized, .lock) | registers our class for type `docker` right after ZenML's built-ins, under the registry's lock (0.60 has none), with overwrite=True | ZenML 0.60.0, 0.85.0, 0.94.2, 0.98.0 | ZenML's built-in `docker` connector keeps serving. |
+| zenml-cloud-docker-clients | DockerServiceConnector, the module-level name in ZenML's AWS/GCP/Azure connectors | ECR, Artifact Registry and ACR clients are built from that name; pointing it at our class makes them verify and log in like ours | ZenML 0.60.0, 0.85.0, 0.94.2, 0.98.0 | That cloud connector keeps handing out ZenML's built-in docker client. |
+| zenml-sql-store-listing | SqlZenStore.list_service_connector_resources | marks the call, so that our connector may load its own secrets there, and runs its docker checks side by side first (glue.resource_listing) | ZenML 0.60.0, 0.85.0, 0.94.2, 0.98.0 | `zenml service-connector list-resources` fails for password connectors, as it does with the built-in. |
+| zenml-type-cache | ServiceConnector._TYPE (redeclared on our class) | get_type() caches the type model in this class variable; redeclared, our class builds its own spec instead of returning the built-in's | ZenML 0.60.0, 0.85.0, 0.94.2, 0.98.0 | ZenML's built-in `docker` connector keeps serving. |
+| zenml-secrets-keyword | Client.get_service_connector(expand_secrets=...), load_secrets= before | zenml-docker doctor and logout need the connector with its secrets; inspect.signature tells which keyword this ZenML has | ZenML 0.60.0, 0.85.0, 0.94.2, 0.98.0 | zenml-docker doctor and logout refuse with this text; the connector itself is not affected. |
+| zenml-stdout-stream | zenml.logger._ZenMLStdoutStream, the stream of ZenML's console handler | zenml-docker pull-secret moves ZenML's console logs to standard error, so that standard output carries the manifest only | ZenML 0.98.0 (older lines log to sys.stdout itself) | ZenML's console logs may reach the standard output of zenml-docker pull-secret. |
+| docker-py-auth-configs | APIClient._auth_configs, replaced by a subclass of docker.auth.AuthConfig (get_credential_store, get_all_credentials; resolve_index_name, convert_to_hostname) | docker-py asks a credential helper before the credentials given to login() (docker/docker-py#3281), so a client logged in with the connector's credentials could still push with whatever the helper holds, or fail when the helper is broken | docker 6.1.3, 7.1.0 | The Docker client is still logged in with the connector's credentials, but docker-py's own lookup decides what each push and pull sends: a credential helper configured for the registry answers first. |
+| urllib3-new-conn | urllib3.connection.HTTPConnection._new_conn (and HTTPSConnection's), reached through the pools' ConnectionCls | see each socket once connected, before TLS or a request byte, and again before a kept-alive connection is reused | urllib3 2.8.0 | The connector sends no request to registries (each verification fails naming this patch) rather than send one without the peer check and the deadline. |
+| urllib3-pool-classes | urllib3.PoolManager.pool_classes_by_scheme | make requests' pool managers (direct, and one per HTTP proxy) build the guarded connections | urllib3 2.8.0 | The connector sends no request to registries (each verification fails naming this patch) rather than send one without the peer check and the deadline. |
 
-This module imports no ZenML: the ZenML targets are handed in by the glue (`glue.activation`)
-once ZenML loaded them.
+This module imports no ZenML: the glue (`glue.activation`) hands the targets in.
 """  # noqa: E501 - a table row is one line
 
 from __future__ import annotations
@@ -49,6 +47,22 @@ class Patch:
     why: str
     verified: str
     when_missing: str
+
+
+def _table_rows() -> dict[str, list[str]]:
+    """The table's cells by id (past the header row)."""
+    rows = [line for line in (__doc__ or "").splitlines() if line.startswith("| ")][1:]
+    cells = ([cell.strip() for cell in row.split("|")[1:-1]] for row in rows)
+    return {row[0]: row for row in cells}
+
+
+def _patch(patch_id: str, library: str) -> Patch:
+    """The table's row `patch_id` (under `python -OO`, without a docstring: the id only)."""
+    _, target, why, verified, when_missing = _TABLE.get(patch_id) or [patch_id] + ["?"] * 4
+    return Patch(patch_id, library, target, why, verified, when_missing)
+
+
+_TABLE = _table_rows()
 
 
 class PatchTargetMissingError(Exception):
@@ -94,12 +108,12 @@ def require(patch: Patch, owner: Any, attribute: str) -> Any:
 
 
 def record_failure(patch: Patch, error: BaseException) -> PatchFailure:
-    """Remember (once per patch) and log a patch that could not be applied."""
-    detail = (
-        error.detail
-        if isinstance(error, PatchTargetMissingError)
-        else (f"{type(error).__name__}: {error}")
-    )
+    """Remember (once per patch) and log a patch that could not be applied: `patch`, or the
+    one a `PatchTargetMissingError` names (e.g. the type cache, met while registering)."""
+    if isinstance(error, PatchTargetMissingError):
+        patch, detail = error.patch, error.detail
+    else:
+        detail = f"{type(error).__name__}: {error}"
     failure = _failures.get(patch.id)
     if failure is None:
         failure = PatchFailure(patch, detail, installed_version(patch.library))
@@ -115,66 +129,12 @@ def failure_report() -> tuple[str, ...]:
 
 # --- ZenML ----------------------------------------------------------------------------
 
-_ZENML_LINES = "ZenML 0.60.0, 0.85.0, 0.94.2, 0.98.0"
-_BUILTIN_SERVES = "ZenML's built-in `docker` connector keeps serving."
-
-ZENML_REGISTRY = Patch(
-    id="zenml-connector-registry",
-    library="zenml",
-    target="ServiceConnectorRegistry.register_builtin_service_connectors (+ .initialized, .lock)",
-    why="registers our class for type `docker` right after ZenML's built-ins, under the "
-    "registry's lock (0.60 has none), with overwrite=True",
-    verified=_ZENML_LINES,
-    when_missing=_BUILTIN_SERVES,
-)
-ZENML_CLOUD_NAMES = Patch(
-    id="zenml-cloud-docker-clients",
-    library="zenml",
-    target="DockerServiceConnector, the module-level name in ZenML's AWS/GCP/Azure connectors",
-    why="ECR, Artifact Registry and ACR clients are built from that name; pointing it at our "
-    "class makes them verify and log in like ours",
-    verified=_ZENML_LINES,
-    when_missing="That cloud connector keeps handing out ZenML's built-in docker client.",
-)
-ZENML_SQL_LISTING = Patch(
-    id="zenml-sql-store-listing",
-    library="zenml",
-    target="SqlZenStore.list_service_connector_resources",
-    why="marks the call, so that our connector may load its own secrets there, and runs its "
-    "docker checks side by side first (glue.resource_listing)",
-    verified=_ZENML_LINES,
-    when_missing="`zenml service-connector list-resources` fails for password connectors, as "
-    "it does with the built-in.",
-)
-ZENML_TYPE_CACHE = Patch(
-    id="zenml-type-cache",
-    library="zenml",
-    target="ServiceConnector._TYPE (redeclared on our class)",
-    why="get_type() caches the type model in this class variable; redeclared, our class "
-    "builds its own spec instead of returning the built-in's",
-    verified=_ZENML_LINES,
-    when_missing=_BUILTIN_SERVES,
-)
-ZENML_SECRETS_KEYWORD = Patch(
-    id="zenml-secrets-keyword",
-    library="zenml",
-    target="Client.get_service_connector(expand_secrets=...), load_secrets= before",
-    why="zenml-docker doctor and logout need the connector with its secrets; "
-    "inspect.signature tells which keyword this ZenML has",
-    verified=_ZENML_LINES,
-    when_missing="zenml-docker doctor and logout refuse with this text; the connector itself "
-    "is not affected.",
-)
-ZENML_STDOUT_STREAM = Patch(
-    id="zenml-stdout-stream",
-    library="zenml",
-    target="zenml.logger._ZenMLStdoutStream, the stream of ZenML's console handler",
-    why="zenml-docker pull-secret moves ZenML's console logs to standard error, so that "
-    "standard output carries the manifest only",
-    verified="ZenML 0.98.0 (older lines log to sys.stdout itself)",
-    when_missing="ZenML's console logs may reach the standard output of zenml-docker "
-    "pull-secret.",
-)
+ZENML_REGISTRY = _patch("zenml-connector-registry", "zenml")
+ZENML_CLOUD_NAMES = _patch("zenml-cloud-docker-clients", "zenml")
+ZENML_SQL_LISTING = _patch("zenml-sql-store-listing", "zenml")
+ZENML_TYPE_CACHE = _patch("zenml-type-cache", "zenml")
+ZENML_SECRETS_KEYWORD = _patch("zenml-secrets-keyword", "zenml")
+ZENML_STDOUT_STREAM = _patch("zenml-stdout-stream", "zenml")
 
 ZENML_PATCHES: tuple[Patch, ...] = (
     ZENML_REGISTRY,
@@ -192,8 +152,6 @@ def apply_safely(patch: Patch, apply: Callable[[], object]) -> None:
     """Run `apply`; a failure is recorded against `patch`, never raised (ZenML keeps going)."""
     try:
         apply()
-    except PatchTargetMissingError as error:  # a patch `apply` relies on, e.g. the type cache
-        record_failure(error.patch, error)
     except Exception as error:  # noqa: BLE001 - ZenML must keep working with its built-in
         record_failure(patch, error)
 
@@ -274,11 +232,8 @@ def secrets_keyword(get_service_connector: Callable[..., Any]) -> str:
 
 
 def is_zenml_stdout(stream: Any, zenml_logger: ModuleType) -> bool:
-    """Is `stream` ZenML's console stream that forwards to standard output?
-
-    Only streams of ZenML's logger module are in question; one of another class there means
-    ZenML changed its stream, which is recorded (and the stream left where it is).
-    """
+    """Is `stream` ZenML's console stream that forwards to standard output? (Another class
+    from ZenML's logger module means ZenML changed it: recorded, and the stream left alone.)"""
     if type(stream).__module__ != zenml_logger.__name__:
         return False
     try:
@@ -295,19 +250,7 @@ def is_zenml_stdout(stream: Any, zenml_logger: ModuleType) -> bool:
 
 # --- docker-py ------------------------------------------------------------------------
 
-DOCKER_PY_AUTH_CONFIGS = Patch(
-    id="docker-py-auth-configs",
-    library="docker",
-    target="APIClient._auth_configs, replaced by a subclass of docker.auth.AuthConfig "
-    "(get_credential_store, get_all_credentials; resolve_index_name, convert_to_hostname)",
-    why="docker-py asks a credential helper before the credentials given to login() "
-    "(docker/docker-py#3281), so a client logged in with the connector's credentials could "
-    "still push with whatever the helper holds, or fail when the helper is broken",
-    verified="docker 6.1.3, 7.1.0",
-    when_missing="The Docker client is still logged in with the connector's credentials, but "
-    "docker-py's own lookup decides what each push and pull sends: a credential helper "
-    "configured for the registry answers first.",
-)
+DOCKER_PY_AUTH_CONFIGS = _patch("docker-py-auth-configs", "docker")
 
 DOCKER_PY_PATCHES: tuple[Patch, ...] = (DOCKER_PY_AUTH_CONFIGS,)
 
@@ -369,40 +312,13 @@ def _connector_first_class(auth_module: Any) -> tuple[type[Any], Callable[[str |
 
 
 # --- urllib3 --------------------------------------------------------------------------
-# `registry.transport` must see every socket a request opens, as soon as it is connected
-# (before TLS or a request byte), and every kept-alive socket before it is reused: to check
-# the connected address against the request's peer rule and to hand the socket to the
-# deadline's watchdog. urllib3 offers no hook for that; these two patches make the pool
-# managers of `requests`' adapter build connections that ask a `SocketGuard`. When either
-# target is missing, `guard_pool_manager` records the failure and returns False, and the
-# transport refuses to send (never unguarded: a ZenML server would lose its protection
-# against requests to its own network).
+# `registry.transport` must see each socket once connected (before TLS or a request byte)
+# and before a kept-alive one is reused: to check the peer rule and arm the deadline's
+# watchdog. urllib3 has no hook for that; when a target is missing, `guard_pool_manager`
+# returns False and the transport refuses to send (never unguarded).
 
-_URLLIB3_VERIFIED = "urllib3 2.8.0"
-_URLLIB3_WHEN_MISSING = (
-    "The connector sends no request to registries (each verification fails naming this "
-    "patch) rather than send one without the peer check and the deadline."
-)
-
-URLLIB3_NEW_CONN = Patch(
-    id="urllib3-new-conn",
-    library="urllib3",
-    target="urllib3.connection.HTTPConnection._new_conn (and HTTPSConnection's), reached "
-    "through the pools' ConnectionCls",
-    why="see each socket once connected, before TLS or a request byte, and again before a "
-    "kept-alive connection is reused",
-    verified=_URLLIB3_VERIFIED,
-    when_missing=_URLLIB3_WHEN_MISSING,
-)
-URLLIB3_POOL_CLASSES = Patch(
-    id="urllib3-pool-classes",
-    library="urllib3",
-    target="urllib3.PoolManager.pool_classes_by_scheme",
-    why="make requests' pool managers (direct, and one per HTTP proxy) build the guarded "
-    "connections",
-    verified=_URLLIB3_VERIFIED,
-    when_missing=_URLLIB3_WHEN_MISSING,
-)
+URLLIB3_NEW_CONN = _patch("urllib3-new-conn", "urllib3")
+URLLIB3_POOL_CLASSES = _patch("urllib3-pool-classes", "urllib3")
 
 URLLIB3_PATCHES: tuple[Patch, ...] = (URLLIB3_NEW_CONN, URLLIB3_POOL_CLASSES)
 
@@ -410,11 +326,9 @@ URLLIB3_PATCHES: tuple[Patch, ...] = (URLLIB3_NEW_CONN, URLLIB3_POOL_CLASSES)
 class SocketGuard(Protocol):
     """What a guarded connection asks about its socket; raising refuses the connection."""
 
-    def connected(self, sock: Any) -> None:
-        """A socket just connected (nothing sent yet)."""
+    def connected(self, sock: Any) -> None: ...  # just connected, nothing sent yet
 
-    def reused(self, sock: Any) -> None:
-        """A kept-alive socket about to carry another request."""
+    def reused(self, sock: Any) -> None: ...  # kept alive, about to carry another request
 
 
 GuardLookup = Callable[[], "SocketGuard | None"]
@@ -462,7 +376,7 @@ def guard_pool_manager(manager: Any, lookup: GuardLookup) -> bool:
             )
         guarded = {scheme: _guarded_pool(pools[scheme], lookup) for scheme in ("http", "https")}
     except PatchTargetMissingError as error:
-        record_failure(error.patch, error)
+        record_failure(URLLIB3_POOL_CLASSES, error)
         return False
     manager.pool_classes_by_scheme = guarded
     return True

@@ -1,7 +1,4 @@
-"""The documented import path of the pull-secret helpers (README); they live in the glue.
-
-Kept at the package root so that pipeline code written against the README keeps working.
-"""
+"""The README's import path of the pull-secret helpers, which live in `glue.pull_secrets`."""
 
 from zenml_docker_connector.glue.pull_secrets import (
     image_pull_secrets,

@@ -1,9 +1,5 @@
-"""`zenml-docker logout NAME`: undo `zenml service-connector login NAME` on this machine.
-
-ZenML has no logout for service connectors, and the login leaves credentials in the user's
-docker config (or credential helper) and podman's auth file; this removes exactly that
-registry's entries and says what it removed.
-"""
+"""`zenml-docker logout NAME`: undo `zenml service-connector login NAME` on this machine
+(ZenML has none): remove exactly that registry's local entries, and say which."""
 
 from __future__ import annotations
 

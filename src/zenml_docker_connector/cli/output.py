@@ -1,8 +1,5 @@
-"""How `zenml-docker` prints: through ZenML's CLI helpers, so it looks like `zenml` itself.
-
-Markup and highlighting are off and every line is made printable (`printable`): the text may
-contain registry answers and user names, which must not reach the terminal as escape sequences.
-"""
+"""How `zenml-docker` prints: through ZenML's CLI helpers, so it looks like `zenml` itself,
+without markup and made printable (registry answers must not reach a terminal as escapes)."""
 
 from __future__ import annotations
 
@@ -51,13 +48,9 @@ def _show(text: str, helper: str, fallback: Callable[[str], None]) -> None:
 
 @contextlib.contextmanager
 def logs_to_stderr() -> Iterator[None]:
-    """While ZenML works, its console logs and prints go to standard error.
-
-    ZenML logs to standard output (e.g. "Initializing the ZenML global configuration" on a
-    first run), which would corrupt a manifest piped into `kubectl apply -f -`. Handlers
-    already writing to standard output are pointed at standard error for the duration; ones
-    created meanwhile, and plain prints, follow `redirect_stdout`.
-    """
+    """While ZenML works, its console logs and prints go to standard error (they would corrupt
+    a manifest piped into `kubectl apply -f -`); handlers created meanwhile follow
+    `redirect_stdout`."""
     moved: list[tuple[logging.StreamHandler[Any], Any]] = []
     for handler in _stdout_handlers():
         moved.append((handler, handler.stream))
@@ -71,17 +64,14 @@ def logs_to_stderr() -> Iterator[None]:
 
 
 def _stdout_handlers() -> list[logging.StreamHandler[Any]]:
-    loggers = [logging.getLogger()] + [
-        logger
-        for logger in list(logging.root.manager.loggerDict.values())
+    loggers = [logging.getLogger(), *list(logging.root.manager.loggerDict.values())]
+    return [
+        handler
+        for logger in loggers
         if isinstance(logger, logging.Logger)
+        for handler in logger.handlers
+        if isinstance(handler, logging.StreamHandler) and _is_stdout(handler.stream)
     ]
-    found: list[logging.StreamHandler[Any]] = []
-    for logger in loggers:
-        for handler in logger.handlers:
-            if isinstance(handler, logging.StreamHandler) and _is_stdout(handler.stream):
-                found.append(handler)
-    return found
 
 
 def _is_stdout(stream: Any) -> bool:

@@ -1,9 +1,7 @@
 """`zenml-docker pull-secret CONNECTOR`: a Kubernetes image pull secret, ready for kubectl.
 
-Standard output carries the manifest and nothing else, so `... | kubectl apply -f -` works;
-every message goes to standard error. With `--file` the manifest goes into a file written
-atomically with mode 0600 and standard output stays empty. Nothing is emitted unless the
-registry accepted the credentials.
+Standard output carries the manifest alone (or nothing, with `--file`); every message goes to
+standard error. Nothing is emitted unless the registry accepted the credentials.
 """
 
 from __future__ import annotations

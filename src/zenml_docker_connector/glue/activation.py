@@ -1,25 +1,17 @@
 """ZenML glue: make our connector ZenML's `docker` connector type, without any user code.
 
-Three doors lead here, and all of them may be taken in one process:
-- ZenML >= 0.94.1 runs the `zenml.init_hooks` entry point `activate` first thing in
-  `zenml/__init__.py`;
-- older ZenML has no hooks, so the wheel ships a `.pth` start-up line calling `activate`;
-- `import zenml_docker_connector` calls it too.
+Three doors lead here, all possibly in one process: ZenML >= 0.94.1 runs the `zenml.init_hooks`
+entry point `activate` first thing in `zenml/__init__.py`; older ZenML has no hooks, so the
+wheel ships a `.pth` start-up line calling it; and `import zenml_docker_connector` calls it.
 
 `activate` must never raise, must not import ZenML (the hook runs while `zenml` is half
-imported; importing its docker connector there is a circular import) and must cost almost
-nothing, because the `.pth` line runs it at every start of Python in the environment. That is
-why this is the one module of the package that imports inside functions: `patches`, the
-connector and `resource_listing` are imported only once one of the ZenML modules below loads.
-It arranges that each of them is adjusted right after it is loaded (or at once, when it
-already is), each adjustment a row of `patches`:
-- the service connector registry: ours is registered for type `docker` after ZenML's
-  built-ins (`patches.ZENML_REGISTRY`, `patches.ZENML_TYPE_CACHE`);
-- the AWS, GCP and Azure connector modules: their `DockerServiceConnector` name is pointed at
-  our class (`patches.ZENML_CLOUD_NAMES`);
-- the SQL store: `list_service_connector_resources` is marked (`patches.ZENML_SQL_LISTING`).
-The work happens once per process, whichever door ran first. What fails is recorded with
-`patches.record_failure` (a warning, and `zenml-docker status` exits 1 with it).
+imported) and must cost almost nothing (the `.pth` line runs it at every start of Python).
+That is why this is the one module that imports inside functions: `patches`, the connector
+and `resource_listing` load only once a ZenML module below does. Each such module is adjusted
+right after it loads (or at once), each adjustment a row of `patches`: the connector registry
+(`ZENML_REGISTRY`, `ZENML_TYPE_CACHE`), the cloud connector modules' `DockerServiceConnector`
+name (`ZENML_CLOUD_NAMES`), the SQL store's resource listing (`ZENML_SQL_LISTING`). The work
+happens once per process; failures go to `patches.record_failure`.
 """
 
 from __future__ import annotations
@@ -43,6 +35,11 @@ CLOUD_CONNECTOR_MODULES = (
     "zenml.integrations.azure.service_connectors.azure_service_connector",
 )
 SQL_STORE_MODULE = "zenml.zen_stores.sql_zen_store"
+_PATCH_OF = {
+    SQL_STORE_MODULE: "ZENML_SQL_LISTING",
+    **dict.fromkeys(CLOUD_CONNECTOR_MODULES, "ZENML_CLOUD_NAMES"),
+}
+"""Which patch adjusting a module applies (the registry's, for the others and `activate`)."""
 DISABLE_ENV = "ZENML_DOCKER_CONNECTOR_DISABLE"
 """Set to 1/true to leave ZenML's built-in connector in place (benchmarks compare the two)."""
 
@@ -93,15 +90,11 @@ def _adjust_safely(adjust: Callable[[ModuleType], None], module: ModuleType) -> 
     try:
         adjust(module)
     except Exception as error:  # noqa: BLE001 - never break ZenML's own import
-        _record(_patch_of(module.__name__), error)
+        _record(_PATCH_OF.get(module.__name__, "ZENML_REGISTRY"), error)
 
 
 class _ZenmlModuleFinder:
-    """Meta path finder that only reacts to the modules we adjust and wraps their loaders.
-
-    It stays installed while one of them is still to come (a cloud integration that is not
-    installed never comes): each other import costs it one dictionary lookup.
-    """
+    """Wraps the loaders of the modules we adjust; any other import costs one dict lookup."""
 
     def __init__(self, waiting: dict[str, Callable[[ModuleType], None]]) -> None:
         self.waiting = waiting
@@ -164,8 +157,7 @@ def register_ours(registry: Any) -> None:
 
 
 def _use_our_class(module: ModuleType) -> None:
-    """Our class subclasses the built-in, so ZenML's `isinstance` checks still hold, and it
-    accepts the built-in's `DockerConfiguration` the cloud connectors pass (see `connector`)."""
+    """Our class subclasses the built-in and accepts its `DockerConfiguration` (`connector`)."""
     from zenml_docker_connector import patches
     from zenml_docker_connector.glue.connector import DockerServiceConnector
 
@@ -179,29 +171,15 @@ def _wrap_resource_listing(module: ModuleType) -> None:
     patches.wrap_resource_listing(module, listing_resources)
 
 
-def _patch_of(module_name: str) -> str:
-    """Which patch adjusting `module_name` applies (activation itself counts as the registry)."""
-    if module_name in CLOUD_CONNECTOR_MODULES:
-        return "ZENML_CLOUD_NAMES"
-    if module_name == SQL_STORE_MODULE:
-        return "ZENML_SQL_LISTING"
-    return "ZENML_REGISTRY"
-
-
 def _record(patch_name: str, error: BaseException) -> None:
     from zenml_docker_connector import patches
 
-    if isinstance(error, patches.PatchTargetMissingError):
-        patches.record_failure(error.patch, error)  # the patch that did not match
-    else:
-        patches.record_failure(getattr(patches, patch_name), error)
+    patches.record_failure(getattr(patches, patch_name), error)
 
 
 def check_patches() -> tuple[str, ...]:
-    """Every ZenML patch that did not apply in this environment: what `zenml-docker status`
-    reports. Each module we adjust that is installed here is loaded (so its patch is applied
-    or recorded), ZenML's registry is initialized, and the two patches applied only on use
-    (the secrets keyword, the stdout stream) are probed."""
+    """Every ZenML patch that did not apply here (`zenml-docker status`): each adjusted module
+    is loaded, the registry initialized, and the two patches applied on use are probed."""
     import contextlib
     import importlib
     import logging

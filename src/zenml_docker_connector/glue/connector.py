@@ -1,9 +1,8 @@
 """ZenML glue: the `docker` service connector, delegating every real job to its own module.
 
-It subclasses ZenML's built-in `DockerServiceConnector` because container registries test
-`isinstance` against that class and the AWS/GCP/Azure connectors build it; `_TYPE` is
-redeclared so that `get_type()` returns our spec instead of the parent's cached one (the
-registration checks that: `patches.ZENML_TYPE_CACHE`).
+It subclasses ZenML's built-in class (container registries test `isinstance` against it, the
+cloud connectors build it); `_TYPE` is redeclared so that `get_type()` returns our spec
+(`patches.ZENML_TYPE_CACHE`).
 """
 
 from __future__ import annotations
@@ -12,7 +11,8 @@ import logging
 import os
 import socket
 import threading
-from contextlib import suppress
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from contextvars import ContextVar
 from typing import Any, ClassVar
 
@@ -49,6 +49,20 @@ from zenml_docker_connector.registry.verification import verify_registry_access
 
 _explicit_check: ContextVar[bool] = ContextVar("zenml_docker_explicit_check", default=False)
 """True while ZenML's public `verify()` runs: register and verify must ask the registry."""
+_afresh_once: ContextVar[list[bool] | None] = ContextVar("zenml_docker_afresh_once", default=None)
+
+
+@contextmanager
+def first_check_afresh() -> Iterator[list[bool]]:
+    """Within: the first `_verify` asks the registry, later ones reuse its fresh verdict (the
+    yielded list holds True once it passed). Pull secrets get ZenML's client in here: ZenML's
+    own `_verify` is then their one verification, and never a cached one."""
+    done: list[bool] = []
+    token = _afresh_once.set(done)
+    try:
+        yield done
+    finally:
+        _afresh_once.reset(token)
 
 logger = logging.getLogger(__name__)
 
@@ -81,11 +95,8 @@ class DockerServiceConnector(BuiltinDockerServiceConnector):
 
     @classmethod
     def from_model(cls, model: Any) -> Any:
-        """Listing resources hands us models without secrets: fetch them once more there.
-
-        See `resource_listing` for when that happens and why it reveals nothing new. If the
-        second try fails too, the first error is raised: it was made without secret values.
-        """
+        """Listing resources hands us models without secrets: fetch them once more there
+        (`resource_listing`). If that fails too, the first, secret-free error is raised."""
         try:
             return super().from_model(model)
         except ValueError as error:
@@ -103,19 +114,17 @@ class DockerServiceConnector(BuiltinDockerServiceConnector):
         return parse_registry_reference(self.config.registry or DOCKER_HUB)
 
     def credentials(self) -> Credentials:
-        """The configured username and password (or access token); `<token>` marks an identity
-        token, as in docker's credential stores."""
+        """The configured username and password (`<token>` marks an identity token)."""
         return Credentials.from_store(
             self.config.username.get_secret_value(),
             self.config.password.get_secret_value(),
         )
 
     def connection_settings(self) -> ConnectionSettings:
-        """How to reach the registry; configs built by other connectors have no `insecure`.
+        """How to reach the registry (configs built by other connectors have no `insecure`).
 
-        Inside a ZenML server (ZenML's own `ZENML_SERVER` flag, set when the server starts)
-        the connector works for every user of the server: destinations on private networks
-        other than the registry's host are refused unless the server's operator allows them.
+        Inside a ZenML server the connector serves every user: private destinations other
+        than the registry's host are refused unless the operator allows them.
         """
         return ConnectionSettings(
             insecure=bool(getattr(self.config, "insecure", False)),
@@ -136,12 +145,9 @@ class DockerServiceConnector(BuiltinDockerServiceConnector):
     # --- ZenML hooks ------------------------------------------------------------------
 
     def verify(self, *args: Any, **kwargs: Any) -> Any:
-        """An explicit check (register, verify, a server's verify endpoint) is never cached.
-
-        `connect()`, `get_connector_client()` and `configure_local_client()` call `_verify`
-        directly, up to three times per flow; those share one cached exchange. A long-running
-        ZenML server must still notice a password changed in the registry at `verify`.
-        """
+        """An explicit check (register, verify, a server's verify endpoint) is never cached,
+        so a long-running server notices a changed password; the up to three `_verify` calls
+        of `connect()`/`get_connector_client()`/`configure_local_client()` share one."""
         ahead = None if args else prechecked(self.id, kwargs)
         if ahead is not None:  # run with the others already (`resource_listing`)
             return ahead.result()
@@ -157,41 +163,39 @@ class DockerServiceConnector(BuiltinDockerServiceConnector):
         resource_id: str | None = None,
     ) -> list[str]:
         reference = self.registry_reference()
-        explicit = _explicit_check.get()
-        try:
-            verify_registry_access(
-                reference,
-                self.credentials(),
-                settings=self.connection_settings(),
-                use_cache=not explicit,
-            )
-        except RegistryOutOfReachError as error:
-            # Not a verdict on the credentials: see docs/reachability.md for the policy.
-            if explicit:
-                raise AuthorizationException(out_of_reach_message(error, self.name)) from None
-            if _unreachable_reported.first(reference.resource_id):
-                logger.warning("%s", unchecked_warning(error))
-        except DockerConnectorError as error:
-            raise zenml_error(error) from None
-        else:
-            _unreachable_reported.forget(reference.resource_id)
+        once = _afresh_once.get()
+        afresh = _explicit_check.get() or (once is not None and not once)
+        with zenml_errors():
+            try:
+                verify_registry_access(
+                    reference,
+                    self.credentials(),
+                    settings=self.connection_settings(),
+                    use_cache=not afresh,
+                )
+            except RegistryOutOfReachError as error:
+                # Not a verdict on the credentials: see docs/reachability.md for the policy.
+                if afresh:
+                    raise AuthorizationException(out_of_reach_message(error, self.name)) from None
+                if _unreachable_reported.first(reference.resource_id):
+                    logger.warning("%s", unchecked_warning(error))
+            else:
+                _unreachable_reported.forget(reference.resource_id)
+        if once is not None and not once:
+            once.append(True)
         return [reference.resource_id]
 
     def _connect_to_resource(self, **kwargs: Any) -> Any:
-        try:
+        with zenml_errors():
             return authenticated_docker_client(self.registry_reference(), self.credentials())
-        except DockerConnectorError as error:
-            raise zenml_error(error) from None
 
     def _configure_local_client(self, **kwargs: Any) -> None:
-        try:
+        with zenml_errors():
             result = login_local_clients(
                 self.registry_reference(),
                 self.credentials(),
                 engine_setting=configured_container_engine(),
             )
-        except DockerConnectorError as error:
-            raise zenml_error(error) from None
         for note in result.notes:
             click.echo(note, err=True)
         if result.plaintext_path is not None:
@@ -207,10 +211,8 @@ class DockerServiceConnector(BuiltinDockerServiceConnector):
     ) -> DockerServiceConnector:
         wanted = resource_id or kwargs.get("registry")
         reference = parse_registry_reference(wanted) if wanted else None
-        try:
+        with zenml_errors():
             found = find_local_credentials(reference)
-        except DockerConnectorError as error:
-            raise zenml_error(error) from None
         return cls(
             auth_method=spec.PASSWORD_AUTH_METHOD,
             resource_type=spec.RESOURCE_TYPE,
@@ -277,17 +279,18 @@ class OncePerRegistry:
 _unreachable_reported = OncePerRegistry()
 
 
-def zenml_error(error: DockerConnectorError) -> AuthorizationException:
-    """Our error as the exception ZenML reports with its message.
+@contextmanager
+def zenml_errors() -> Iterator[None]:
+    """Our errors as the exception ZenML reports with its message.
 
-    Every `zenml service-connector` command (register, verify, login, describe, auto-configure)
-    catches only `KeyError`, `ValueError`, `IllegalOperationError`, `NotImplementedError` and
-    `AuthorizationException`, and `ServiceConnector.verify()` shows only the message of an
-    `AuthorizationException` ("an unexpected error occurred" for anything else). Our messages
-    are complete and secret-free, so each failure (registry, local files, helpers, daemon)
-    travels as an `AuthorizationException` carrying it.
+    `zenml service-connector` commands catch only a few exception types, and `verify()`
+    shows only an `AuthorizationException`'s message ("an unexpected error occurred" else);
+    our messages are complete and secret-free, so every failure travels as one.
     """
-    return AuthorizationException(str(error))
+    try:
+        yield
+    except DockerConnectorError as error:
+        raise AuthorizationException(str(error)) from None
 
 
 def registry_field_value(reference: RegistryReference) -> str | None:

@@ -21,8 +21,9 @@ from zenml.client import Client
 
 from zenml_docker_connector.credentials import Credentials
 from zenml_docker_connector.errors import DockerConnectorError
-from zenml_docker_connector.glue.zenml_access import ConnectorIdentity, docker_registry_client
+from zenml_docker_connector.glue.zenml_access import docker_registry_client
 from zenml_docker_connector.helper.keys import DOCKER_HUB_KEY, registry_key
+from zenml_docker_connector.kubernetes.pull_secret import SecretOrigin
 from zenml_docker_connector.references import RegistryReference
 
 FETCH_TIMEOUT_ENV = "ZENML_DOCKER_CREDENTIAL_FETCH_TIMEOUT"
@@ -71,7 +72,9 @@ def connector_version(name_id_or_prefix: str) -> ConnectorVersion:
 def fetch(name_id_or_prefix: str, resource_id: str | None) -> Fetched:
     """Fresh registry credentials from the connector, through ZenML."""
     version = connector_version(name_id_or_prefix)
-    client = docker_registry_client(ConnectorIdentity(version.name, version.id), resource_id)
+    client = docker_registry_client(
+        SecretOrigin(connector_name=version.name, connector_id=version.id), resource_id
+    )
     return Fetched(
         connector=version,
         registry=client.registry_reference(),

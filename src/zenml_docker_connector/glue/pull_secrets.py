@@ -1,11 +1,8 @@
 """ZenML glue: Kubernetes image pull secrets made from a connector, and the settings naming them.
 
-ZenML's Kubernetes orchestrator, step operator and deployer only take the *names* of pull
-secrets (`KubernetesPodSettings.image_pull_secrets`); this module makes the Secret itself
-from the credentials a connector hands out, so the connector stays their single source. The
-connector is resolved through ZenML (`get_service_connector_client`), so `docker` connectors
-and the short-lived registry credentials of AWS/GCP/Azure connectors are treated alike, and
-the registry is asked to accept the credentials before any manifest exists.
+ZenML's Kubernetes components take only the *names* of pull secrets; this makes the Secret
+from the credentials a connector hands out (through ZenML's `get_service_connector_client`,
+so AWS/GCP/Azure short-lived credentials are treated alike), once the registry accepted them.
 """
 
 from __future__ import annotations
@@ -15,7 +12,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from zenml_docker_connector.errors import DockerConnectorError
-from zenml_docker_connector.glue.connector import DockerServiceConnector
+from zenml_docker_connector.glue.connector import DockerServiceConnector, first_check_afresh
 from zenml_docker_connector.glue.zenml_access import connector_identity, docker_registry_client
 from zenml_docker_connector.kubernetes.names import check_secret_name
 from zenml_docker_connector.kubernetes.pull_secret import (
@@ -53,10 +50,9 @@ def pull_secret_manifest(
 ) -> dict[str, Any]:
     """The `kubernetes.io/dockerconfigjson` Secret for a registered connector, as a dict.
 
-    `connector` is a connector's name or id; `resource_id` picks the registry of a connector
-    that serves several. Raises `DockerConnectorError` (its message says what to do) when the
-    connector is unknown, its credentials are expired or rejected by the registry, and
-    ValueError for a name or namespace Kubernetes would refuse.
+    `connector` is a name or id; `resource_id` picks the registry of a connector serving
+    several. Raises `DockerConnectorError` (unknown connector, expired or rejected
+    credentials) and ValueError (a name or namespace Kubernetes would refuse).
     """
     return create_pull_secret(
         connector, name=name, namespace=namespace, resource_id=resource_id
@@ -71,10 +67,10 @@ def create_pull_secret(
     resource_id: str | None = None,
 ) -> PullSecret:
     """`pull_secret_manifest` with the facts the CLI reports (name, registry, expiry)."""
-    identity = connector_identity(connector)
-    client = docker_registry_client(identity, resource_id)
-    origin = SecretOrigin(connector_name=identity.name, connector_id=identity.id)
-    return pull_secret_for(client, origin, name=name, namespace=namespace)
+    origin = connector_identity(connector)
+    with first_check_afresh() as checked:
+        client = docker_registry_client(origin, resource_id)
+    return pull_secret_for(client, origin, name=name, namespace=namespace, checked=bool(checked))
 
 
 def pull_secret_for(
@@ -84,8 +80,12 @@ def pull_secret_for(
     name: str | None = None,
     namespace: str | None = None,
     now: datetime | None = None,
+    checked: bool = False,
 ) -> PullSecret:
-    """The verified Secret for a `docker` connector instance (a registry client)."""
+    """The verified Secret for a `docker` connector instance (a registry client).
+
+    `checked`: the registry accepted the client afresh moments ago (`first_check_afresh`).
+    """
     reference = client.registry_reference()
     expires_at = as_utc(client.expires_at) if client.expires_at is not None else None
     if expires_at is not None and expires_at <= (now or datetime.now(timezone.utc)):
@@ -100,9 +100,10 @@ def pull_secret_for(
     manifest = build_pull_secret(
         reference, credentials, origin, name=name, namespace=namespace, expires_at=expires_at
     )
-    # Emitting a Secret is an explicit request: ask the registry now, not a cached verdict.
+    # Emitting a Secret is an explicit request: ask the registry now, not a cached verdict
+    # (unless `checked`: then the verdict is the fresh one, and this costs no request).
     verify_registry_access(
-        reference, credentials, settings=client.connection_settings(), use_cache=False
+        reference, credentials, settings=client.connection_settings(), use_cache=checked
     )
     return PullSecret(
         manifest=manifest,
@@ -115,13 +116,12 @@ def pull_secret_for(
 def image_pull_secrets(connector: str, *, name: str | None = None) -> list[str]:
     """The `image_pull_secrets` value naming the Secret `zenml-docker pull-secret` makes.
 
-    Only the connector's name and id are read (no secrets, no registry round trip), so this
-    is cheap enough for pipeline code; pass `name` when the Secret was made with `--name`.
+    Reads only the connector's name and id (cheap enough for pipeline code); pass `name`
+    when the Secret was made with `--name`.
     """
     if name is not None:
         return [check_secret_name(name)]
-    identity = connector_identity(connector)
-    return [SecretOrigin(connector_name=identity.name, connector_id=identity.id).default_name()]
+    return [connector_identity(connector).default_name()]
 
 
 def kubernetes_pod_settings(
@@ -130,12 +130,7 @@ def kubernetes_pod_settings(
     name: str | None = None,
     pod_settings: KubernetesPodSettings | None = None,
 ) -> KubernetesPodSettings:
-    """ZenML's `KubernetesPodSettings` with the connector's pull secret added.
-
-    `pod_settings` (a `KubernetesPodSettings`) is kept as it is apart from the added name.
-    Importing the settings class needs ZenML's Kubernetes integration module but not the
-    `kubernetes` package; ZenML before 0.62 has no `image_pull_secrets` field.
-    """
+    """ZenML's `KubernetesPodSettings` (`pod_settings`, else new) with the pull secret added."""
     if _POD_SETTINGS_MISSING is not None:
         raise DockerConnectorError(
             f"ZenML's Kubernetes pod settings cannot be imported here ({_POD_SETTINGS_MISSING}); "

@@ -28,12 +28,10 @@ _MIN_SECRET_IN_REGISTRY = 6
 
 
 class DockerConnectorConfiguration(DockerConfiguration):
-    """ZenML's Docker fields (`username`, `password`, `registry`) plus TLS opt-out.
+    """ZenML's Docker fields plus an optional TLS opt-out (a built-in server ignores it).
 
-    The extra field is optional with a safe default, so a ZenML server that still runs the
-    built-in connector ignores it instead of rejecting the connector. Errors never repeat the
-    input (`hide_input_in_errors`): pydantic would otherwise print every field, password
-    included, in the `ValidationError` that `zenml service-connector register` shows.
+    Errors never repeat the input: pydantic would otherwise show the password in the
+    `ValidationError` that `zenml service-connector register` prints.
     """
 
     model_config = ConfigDict(hide_input_in_errors=True)

@@ -1,9 +1,6 @@
-"""What the glue asks ZenML for the CLI and the pull secrets: a registered connector built
-with our class, a connector's name and id, who serves `docker`, ZenML's print helpers.
-
-With `zenml_settings` (what the connector itself asks), these are the only questions the
-rest of the package needs answered by ZenML; keeping them here keeps `registry/`, `local/`
-and `cli/` free of ZenML imports.
+"""What the CLI and the pull secrets ask ZenML: a registered connector built with our class,
+a connector's name and id, who serves `docker`, ZenML's print helpers (so `cli/` imports no
+ZenML; `zenml_settings` holds what the connector itself asks).
 """
 
 from __future__ import annotations
@@ -24,6 +21,7 @@ from zenml_docker_connector import patches
 from zenml_docker_connector.errors import DockerConnectorError
 from zenml_docker_connector.glue import activation, spec
 from zenml_docker_connector.glue.connector import DockerServiceConnector
+from zenml_docker_connector.kubernetes.pull_secret import SecretOrigin
 
 
 def load_docker_connector(name_id_or_prefix: str) -> DockerServiceConnector:
@@ -49,47 +47,35 @@ def load_docker_connector(name_id_or_prefix: str) -> DockerServiceConnector:
     return connector
 
 
-@dataclass(frozen=True)
-class ConnectorIdentity:
-    """How ZenML names a registered connector: what a derived name or a label is made of."""
-
-    name: str
-    id: str
-
-
-def connector_identity(name_id_or_prefix: str) -> ConnectorIdentity:
-    """The connector's name and id, without loading its secrets."""
+def connector_identity(name_id_or_prefix: str) -> SecretOrigin:
+    """The connector's name and id (what a Secret's name and labels derive from), no secrets."""
     try:
         model = Client().get_service_connector(name_id_or_prefix, allow_name_prefix_match=False)
     except KeyError as error:
         raise _not_registered(name_id_or_prefix, error, "--resource_type docker-registry") from None
-    return ConnectorIdentity(name=model.name, id=str(model.id))
+    return SecretOrigin(connector_name=model.name, connector_id=str(model.id))
 
 
 def docker_registry_client(
-    identity: ConnectorIdentity, resource_id: str | None = None
+    identity: SecretOrigin, resource_id: str | None = None
 ) -> DockerServiceConnector:
-    """The `docker` client ZenML hands out for the connector's registry.
-
-    For a `docker` connector that is the connector itself; AWS, GCP and Azure connectors
-    mint short-lived registry credentials (`expires_at` set). ZenML checks the connector on
-    the way (locally, or on the server behind a REST store).
-    """
+    """The `docker` client ZenML hands out (checked on the way) for the connector's registry:
+    the connector itself, or short-lived credentials minted by an AWS/GCP/Azure connector."""
     try:
         client = Client().get_service_connector_client(
-            identity.id, resource_type=spec.RESOURCE_TYPE, resource_id=resource_id
+            identity.connector_id, resource_type=spec.RESOURCE_TYPE, resource_id=resource_id
         )
     except (AuthorizationException, ValueError, KeyError, NotImplementedError) as error:
         raise DockerConnectorError(
             f"ZenML could not get registry credentials from service connector "
-            f"'{identity.name}': {_first_line(error)}"
+            f"'{identity.connector_name}': {_first_line(error)}"
         ) from None
     if not isinstance(client, DockerServiceConnector):
         raise DockerConnectorError(
-            f"Service connector '{identity.name}' handed out a {type(client).__name__} for "
-            f"'{spec.RESOURCE_TYPE}', not a connector of this plugin, so its credentials "
-            "cannot be checked here. `zenml-docker status` tells which class serves the "
-            "`docker` type."
+            f"Service connector '{identity.connector_name}' handed out a "
+            f"{type(client).__name__} for '{spec.RESOURCE_TYPE}', not a connector of this "
+            "plugin, so its credentials cannot be checked here. `zenml-docker status` tells "
+            "which class serves the `docker` type."
         )
     return client
 
@@ -146,8 +132,7 @@ def _why_not_ours() -> tuple[str, ...]:
 
 
 def cli_helper(name: str) -> Callable[..., Any] | None:
-    """ZenML's CLI print helper `name` (`declare`, `warning`, ...), None where this ZenML has
-    none (0.60 has no `success`)."""
+    """ZenML's CLI print helper `name`, None where this ZenML has none (0.60: no `success`)."""
     helper: Callable[..., Any] | None = getattr(zenml_cli, name, None)
     return helper
 

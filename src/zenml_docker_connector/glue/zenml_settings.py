@@ -1,8 +1,4 @@
-"""What ZenML's settings say about this process: is it a server, which container engine.
-
-The connector asks these while it works; they sit below it (`zenml_access`, which hands out
-connectors, sits above it).
-"""
+"""What ZenML's settings say about this process (asked by the connector, so below it)."""
 
 from __future__ import annotations
 
@@ -18,12 +14,8 @@ def inside_zenml_server() -> bool:
 
 
 def configured_container_engine() -> str | None:
-    """ZenML's `container_engine` setting ("docker"/"podman"), None if unset or unsupported.
-
-    The setting exists from ZenML 0.94.3 (`GlobalConfiguration.container_engine`, overridable
-    with `ZENML_CONTAINER_ENGINE`); older versions have no such field, so every failure here
-    means "not configured".
-    """
+    """ZenML's `container_engine` setting ("docker"/"podman"; ZenML >= 0.94.3), None if unset,
+    unsupported or unreadable."""
     try:
         value = getattr(GlobalConfiguration(), "container_engine", None)
     except Exception:  # noqa: BLE001 - an unreadable global config must not break a login

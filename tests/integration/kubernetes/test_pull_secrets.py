@@ -107,3 +107,21 @@ def test_the_docs_example_runs(htpasswd_registry: Any, unique_name: str) -> None
     assert settings.pod_settings.image_pull_secrets == expected
     assert settings.orchestrator_pod_settings.image_pull_secrets == expected
     assert namespace["training"].configuration.settings["orchestrator"] is not None
+
+
+@pytest.mark.parametrize(
+    ("registry_fixture", "cold"), [("htpasswd_registry", (2, 0)), ("token_registry", (2, 1))]
+)
+def test_a_pull_secret_costs_one_fresh_verification(
+    request: pytest.FixtureRequest, registry_fixture: str, cold: tuple[int, int], unique_name: str
+) -> None:
+    """ZenML's own `_verify` in `get_service_connector_client` is the one (uncached) check."""
+    registry = request.getfixturevalue(registry_fixture)
+    register(unique_name, registry)  # leaves a fresh verdict in the cache: it must not serve
+    token_server = registry.token_server
+    mark, token_mark = registry.mark(), token_server.mark() if token_server else 0
+
+    pull_secret_manifest(unique_name)
+
+    tokens = len(token_server.requests_since(token_mark)) if token_server else 0
+    assert (len(registry.requests_since(mark)), tokens) == cold
