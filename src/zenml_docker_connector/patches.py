@@ -226,6 +226,10 @@ def secrets_keyword(get_service_connector: Callable[..., Any]) -> str:
     for keyword in ("expand_secrets", "load_secrets"):
         if keyword in parameters:
             return keyword
+    # ZenML 0.60 wraps the method in a decorator that shows only `(*args, **kwargs)`; the
+    # older keyword is the one such versions take.
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
+        return "load_secrets"
     raise PatchTargetMissingError(
         ZENML_SECRETS_KEYWORD, "get_service_connector has neither expand_secrets nor load_secrets"
     )

@@ -178,3 +178,12 @@ def test_the_secrets_keyword_of_this_zenml() -> None:
         "expand_secrets",
         "load_secrets",
     )
+
+
+def test_a_wrapped_get_service_connector_takes_the_older_keyword() -> None:
+    """ZenML 0.60 decorates the method; its signature shows only `(*args, **kwargs)`."""
+
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        return None
+
+    assert patches.secrets_keyword(wrapped) == "load_secrets"
