@@ -13,13 +13,20 @@ upgrade on default ports), so no answer from elsewhere stands for the registry's
 requests with credentials stay within the realm's origin, anonymous ones may go elsewhere
 (their body is then never quoted). 303, and 301/302 after a POST, become a body-less GET.
 
-With `refuse_private` (a ZenML server), hosts other than the registry's must be public.
+With `refuse_private` (a ZenML server), hosts other than the registry's must be public, and
+that is decided before any connection: the host is resolved (`PolicyRules.resolve`) and every
+address must be public; one that does not resolve, or an IPv4 address in another numeric
+spelling (`2130706433`, `0x7f000001`, `127.1`), is refused too, all with one message, so
+that open, closed, silent and unresolvable destinations cannot be told apart (no port
+scanning through a realm or a redirect). The transport checks the connected address again
+(DNS rebinding).
 """
 
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Callable, Mapping
+import socket
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Literal
 from urllib.parse import urlsplit
@@ -126,6 +133,19 @@ class Redirect:
     target: str
 
 
+Resolver = Callable[[str, int], Sequence[str]]
+"""Every address a host name (or IP literal) resolves to; empty when it does not resolve."""
+
+
+def resolve_addresses(host: str, port: int) -> tuple[str, ...]:
+    """`socket.getaddrinfo`'s addresses for `host` (what urllib3 will connect to), or ()."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError, ValueError):
+        return ()
+    return tuple(dict.fromkeys(str(info[4][0]) for info in infos))
+
+
 @dataclass(frozen=True)
 class PolicyRules:
     """What the policy needs to know about the check in progress."""
@@ -136,6 +156,8 @@ class PolicyRules:
     refuse_private: bool = False
     show: Callable[[str], str] = shown_url
     """How messages show a URL that came from the network (redacted and printable)."""
+    resolve: Resolver = resolve_addresses
+    """How a `public` destination's host is resolved before it is contacted."""
 
     @property
     def registry(self) -> str:
@@ -225,28 +247,50 @@ def _plain_http_rule(request: Outgoing, rules: PolicyRules) -> PeerRule:
 
 
 def _destination_rule(request: Outgoing, rules: PolicyRules, peer: PeerRule) -> PeerRule:
-    """Inside a ZenML server, hosts other than the registry's must be public."""
+    """Inside a ZenML server, hosts other than the registry's must be public: judged here,
+    before any connection, on every address the host resolves to (and again by the
+    transport on the address connected to)."""
     host = host_of(request.url)
     if not rules.refuse_private or host == rules.registry_host:
         return peer
-    try:
-        kind: str | None = address_kind(host.strip("[]"))
-    except ValueError:  # a name, not an IP literal
-        kind = None
-    if peer == "loopback" or (kind is not None and kind != "public"):
-        raise private_destination_error(rules, request.url, kind or "loopback")
+    name = host.strip("[]")
+    if peer == "loopback" or _other_ipv4_spelling(name):
+        raise private_destination_error(rules, request.url)
+    addresses = rules.resolve(name, origin(request.url)[2])
+    if not addresses or not all(peer_allowed(address, "public") for address in addresses):
+        raise private_destination_error(rules, request.url)
     return "public"
 
 
-def private_destination_error(rules: PolicyRules, url: str, kind: str) -> RegistryError:
-    """Why a request to `url` (a `kind` address: loopback, link-local, private) is refused."""
+def _other_ipv4_spelling(host: str) -> bool:
+    """An IPv4 address as `inet_aton` (and so getaddrinfo) reads it, but not dotted decimal
+    (`2130706433`, `0x7f000001`, `127.1`, `017700000001`): never needed, only a disguise."""
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        pass
+    else:
+        return False
+    try:
+        socket.inet_aton(host)
+    except (OSError, ValueError):
+        return False
+    return True
+
+
+def private_destination_error(rules: PolicyRules, url: str) -> RegistryError:
+    """Why a request to `url` is refused inside a ZenML server: one text for every reason
+    (the URL aside), because telling them apart would tell which internal ports are open
+    and which internal names exist."""
     return DestinationRefusedError(
         rules.registry,
-        f"Refusing to contact {rules.show(url)} for registry {rules.registry}: it is a {kind} "
-        "address, and inside a ZenML server the connector reaches no loopback, link-local or "
-        "private address other than the registry's own host (a registry could otherwise make "
-        "the server probe its internal network). If this service really is on the server's "
-        f"private network, set {ALLOW_PRIVATE_NETWORKS_ENV}=true in the server's environment.",
+        f"Refusing to contact {rules.show(url)} for registry {rules.registry}: inside a ZenML "
+        "server the connector contacts hosts other than the registry's own only when all "
+        "their addresses are public, and this one has a loopback, link-local or private "
+        "address, does not resolve, or is an IP address in an unusual spelling (a registry "
+        "could otherwise make the server probe its internal network). If this service really "
+        f"is on the server's private network, set {ALLOW_PRIVATE_NETWORKS_ENV}=true in the "
+        "server's environment.",
     )
 
 

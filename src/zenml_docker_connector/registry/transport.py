@@ -9,7 +9,8 @@
   `recv` and a server dripping one byte a second would never trip it.
 - The peer rule (`policy`) is checked against the address the socket is actually connected
   to, before a TLS handshake or a request byte, and again before a kept-alive connection is
-  reused, so DNS rebinding cannot slip past it; through an HTTP proxy the host name is checked
+  reused, so DNS rebinding cannot slip past it (a `public` destination was already resolved
+  and judged by the policy before connecting); through an HTTP proxy the host name is checked
   instead. Watchdog and rule reach urllib3 through `patches.guard_pool_manager` and a context
   variable set around one `send`; when that patch does not fit urllib3, nothing is sent.
   SOCKS proxies get only urllib3's per-read timeouts.
@@ -45,6 +46,7 @@ from requests.structures import CaseInsensitiveDict
 from urllib3.exceptions import HTTPError, InsecureRequestWarning
 
 from zenml_docker_connector.errors import (
+    InsecureTransportError,
     RegistryError,
     RegistryOutOfReachError,
     RegistryTLSError,
@@ -534,9 +536,7 @@ class Transport:
                 "the installed urllib3 (see `zenml-docker status`).",
             )
         if isinstance(error, PeerRefusedError):
-            kind = policy.address_kind(error.address)
-            private = policy.private_destination_error(self.policy_rules(), request.url, kind)
-            return "refused", private
+            return "refused", self._peer_refused(request, error)
         if isinstance(error, reader.AnswerRefusedError):
             return "answer refused", self._refused_answer(request, error)
         if isinstance(error, requests.exceptions.SSLError):
@@ -555,6 +555,17 @@ class Transport:
             f"Cannot reach {role_text(request.role)} {self.shown_url(request.url)} for "
             f"registry {self.registry}: {self.shown(reason)}. "
             "Is the registry running and is the URL (host, port, http/https) right?",
+        )
+
+    def _peer_refused(self, request: Outgoing, error: PeerRefusedError) -> RegistryError:
+        if error.rule == "public":  # the name now leads elsewhere than it did (rebinding)
+            return policy.private_destination_error(self.policy_rules(), request.url)
+        return InsecureTransportError(
+            self.registry,
+            f"Refusing to send credentials for registry {self.registry} over plain HTTP to "
+            f"{self.shown_url(request.url)}: it leads to a {policy.address_kind(error.address)} "
+            "address, and plain HTTP carries credentials only from a plain-HTTP loopback "
+            "registry to loopback addresses.",
         )
 
     def _refused_answer(self, request: Outgoing, error: reader.AnswerRefusedError) -> RegistryError:

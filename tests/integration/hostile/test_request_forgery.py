@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Iterator
+import socket
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +31,10 @@ from zenml_docker_connector.errors import (
 )
 from zenml_docker_connector.references import parse_registry_reference
 from zenml_docker_connector.registry.cache import AuthCache
-from zenml_docker_connector.registry.policy import ALLOW_PRIVATE_NETWORKS_ENV
+from zenml_docker_connector.registry.policy import (
+    ALLOW_PRIVATE_NETWORKS_ENV,
+    private_networks_allowed,
+)
 from zenml_docker_connector.registry.transport import ConnectionSettings, Timeouts
 from zenml_docker_connector.registry.verification import verify_registry_access
 
@@ -111,20 +116,50 @@ def test_inside_a_server_a_realm_on_a_private_address_is_refused(
         _verify(registry.netloc, credentials, SERVER)
     assert internal.seen == []
     message = str(caught.value)
-    assert "it is a loopback address" in message and ALLOW_PRIVATE_NETWORKS_ENV in message
+    assert "has a loopback, link-local or private address" in message
+    assert ALLOW_PRIVATE_NETWORKS_ENV in message
 
 
 def test_inside_a_server_a_name_is_judged_by_the_address_it_reaches() -> None:
-    """`localhost` is not an IP literal: the connection is made and refused before a byte of
-    the request is sent, because its peer address is loopback."""
+    """`localhost` is not an IP literal: it is resolved, and refused before any connection
+    because it resolves to loopback addresses."""
     with LocalServer(lambda seen: Reply(200, body=b'{"token":"t"}')) as token_service:
         realm = f"http://localhost:{token_service.port}/token"
         with (
             _registry_with_realm(realm) as registry,
-            pytest.raises(DestinationRefusedError, match="it is a loopback address"),
+            pytest.raises(DestinationRefusedError, match="has a loopback, link-local or private"),
         ):
             _verify(registry.netloc, Credentials(None, None), SERVER)
     assert token_service.seen == []
+
+
+def test_inside_a_server_a_name_rebound_after_the_check_is_refused_on_the_connected_address(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """DNS rebinding: the name resolves to a public address when the policy judges it and to
+    loopback when urllib3 connects. The connected address is checked before a byte is sent,
+    and the refusal reads as any other."""
+    real_getaddrinfo = socket.getaddrinfo
+    lookups = []
+
+    def rebinding(host: Any, port: Any, *args: Any, **kwargs: Any) -> Any:
+        if host != "rebind.example.com":
+            return real_getaddrinfo(host, port, *args, **kwargs)
+        lookups.append(host)
+        address = "93.184.216.34" if len(lookups) == 1 else "127.0.0.1"
+        return real_getaddrinfo(address, port, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", rebinding)
+    with LocalServer(lambda seen: Reply(200, body=b'{"token":"t"}')) as token_service:
+        realm = f"http://rebind.example.com:{token_service.port}/token"
+        with (
+            LocalServer(lambda seen: bearer_challenge(realm), bind="127.0.0.2") as registry,
+            pytest.raises(DestinationRefusedError) as caught,
+        ):
+            _verify(registry.netloc, Credentials(None, None), SERVER)
+    assert len(lookups) >= 2 and token_service.seen == []
+    assert str(caught.value).startswith(f"Refusing to contact {realm} for registry")
+    assert "has a loopback, link-local or private address" in str(caught.value)
 
 
 def test_inside_a_server_closed_silent_and_open_ports_look_the_same() -> None:
@@ -145,6 +180,157 @@ def test_inside_a_server_closed_silent_and_open_ports_look_the_same() -> None:
             messages.append(message.replace(str(port), "PORT"))
         assert silent.seen == [] and open_port.seen == []
     assert len(set(messages)) == 1, messages
+
+
+class AcceptCounter:
+    """A TCP port on 127.0.0.1 that counts the connections it accepts and answers each with
+    an HTTP 404: "was it contacted at all", not just "did it get a request"."""
+
+    def __init__(self) -> None:
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self._listener.settimeout(0.1)
+        self.port = int(self._listener.getsockname()[1])
+        self.accepted = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            try:
+                connection, _ = self._listener.accept()
+            except OSError:
+                continue
+            self.accepted += 1
+            with connection:
+                connection.settimeout(1)
+                try:
+                    connection.recv(65536)
+                    connection.sendall(
+                        b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                    )
+                except OSError:
+                    pass
+
+    def __enter__(self) -> AcceptCounter:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._stop.set()
+        self._thread.join(5)
+        self._listener.close()
+
+
+def _private_targets(scheme: str, open_port: int) -> dict[str, str]:
+    """Destinations on the server's own machine, by state and by spelling: open, closed,
+    unresolvable, and 127.0.0.1 written as numbers `inet_aton` (and getaddrinfo) accept."""
+    return {
+        "open port": f"{scheme}://127.0.0.1:{open_port}/token",
+        "closed port": f"{scheme}://127.0.0.1:{free_port()}/token",
+        "unresolvable": f"{scheme}://nothing-here.invalid:{open_port}/token",
+        "localhost": f"{scheme}://localhost:{open_port}/token",
+        "decimal": f"{scheme}://2130706433:{open_port}/token",
+        "hex": f"{scheme}://0x7f000001:{open_port}/token",
+        "short": f"{scheme}://127.1:{open_port}/token",
+        "octal": f"{scheme}://017700000001:{open_port}/token",
+    }
+
+
+# (scheme of the realm, credentials): anonymous over http, with credentials over https (over
+# plain HTTP credentials would meet the plain-HTTP rule first, whose message is the same
+# whatever the destination's state too).
+_REALM_CASES = [("http", Credentials(None, None)), ("https", Credentials("mallory", PASSWORD))]
+
+
+def _outcomes(
+    point_at: Callable[[str], None],
+    verify: Callable[[], Any],
+    targets: dict[str, str],
+) -> dict[str, str]:
+    """What each target's verification ended with (the message, its URL replaced)."""
+    outcomes = {}
+    for name, url in targets.items():
+        point_at(url)
+        try:
+            verify()
+        except Exception as error:  # noqa: BLE001 - the message is what is compared
+            shown = url.split("://", 1)[0] + "://" + url.split("://", 1)[1].split("/", 1)[0]
+            outcomes[name] = f"{type(error).__name__}: " + str(error).replace(shown, "URL")
+        else:
+            outcomes[name] = "verified"
+    return outcomes
+
+
+@pytest.mark.parametrize(("scheme", "credentials"), _REALM_CASES)
+def test_inside_a_server_every_private_realm_gets_one_refusal_without_a_connection(
+    scheme: str, credentials: Credentials
+) -> None:
+    """No port-scanning oracle, whatever the realm's spelling: the name is resolved and judged
+    before any connection, so open, closed and unresolvable destinations read the same."""
+    realm = {"url": ""}
+    with (
+        AcceptCounter() as listener,
+        LocalServer(lambda seen: bearer_challenge(realm["url"]), bind="127.0.0.2") as registry,
+    ):
+        outcomes = _outcomes(
+            lambda url: realm.update(url=url),
+            lambda: _verify(registry.netloc, credentials, SERVER),
+            _private_targets(scheme, listener.port),
+        )
+        assert listener.accepted == 0, outcomes
+    assert len(set(outcomes.values())) == 1, outcomes
+    (message,) = set(outcomes.values())
+    assert message.startswith("DestinationRefusedError: Refusing to contact URL"), message
+    assert ALLOW_PRIVATE_NETWORKS_ENV in message
+
+
+def test_inside_a_server_every_private_redirect_target_gets_one_refusal_without_a_connection() -> (
+    None
+):
+    """The same for a redirect from the registry host's own token service (anonymous)."""
+    target = {"url": ""}
+    with (
+        AcceptCounter() as listener,
+        LocalServer(lambda seen: _redirect_to(target["url"])(seen), bind="127.0.0.2") as tokens,
+        LocalServer(lambda seen: bearer_challenge(f"{tokens.url}/token"), bind="127.0.0.2") as reg,
+    ):
+        outcomes = _outcomes(
+            lambda url: target.update(url=url),
+            lambda: _verify(reg.netloc, Credentials(None, None), SERVER),
+            _private_targets("http", listener.port),
+        )
+        assert listener.accepted == 0, outcomes
+    assert len(set(outcomes.values())) == 1, outcomes
+    assert next(iter(outcomes.values())).startswith("DestinationRefusedError: Refusing to contact")
+
+
+@pytest.mark.parametrize(("scheme", "credentials"), _REALM_CASES)
+def test_with_private_networks_allowed_a_server_reaches_them_as_before(
+    scheme: str, credentials: Credentials
+) -> None:
+    """`ALLOW_PRIVATE_NETWORKS_ENV=true` (the glue then turns the rule off): every spelling
+    of the open port is contacted, the closed and unresolvable ones fail as unreachable."""
+    allowed = ConnectionSettings(
+        refuse_private_destinations=not private_networks_allowed(
+            {ALLOW_PRIVATE_NETWORKS_ENV: "true"}
+        ),
+        timeouts=Timeouts(2, 2),
+    )
+    realm = {"url": ""}
+    with (
+        AcceptCounter() as listener,
+        LocalServer(lambda seen: bearer_challenge(realm["url"]), bind="127.0.0.2") as registry,
+    ):
+        targets = _private_targets(scheme, listener.port)
+        outcomes = _outcomes(
+            lambda url: realm.update(url=url),
+            lambda: _verify(registry.netloc, credentials, allowed),
+            targets,
+        )
+        assert listener.accepted == len(targets) - 2, outcomes  # all but closed, unresolvable
+    assert not any(outcome.startswith("DestinationRefusedError") for outcome in outcomes.values())
+    assert "the host name does not resolve" in outcomes["unresolvable"]
+    assert "connection refused" in outcomes["closed port"]
 
 
 def test_inside_a_server_the_registry_host_itself_is_reachable() -> None:

@@ -4,6 +4,8 @@ pieces it compares. Pure decisions, no network."""
 
 from __future__ import annotations
 
+import ipaddress
+
 import pytest
 
 from zenml_docker_connector.errors import (
@@ -20,6 +22,7 @@ from zenml_docker_connector.registry.policy import (
     Outgoing,
     PolicyRules,
     Redirect,
+    Resolver,
     address_kind,
     base_of,
     host_of,
@@ -27,6 +30,7 @@ from zenml_docker_connector.registry.policy import (
     peer_allowed,
     private_networks_allowed,
     request_policy,
+    resolve_addresses,
     role_text,
     same_site,
     scheme_of,
@@ -44,9 +48,34 @@ from zenml_docker_connector.registry.transport import (
 BASIC = "Basic dXNlcjpwYXNz"
 
 
-def _rules(registry: str, *, base_url: str | None = None, private: bool = False) -> PolicyRules:
+_DNS: dict[str, tuple[str, ...]] = {
+    "auth.example.com": ("93.184.216.34", "2606:2800:220:1::248"),
+    "mixed.example.com": ("93.184.216.34", "10.0.0.7"),
+    "rebound.example.com": ("::ffff:127.0.0.1",),
+    "metadata.example.com": ("169.254.169.254",),
+    "localhost": ("127.0.0.1", "::1"),
+}
+"""What the fake resolver knows; IP literals resolve to themselves, other names to nothing."""
+
+
+def _resolve(host: str, port: int) -> tuple[str, ...]:
+    try:
+        return (str(ipaddress.ip_address(host)),)
+    except ValueError:
+        return _DNS.get(host, ())
+
+
+def _rules(
+    registry: str,
+    *,
+    base_url: str | None = None,
+    private: bool = False,
+    resolve: Resolver = _resolve,
+) -> PolicyRules:
     reference = parse_registry_reference(registry)
-    return PolicyRules(reference, base_url or reference.api_url, refuse_private=private)
+    return PolicyRules(
+        reference, base_url or reference.api_url, refuse_private=private, resolve=resolve
+    )
 
 
 def _basic(url: str) -> Outgoing:
@@ -222,6 +251,79 @@ def test_inside_a_server_other_hosts_must_be_public() -> None:
     assert request_policy(Outgoing("GET", "https://10.0.0.5/t", role="token"), outside).peer == (
         "any"
     )
+
+
+_REFUSED_HOSTS = [
+    "127.0.0.1",  # loopback literal
+    "localhost",  # a name for it
+    "nothing-here.invalid",  # no address at all
+    "mixed.example.com",  # one public address is not enough: every address must be
+    "rebound.example.com",  # an IPv4-mapped loopback address
+    "metadata.example.com",  # link-local
+    "2130706433",  # 127.0.0.1 as numbers inet_aton (and getaddrinfo) accept ...
+    "0x7f000001",
+    "127.1",
+    "017700000001",
+    "1572395042",  # ... and a public address so spelled: no such spelling is ever needed
+]
+
+
+def test_inside_a_server_a_host_is_resolved_and_judged_before_any_connection() -> None:
+    """One refusal, the same text (but for the URL) whatever the host and its state, so a
+    registry's realm or redirect cannot probe which internal ports are open or names exist."""
+    rules = _rules("registry.example.com", private=True)
+    assert request_policy(_token_post("https://auth.example.com/t"), rules).peer == "public"
+    messages = set()
+    for host in _REFUSED_HOSTS:
+        for request in (
+            Outgoing("GET", f"http://{host}:8080/t", role="token"),
+            _token_post(f"https://{host}:8080/t"),
+        ):
+            with pytest.raises(DestinationRefusedError) as caught:
+                request_policy(request, rules)
+            messages.add(str(caught.value).replace(base_of(request.url), "URL"))
+    assert len(messages) == 1, messages
+    (message,) = messages
+    assert message.startswith("Refusing to contact URL/t for registry registry.example.com: ")
+    assert ALLOW_PRIVATE_NETWORKS_ENV in message
+
+
+def test_a_redirect_target_is_resolved_and_judged_before_it_is_followed() -> None:
+    rules = _rules("registry.example.com", private=True)
+    source = "https://auth.example.com/t"
+    for host in _REFUSED_HOSTS:
+        with pytest.raises(DestinationRefusedError):
+            request_policy(
+                Outgoing("GET", source, role="token"),
+                rules,
+                Redirect(302, source, f"https://{host}/t"),
+            )
+
+
+def test_only_a_servers_public_rule_resolves_names() -> None:
+    """Outside a server, and for the registry's own host, nothing is looked up in advance."""
+    asked: list[str] = []
+
+    def resolve(host: str, port: int) -> tuple[str, ...]:
+        asked.append(host)
+        return ()
+
+    outside = _rules("registry.example.com", resolve=resolve)
+    assert request_policy(_token_post("https://nothing-here.invalid/t"), outside).peer == "any"
+    inside = _rules("registry.example.com", private=True, resolve=resolve)
+    assert request_policy(_basic("https://registry.example.com/v2/"), inside).peer == "any"
+    assert request_policy(_token_post("https://registry.example.com:8443/t"), inside).peer == "any"
+    assert asked == []
+    with pytest.raises(DestinationRefusedError):
+        request_policy(_token_post("https://auth.example.com:8443/t"), inside)
+    assert asked == ["auth.example.com"]
+
+
+def test_resolve_addresses_returns_every_address_or_none() -> None:
+    assert resolve_addresses("127.0.0.1", 80) == ("127.0.0.1",)
+    assert resolve_addresses("::1", 80) == ("::1",)
+    assert resolve_addresses("bad\x00name", 80) == ()
+    assert resolve_addresses("a" * 300, 80) == ()
 
 
 def test_inside_a_server_the_registry_host_itself_stays_reachable() -> None:

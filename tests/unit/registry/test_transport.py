@@ -15,6 +15,7 @@ import requests
 from testbed.local_http import LocalServer, Reply, Script, Seen
 from testbed.loopback import Loopback
 from zenml_docker_connector.errors import (
+    DestinationRefusedError,
     InsecureTransportError,
     NotARegistryError,
     RegistryError,
@@ -26,6 +27,7 @@ from zenml_docker_connector.registry.transport import (
     MAX_REDIRECTS,
     ConnectionSettings,
     Deadline,
+    PeerRefusedError,
     RequestCounter,
     SocketWatchdog,
     Transport,
@@ -101,6 +103,30 @@ def test_a_token_service_redirecting_to_a_non_http_url_is_a_token_service_error(
 def test_a_redirect_without_location_is_the_answer(loopback: Loopback) -> None:
     transport = loopback.transport(lambda seen: Reply(302))
     assert transport.request(Outgoing("GET", f"{loopback.url}/v2/")).status == 302
+
+
+def test_a_refused_connected_address_reads_as_its_rule_says() -> None:
+    """The socket check's verdicts: a `public` destination rebound to a private address gets
+    the server's one refusal; a plain-HTTP loopback realm leading elsewhere is about plain
+    HTTP (and may name the kind: it only ever concerns the user's own machine or the
+    registry's own host)."""
+    reference = parse_registry_reference("127.0.0.1:5000")
+    settings = ConnectionSettings(refuse_private_destinations=True)
+    with Transport(reference, settings) as transport:
+        public = Outgoing("GET", "https://auth.example.com/token", role="token", peer="public")
+        rebound = transport._failure(public, PeerRefusedError("10.0.0.7", "public"))
+        direct = Outgoing("GET", "http://app.localhost:5001/token", role="token", peer="loopback")
+        elsewhere = transport._failure(direct, PeerRefusedError("10.0.0.7", "loopback"))
+    assert isinstance(rebound, DestinationRefusedError)
+    assert str(rebound).startswith("Refusing to contact https://auth.example.com/token for")
+    assert "10.0.0.7" not in str(rebound)
+    assert isinstance(elsewhere, InsecureTransportError)
+    assert "over plain HTTP to http://app.localhost:5001/token" in str(elsewhere)
+    assert "it leads to a private address" in str(elsewhere)
+    assert transport.steps[-2:] == [
+        "GET https://auth.example.com/token -> refused",
+        "GET http://app.localhost:5001/token -> refused",
+    ]
 
 
 def test_counter_keeps_registry_and_token_requests_apart() -> None:
