@@ -92,6 +92,16 @@ def _remove_if_stale(path: Path, now: float) -> None:
         os.close(descriptor)
 
 
+def remedy(error: OSError, *, fix: str, elsewhere: str) -> str:
+    """What to do about a failed write (`fix` it, or write `elsewhere`): a full or read-only
+    file system is not fixed by permissions, so those two get their own advice."""
+    if error.errno in (errno.ENOSPC, errno.EDQUOT):
+        return "Free space on its file system (or raise the quota), then retry."
+    if error.errno == errno.EROFS:
+        return f"Its file system is read-only: remount it writable, or {elsewhere}, then retry."
+    return f"{fix[0].upper()}{fix[1:]}, or {elsewhere}, then retry."
+
+
 def _fsync_directory(directory: Path) -> None:
     with contextlib.suppress(OSError):
         descriptor = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
