@@ -8,8 +8,10 @@ Reads do not follow symlinks, never block on a FIFO and stop at a size no such f
 from __future__ import annotations
 
 import errno
+import fcntl
 import os
 import stat
+import time
 
 from zenml_docker_connector.errors import DockerConnectorError
 
@@ -87,18 +89,24 @@ def private_directory(path: str, *, what: str, create: bool) -> bool:
 
 
 def write_private(path: str, payload: bytes) -> None:
-    """Replace `path` with `payload`: a 0600 temporary file beside it, then a rename."""
-    temporary = f"{path}.{os.getpid()}.tmp"
+    """Replace `path` with `payload`: a 0600 temporary file beside it, then a rename.
+
+    The temporary file is flocked while written, so one a killed helper left behind is
+    known by its free lock and removed by the next write (`sweep_stale`).
+    """
+    sweep_stale(path)
+    temporary = f"{path}.{os.getpid()}-{os.urandom(4).hex()}.tmp"
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
     descriptor = os.open(temporary, flags, FILE_MODE)
     try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
         os.fchmod(descriptor, FILE_MODE)
         view = memoryview(payload)
         while view:
             view = view[os.write(descriptor, view) :]
+        os.replace(temporary, path)
         os.close(descriptor)
         descriptor = -1
-        os.replace(temporary, path)
     except BaseException:
         if descriptor >= 0:
             os.close(descriptor)
@@ -107,6 +115,41 @@ def write_private(path: str, payload: bytes) -> None:
         except OSError:
             pass
         raise
+
+
+STALE_AFTER = 1.0
+"""Seconds a temporary file must be old (and unlocked) before a later write removes it."""
+
+
+def sweep_stale(path: str) -> None:
+    """Remove the temporary files of `path` that killed writers left: ours, older than
+    `STALE_AFTER`, locked by nobody (a live writer holds its flock from the start)."""
+    directory, prefix = os.path.split(path)
+    now = time.time()
+    try:
+        names = os.listdir(directory or ".")
+    except OSError:
+        return
+    for name in names:
+        if name.startswith(prefix + ".") and name.endswith(".tmp"):
+            try:  # noqa: SIM105 - see private_directory
+                _remove_if_stale(os.path.join(directory, name), now)
+            except OSError:
+                pass  # in use, already gone, or not ours to remove
+
+
+def _remove_if_stale(temporary: str, now: float) -> None:
+    descriptor = os.open(temporary, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        info = os.fstat(descriptor)
+        if info.st_uid != os.geteuid() or not stat.S_ISREG(info.st_mode):
+            return
+        if now - info.st_mtime < STALE_AFTER:
+            return  # a live writer between open and flock holds no lock yet
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)  # BlockingIOError: in use
+        os.unlink(temporary)
+    finally:
+        os.close(descriptor)
 
 
 def remove(path: str) -> None:

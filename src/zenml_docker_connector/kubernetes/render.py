@@ -15,7 +15,7 @@ from typing import Any
 import yaml
 
 from zenml_docker_connector.errors import DockerConnectorError
-from zenml_docker_connector.local.atomic import replace_file, resolve_for_writing
+from zenml_docker_connector.local.atomic import remedy, replace_file, resolve_for_writing
 
 FORMATS = ("yaml", "json")
 FILE_MODE = 0o600
@@ -52,5 +52,6 @@ def write_private_file(path: Path, text: str) -> Path:
 def _write_error(path: Path, error: OSError) -> DockerConnectorError:
     return DockerConnectorError(
         f"Cannot write {path} ({error.strerror or type(error).__name__}); nothing was "
-        "written. Check the directory's permissions or choose another --file, then retry."
+        "written. "
+        + remedy(error, fix="check the directory's permissions", elsewhere="choose another --file")
     )

@@ -17,13 +17,19 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import fcntl
 import os
 import stat
 import tempfile
+import time
 from pathlib import Path
 
 MAX_SYMLINKS = 40
 """As many links as Linux follows in one path before it reports a loop (ELOOP)."""
+TEMP_MARK = ".zdc-"
+"""In every temporary name (`.<name>.zdc-XXXXXXXX.tmp`), so a leftover is known as ours."""
+STALE_AFTER = 1.0
+"""Seconds a temporary file must be old (and unlocked) before a later write removes it."""
 
 
 class UntrustedSymlinkError(OSError):
@@ -33,11 +39,17 @@ class UntrustedSymlinkError(OSError):
 def replace_file(
     target: Path, payload: bytes, mode: int, owner: tuple[int, int] | None = None
 ) -> None:
-    """Replace `target` with `payload`; nothing changes if this raises `OSError`."""
+    """Replace `target` with `payload`; nothing changes if this raises `OSError`.
+
+    The temporary file is flocked while written: a writer killed mid-way (SIGKILL, power
+    loss) leaves it behind unlocked, and the next write to `target` sweeps it.
+    """
+    sweep_stale_temporaries(target)
     descriptor, temporary = tempfile.mkstemp(
-        prefix=f".{target.name}.", suffix=".tmp", dir=target.parent
+        prefix=f".{target.name}{TEMP_MARK}", suffix=".tmp", dir=target.parent
     )
     try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
         with os.fdopen(descriptor, "wb") as handle:
             os.fchmod(handle.fileno(), mode)
             if owner is not None:
@@ -53,6 +65,41 @@ def replace_file(
             os.unlink(temporary)
         raise
     _fsync_directory(target.parent)
+
+
+def sweep_stale_temporaries(target: Path) -> None:
+    """Remove temporary files a killed writer left beside `target`: ours by name and owner,
+    older than `STALE_AFTER` and locked by nobody (a live writer holds its flock)."""
+    prefix, now = f".{target.name}{TEMP_MARK}", time.time()
+    with contextlib.suppress(OSError):
+        for name in os.listdir(target.parent):
+            if name.startswith(prefix) and name.endswith(".tmp"):
+                with contextlib.suppress(OSError):
+                    _remove_if_stale(target.parent / name, now)
+
+
+def _remove_if_stale(path: Path, now: float) -> None:
+    descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        info = os.fstat(descriptor)
+        if info.st_uid != os.geteuid() or not stat.S_ISREG(info.st_mode):
+            return
+        if now - info.st_mtime < STALE_AFTER:
+            return  # between mkstemp and flock a live writer holds no lock yet
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)  # BlockingIOError: in use
+        os.unlink(path)
+    finally:
+        os.close(descriptor)
+
+
+def remedy(error: OSError, *, fix: str, elsewhere: str) -> str:
+    """What to do about a failed write (`fix` it, or write `elsewhere`): a full or read-only
+    file system is not fixed by permissions, so those two get their own advice."""
+    if error.errno in (errno.ENOSPC, errno.EDQUOT):
+        return "Free space on its file system (or raise the quota), then retry."
+    if error.errno == errno.EROFS:
+        return f"Its file system is read-only: remount it writable, or {elsewhere}, then retry."
+    return f"{fix[0].upper()}{fix[1:]}, or {elsewhere}, then retry."
 
 
 def _fsync_directory(directory: Path) -> None:

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from zenml_docker_connector.errors import LocalConfigError
-from zenml_docker_connector.local.atomic import replace_file, resolve_for_writing
+from zenml_docker_connector.local.atomic import remedy, replace_file, resolve_for_writing
 
 T = TypeVar("T")
 
@@ -317,6 +317,10 @@ def _corrupt(label: str, problem: str) -> LocalConfigError:
 def _os_error(subject: str, error: OSError) -> LocalConfigError:
     reason = error.strerror or type(error).__name__
     return LocalConfigError(
-        f"{subject} cannot be read or written ({reason}); nothing was changed. Fix its "
-        "permissions or ownership, or point the environment at a writable location, then retry."
+        f"{subject} cannot be read or written ({reason}); nothing was changed. "
+        + remedy(
+            error,
+            fix="fix its permissions or ownership",
+            elsewhere="point the environment at a writable location",
+        )
     )
