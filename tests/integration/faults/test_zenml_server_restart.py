@@ -1,9 +1,14 @@
 """A ZenML server restarted between two `zenml service-connector login`s of one client.
 
 The server is this test's own (the session's shared ones must stay up), started again on the
-same port over the same database. The client is the real `zenml` executable with the plugin,
-as a user runs it: login while the server is down fails with one clear message and no
-traceback; once the server is back, the same command succeeds.
+same port over the same database and with a new JWT key, so the client's API token is stale.
+The client is the real `zenml` executable with the plugin, as a user runs it.
+
+While the server is down, ZenML 0.98.0's client fails before any connector code runs: its
+REST store retries `/api/v1/info`, then the CLI ends in a traceback of ZenML's own
+(`RuntimeError: Error connecting to URL '...'`). The plugin cannot word that message; the
+test holds what it can: the failure names the server, shows no secret and has no frame of
+ours, and once the server is back the same `login` succeeds.
 """
 
 from __future__ import annotations
@@ -63,8 +68,9 @@ def test_login_while_the_server_restarts(
         out = down.stdout + down.stderr
         print("FAULT zenml server down:", out)
         assert down.returncode != 0, out
-        assert "Traceback" not in out and not raw_controls(out), out
-        assert server.url in out or f":{server.url.rsplit(':', 1)[1]}" in out, out
+        assert not raw_controls(out), out
+        assert f"Error connecting to URL '{server.url}'" in out, out
+        assert "zenml_docker_connector" not in out, out  # ZenML's failure, before our code
         assert_no_secret([out], htpasswd_registry.password, server.password)
 
         restarted = _start(zenml_server_pool, server.directory, int(server.url.rsplit(":", 1)[1]))
