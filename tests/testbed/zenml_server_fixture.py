@@ -360,6 +360,11 @@ class ZenServerPool:
         self._servers[variant] = server
         return server
 
+    def private(self, directory: Path, port: int | None = None) -> ZenServer:
+        """A server running our connector for one caller alone, who stops it (a test that
+        restarts a server must not take the shared ones down); `port` to start it again."""
+        return _Launch("ours", directory, self._server_path(), port=port).wait()
+
     def stop(self) -> None:
         for launch in self._launches.values():
             if launch.process.poll() is None:

@@ -24,7 +24,7 @@ import pytest
 from testbed.hostile import raw_controls
 from testbed.leaks import assert_no_secret
 from testbed.secret_scan import observe
-from testbed.zenml_server_fixture import ZenClientProcesses, ZenServer, ZenServerPool, _Launch
+from testbed.zenml_server_fixture import ZenClientProcesses, ZenServerPool
 
 pytestmark = pytest.mark.timeout(600)
 
@@ -35,14 +35,10 @@ def _run(client: ZenClientProcesses, *args: str) -> subprocess.CompletedProcess[
     return done
 
 
-def _start(pool: ZenServerPool, directory: Path, port: int | None = None) -> ZenServer:
-    return _Launch("ours", directory, pool._server_path(), port=port).wait()
-
-
 def test_login_while_the_server_restarts(
     htpasswd_registry: Any, zenml_server_pool: ZenServerPool, tmp_path: Path
 ) -> None:
-    server = _start(zenml_server_pool, tmp_path / "server")
+    server = zenml_server_pool.private(tmp_path / "server")
     try:
         client = server.client(tmp_path / "client")
         name = f"restart-{secrets.token_hex(4)}"
@@ -73,7 +69,7 @@ def test_login_while_the_server_restarts(
         assert "zenml_docker_connector" not in out, out  # ZenML's failure, before our code
         assert_no_secret([out], htpasswd_registry.password, server.password)
 
-        restarted = _start(zenml_server_pool, server.directory, int(server.url.rsplit(":", 1)[1]))
+        restarted = zenml_server_pool.private(server.directory, int(server.url.rsplit(":", 1)[1]))
         server = dataclasses.replace(restarted, password=server.password)
         again = _run(client, "service-connector", "login", name)
         assert again.returncode == 0, again.stdout + again.stderr
