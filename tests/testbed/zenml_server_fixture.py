@@ -238,17 +238,21 @@ def _healthy(url: str) -> bool:
 class _Launch:
     """One server process on its way up; `wait()` turns it into a `ZenServer`."""
 
-    def __init__(self, variant: Variant, directory: Path, path: str) -> None:
+    def __init__(
+        self, variant: Variant, directory: Path, path: str, *, port: int | None = None
+    ) -> None:
+        """`port` fixes the port (a restart on the same address); otherwise a free one."""
         self.variant = variant
         self.directory = directory
         self.path = path
         self.password = f"Zen-{secrets.token_hex(12)}"
         self.attempts = 0
+        self.fixed_port = port
         self._spawn()
 
     def _spawn(self) -> None:
         self.attempts += 1
-        self.port = free_port()
+        self.port = self.fixed_port or free_port()
         self.url = f"http://{LOOPBACK}:{self.port}"
         self.directory.mkdir(parents=True, exist_ok=True)
         with (self.directory / "server.log").open("wb") as log:
@@ -355,6 +359,11 @@ class ZenServerPool:
             )
         self._servers[variant] = server
         return server
+
+    def private(self, directory: Path, port: int | None = None) -> ZenServer:
+        """A server running our connector for one caller alone, who stops it (a test that
+        restarts a server must not take the shared ones down); `port` to start it again."""
+        return _Launch("ours", directory, self._server_path(), port=port).wait()
 
     def stop(self) -> None:
         for launch in self._launches.values():

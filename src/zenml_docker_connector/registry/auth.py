@@ -304,6 +304,13 @@ def _get(transport: Transport, request: TokenRequest) -> HttpResponse:
     )
 
 
+_SERVER_FAILED = (
+    " The token service failed on its side: try again later, and if it keeps failing, tell"
+    " the registry's operator."
+)
+"""A 5xx says nothing about the credentials: the hint a user needs is to retry."""
+
+
 def _token_from(
     transport: Transport, request: TokenRequest, response: HttpResponse, method: str
 ) -> BearerToken:
@@ -322,7 +329,8 @@ def _token_from(
         raise TokenServiceError(
             registry,
             f"The token service {realm} of registry {registry} answered HTTP {response.status}"
-            f" to a {method} token request{': ' + detail if detail else ''}.",
+            f" to a {method} token request{': ' + detail if detail else ''}."
+            + (_SERVER_FAILED if response.status >= 500 else ""),
         )
     return parse_token_response(registry, realm, response.body, method)
 

@@ -628,6 +628,7 @@ _REASONS = (
     ("badstatusline", "it did not answer with an HTTP status line"),
     ("remotedisconnected", "the server closed the connection without answering"),
     ("connection aborted", "the server closed the connection without answering"),
+    ("read timed out", "it stopped answering (nothing came within the read timeout)"),
     ("certificate verify failed", "certificate verify failed"),
 )
 
