@@ -238,8 +238,11 @@ def _healthy(url: str) -> bool:
 class _Launch:
     """One server process on its way up; `wait()` turns it into a `ZenServer`."""
 
-    def __init__(self, variant: Variant, directory: Path, path: str) -> None:
+    def __init__(
+        self, variant: Variant, directory: Path, path: str, extra_env: dict[str, str] | None = None
+    ) -> None:
         self.variant = variant
+        self.extra_env = dict(extra_env or {})
         self.directory = directory
         self.path = path
         self.password = f"Zen-{secrets.token_hex(12)}"
@@ -269,7 +272,8 @@ class _Launch:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 cwd=self.directory,
-                env=_server_env(self.variant, self.directory, self.password, self.path),
+                env=_server_env(self.variant, self.directory, self.password, self.path)
+                | self.extra_env,
                 preexec_fn=die_with_parent,
             )
 
