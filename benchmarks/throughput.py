@@ -37,7 +37,7 @@ from zenml_docker_connector.registry.tls import CONTEXT_CACHE_ENV
 CLIENTS, SECONDS = (1, 4, 8), 20.0
 QUICK_CLIENTS, QUICK_SECONDS = (1, 4), 5.0
 RATE_CEILING = 20
-"""Connectors made per run: `seconds` x this rate (2 busy cores: 4-7/s); a run that uses them
+"""Connectors made per run: `seconds` x this rate (2 shared cores: 4-14/s); a run using them
 all before its time is up ends early and says so ("all")."""
 VARIANTS = {"before": "0", "after": "1"}
 TICKS = os.sysconf("SC_CLK_TCK")
