@@ -3,7 +3,7 @@ built-in docker connector, on the real test bed (127.0.0.1 only; dockerd needs r
 
     bash benchmarks/run.sh [--quick] [--json] [--only SECTION,...]
 
-SECTION: requests, latency, startup, memory, roundtrips, listing.
+SECTION: requests, latency, startup, memory, roundtrips, listing, throughput.
 """
 
 from __future__ import annotations
@@ -28,8 +28,9 @@ import bed
 import listing
 import measure
 import roundtrips
+import throughput
 
-SECTIONS = ("requests", "latency", "startup", "memory", "roundtrips", "listing")
+SECTIONS = ("requests", "latency", "startup", "memory", "roundtrips", "listing", "throughput")
 DEFAULTS = {"rounds": 15, "startup_rounds": 10, "python_rounds": 30, "memory_rounds": 3}
 DEFAULTS["rtt_rounds"] = 9
 QUICK = {"rounds": 5, "startup_rounds": 3, "python_rounds": 10, "memory_rounds": 1}
@@ -76,6 +77,7 @@ def _section(results: dict[str, Any], name: str, call: Callable[[], Any]) -> Non
 
 def _measure(args: argparse.Namespace, scratch: Path) -> dict[str, Any]:
     settings = {name: getattr(args, name) for name in DEFAULTS}
+    settings["throughput_seconds"] = throughput.QUICK_SECONDS if args.quick else throughput.SECONDS
     results: dict[str, Any] = {"facts": _facts(), "settings": settings}
     if args.sections & {"requests", "latency", "memory"}:
         with bed.started(scratch, with_dockerd="memory" in args.sections) as the_bed:
@@ -99,6 +101,11 @@ def _measure(args: argparse.Namespace, scratch: Path) -> dict[str, Any]:
     if "listing" in args.sections:
         sizes = listing.QUICK_SIZES if args.quick else listing.SIZES
         _section(results, "listing", lambda: listing.both(scratch, sizes))
+    if "throughput" in args.sections:
+        counts, seconds = throughput.CLIENTS, throughput.SECONDS
+        if args.quick:
+            counts, seconds = throughput.QUICK_CLIENTS, throughput.QUICK_SECONDS
+        _section(results, "throughput", lambda: throughput.measure(scratch, counts, seconds))
     return results
 
 
@@ -175,13 +182,17 @@ TITLES = {
     "listing": "6. Local-store listing of N docker connectors, with or without one silent\n"
     "   registry (drops the SYN): ZenML's one-by-one loop vs side by side (8 workers), one run\n"
     "   each, on loopback and at a 40 ms round trip (private namespace, NFQUEUE delay)",
+    "throughput": "7. A ZenML server verifying distinct connectors (Basic over TLS, certs.d CA)\n"
+    "   for M concurrent clients, each run ~{throughput_seconds:.0f} s; before = one SSLContext\n"
+    "   per connection (ZENML_DOCKER_CONNECTOR_TLS_CONTEXT_CACHE=0), after = one per trust",
 }
 
 
 def render(results: dict[str, Any]) -> str:
     lines = ["zenml-docker-connector benchmarks"]
     lines += [f"  {name}: {value}" for name, value in results["facts"].items()]
-    shows = (_requests, _latency, _startup, _memory, roundtrips.render, listing.render)
+    shows = (_requests, _latency, _startup, _memory, roundtrips.render, listing.render,
+             throughput.render)  # fmt: skip
     for section, show in zip(SECTIONS, shows, strict=True):
         if section in results:
             value = results[section]

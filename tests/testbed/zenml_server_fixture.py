@@ -239,10 +239,18 @@ class _Launch:
     """One server process on its way up; `wait()` turns it into a `ZenServer`."""
 
     def __init__(
-        self, variant: Variant, directory: Path, path: str, *, port: int | None = None
+        self,
+        variant: Variant,
+        directory: Path,
+        path: str,
+        *,
+        port: int | None = None,
+        extra_env: dict[str, str] | None = None,
     ) -> None:
-        """`port` fixes the port (a restart on the same address); otherwise a free one."""
+        """`port` fixes the port (a restart on the same address); otherwise a free one.
+        `extra_env` reaches the server's environment (which drops every other `ZENML_*`)."""
         self.variant = variant
+        self.extra_env = dict(extra_env or {})
         self.directory = directory
         self.path = path
         self.password = f"Zen-{secrets.token_hex(12)}"
@@ -273,7 +281,8 @@ class _Launch:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 cwd=self.directory,
-                env=_server_env(self.variant, self.directory, self.password, self.path),
+                env=_server_env(self.variant, self.directory, self.password, self.path)
+                | self.extra_env,
                 preexec_fn=die_with_parent,
             )
 

@@ -11,6 +11,8 @@
 `requests` takes one CA file, so base and per-host CAs are joined into a temporary PEM file
 (reused while the sources are unchanged, removed at exit). Parsing it is most of a handshake's
 CPU, so `TLSSettings.ssl_context` keeps one `SSLContext` per trust configuration per process.
+`ZENML_DOCKER_CONNECTOR_TLS_CONTEXT_CACHE=0` (read once, at import) turns that off, so every new
+connection builds its own context from the paths again: only for measuring what the cache saves.
 """
 
 from __future__ import annotations
@@ -52,6 +54,8 @@ class TLSSettings:
         """The process's one context for this trust (CAs, client certificate, `insecure`),
         rebuilt when one of its files changed; None when the files do not load (the
         connection then takes the paths and fails as it always did)."""
+        if not CONTEXT_CACHE:
+            return None
         ca_file = self.verify if isinstance(self.verify, str) else None
         if self.verify is True:
             ca_file = requests.utils.DEFAULT_CA_BUNDLE_PATH
@@ -72,6 +76,9 @@ class TLSSettings:
 
 
 MAX_CONTEXTS = 64
+CONTEXT_CACHE_ENV = "ZENML_DOCKER_CONNECTOR_TLS_CONTEXT_CACHE"
+CONTEXT_CACHE = os.environ.get(CONTEXT_CACHE_ENV, "1").strip() != "0"
+"""False only for benchmarks: `ssl_context` then leaves every connection to build its own."""
 _contexts: OrderedDict[tuple[object, ...], ssl.SSLContext] = OrderedDict()
 
 
