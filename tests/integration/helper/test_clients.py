@@ -117,6 +117,18 @@ def test_configured_clients_push_and_pull_with_no_secret_in_their_files(
     pulled = docker(dockerd, docker_config_dir, "pull", image)
     assert pulled.returncode == 0, pulled.stderr
     docker(dockerd, docker_config_dir, "rmi", image)
+    # A build whose base is only in the registry (buildx cannot be installed here: `docker
+    # build` + `docker push` on the same daemon stand in): the CLI hands the daemon the
+    # helper's credentials for the base and the push.
+    context = served_env / f"build-{kind}"
+    context.mkdir()
+    (context / "Dockerfile").write_text(f"FROM {image}\nLABEL zdc.built=yes\n")
+    built = f"{registry.host}/helper/built-{uuid.uuid4().hex[:8]}:1"
+    build = docker(dockerd, docker_config_dir, "build", "-t", built, str(context))
+    assert build.returncode == 0, build.stderr
+    pushed_build = docker(dockerd, docker_config_dir, "push", built)
+    assert pushed_build.returncode == 0, pushed_build.stderr
+    docker(dockerd, docker_config_dir, "rmi", built, image)
 
     podman = podman_pull(served_env, containers_auth_file, image)
     assert podman.returncode == 0, podman.stderr
