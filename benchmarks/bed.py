@@ -108,19 +108,26 @@ def ours(registry: Registry, name: str | None = None) -> Prepare:
 def cli_login(tool: str, registry: Registry, bed: Bed) -> Prepare:
     """`docker login` (done by the CLI itself: DOCKER_HOST names no daemon) or `skopeo login`,
     each into a fresh config directory."""
-    logins = bed.scratch / "logins"
+    return login_command(tool, registry, bed.scratch, bed.env, ["--tls-verify=false"])
+
+
+def login_command(
+    tool: str, registry: Registry, scratch: Path, base: dict[str, str], skopeo_trust: list[str]
+) -> Prepare:
+    """`docker login` or `skopeo login` (trusting the registry as `skopeo_trust` says) into a
+    fresh config directory under `scratch`; the password on stdin."""
+    logins = scratch / "logins"
     logins.mkdir(exist_ok=True)
     user, host = registry.username, registry.host
 
     def prepare() -> Action:
         config = Path(tempfile.mkdtemp(dir=logins))
-        env = dict(bed.env)
+        env = dict(base)
         if tool == "docker":
             command = ["docker", "login", "-u", user, "--password-stdin", host]
             env.update(DOCKER_CONFIG=str(config), DOCKER_HOST=f"unix://{logins}/no-daemon.sock")
         else:
-            authfile = str(config / "auth.json")
-            command = ["skopeo", "login", "--tls-verify=false", "--authfile", authfile]
+            command = ["skopeo", "login", *skopeo_trust, "--authfile", str(config / "auth.json")]
             command += ["-u", user, "--password-stdin", host]
         return lambda: run(command, env, registry.password)
 

@@ -18,13 +18,12 @@ from __future__ import annotations
 
 import contextlib
 import shutil
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bed import Action, Prepare, base_env, ours, run
+from bed import Action, Prepare, base_env, login_command, ours
 from netns import Delay
 
 from testbed.factory import Testbed
@@ -93,23 +92,7 @@ def started(scratch: Path) -> Iterator[TLSBed]:
 def cli_login(tool: str, registry: Registry, bed: TLSBed) -> Prepare:
     """`docker login` (client-side: DOCKER_HOST names no daemon) or `skopeo login
     --cert-dir`, each into a fresh config directory; the password on stdin."""
-    logins = bed.scratch / "logins"
-    logins.mkdir(exist_ok=True)
-    user, host = registry.username, registry.host
-
-    def prepare() -> Action:
-        config = Path(tempfile.mkdtemp(dir=logins))
-        env = dict(bed.env)
-        if tool == "docker":
-            command = ["docker", "login", "-u", user, "--password-stdin", host]
-            env.update(DOCKER_CONFIG=str(config), DOCKER_HOST=f"unix://{logins}/no-daemon.sock")
-        else:
-            command = ["skopeo", "login", "--cert-dir", str(bed.cert_dir)]
-            command += ["--authfile", str(config / "auth.json")]
-            command += ["-u", user, "--password-stdin", host]
-        return lambda: run(command, env, registry.password)
-
-    return prepare
+    return login_command(tool, registry, bed.scratch, bed.env, ["--cert-dir", str(bed.cert_dir)])
 
 
 def contenders(registry: Registry, bed: TLSBed) -> dict[str, Prepare]:
