@@ -24,6 +24,7 @@ from testbed.fixtures import (
     token_registry,
     token_server,
 )
+from testbed.round_trips import tls_round_trip_beds
 from testbed.zenml_fixtures import unique_name, zen, zenml_subprocess
 from testbed.zenml_server_fixture import builtin_zenml_server, zenml_server, zenml_server_pool
 
@@ -41,6 +42,7 @@ __all__ = [
     "testbed",
     "tiny_image",
     "tls_registry",
+    "tls_round_trip_beds",
     "token_registry",
     "token_server",
     "unique_name",

@@ -122,6 +122,9 @@ class TokenServer:
         self.service = service
         self.issuer = issuer
         self.path = path
+        self.advertised_url: str | None = None
+        """The URL clients reach this server at, when not `url` (a proxy in front): the
+        realm names it. Set before a registry is started with this server."""
         self.expires_in = 300
         self.oauth_post_enabled = True
         self.post_disabled_status = 404
@@ -174,7 +177,7 @@ class TokenServer:
 
     @property
     def realm(self) -> str:
-        return f"{self.url}{self.path}"
+        return f"{self.advertised_url or self.url}{self.path}"
 
     # -- users -----------------------------------------------------------------------------
     def add_user(
