@@ -4,7 +4,8 @@ Each path runs as the user runs it: a fresh process (`zenml …` or `zenml-docke
 ZenML store in this bed's directory that holds one connector per TLS registry, inside the
 delayed namespace, counted like the clients of roundtrips.py (TCP and TLS handshakes from
 delay.c, HTTP requests from the registry's and the token server's logs). From cold, the
-minimum is 4 round trips for Basic and 7 for token with a separate token host. Only counts:
+minimum is 4 round trips for Basic and 7 for token with a separate token host (asserted,
+without the delay, in tests/integration/test_round_trips.py). Only counts:
 a process's wall time here is mostly importing ZenML. Every process gets a private HOME,
 docker config, containers auth file and no docker daemon, so nothing outside the bed is
 read or written.

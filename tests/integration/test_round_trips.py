@@ -89,6 +89,17 @@ def test_connector_client_and_connect(bed: CountedRegistry, no_docker_daemon: No
     assert_cold_minimum(counted[0], bed)
 
 
+def test_zenml_service_connector_verify(
+    bed: CountedRegistry, zen: ZenCli, unique_name: str
+) -> None:
+    """`zenml service-connector verify`: an explicit check (no cached verdict is read)."""
+    register_docker_connector(unique_name, bed)
+    with bed.counting() as counted:
+        result = zen("service-connector", "verify", unique_name)
+    assert result.exit_code == 0, result.output
+    assert_cold_minimum(counted[0], bed)
+
+
 def test_zenml_service_connector_login(bed: CountedRegistry, zen: ZenCli, unique_name: str) -> None:
     """`zenml service-connector login`: ZenML verifies, then logs in; one check for both."""
     register_docker_connector(unique_name, bed)
@@ -173,5 +184,6 @@ def test_credential_helper_get(
     assert_cold_minimum(cold[0], bed)
     with bed.counting() as warm:
         second = _helper_get(bed.host)
-    assert second.returncode == 0 and second.stdout == first.stdout
+    same = second.stdout == first.stdout  # not compared in the assert: it holds the secret
+    assert second.returncode == 0 and same
     assert warm[0].total == 0, warm[0]
