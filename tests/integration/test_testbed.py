@@ -5,7 +5,10 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
+import ssl
 import subprocess
+import threading
 import uuid
 from pathlib import Path
 
@@ -15,9 +18,11 @@ import requests
 
 from testbed.credential_helper import NOT_FOUND, CredentialHelper
 from testbed.dockerd import Dockerd
-from testbed.net import loopback_session
+from testbed.factory import Testbed
+from testbed.net import LOOPBACK, loopback_session, wait_for
 from testbed.registry import BASIC_REALM, Registry
 from testbed.requirements import require_binary, require_service
+from testbed.round_trips import CountingProxy, Handshakes
 from testbed.token_server import TokenServer
 from testbed.tokens import Scope, decode_unverified, grant, parse_scopes
 
@@ -448,3 +453,42 @@ def test_docker_cli_login_to_the_token_registry(
     [asked] = server.requests_since(token_mark)
     assert asked[:3] == ("GET", "/token", 200)
     assert asked.params.offline and asked.params.client_id == "docker" and not asked.params.scopes
+
+
+def _tls_echo(testbed: Testbed, version: ssl.TLSVersion) -> socket.socket:
+    """A listener answering one TLS connection (at most `version`) with b"ok"."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(str(testbed.server_cert.cert_path), str(testbed.server_cert.key_path))
+    context.maximum_version = version
+    listener = socket.create_server((LOOPBACK, 0))
+
+    def serve() -> None:
+        connection, _ = listener.accept()
+        with context.wrap_socket(connection, server_side=True) as tls:
+            tls.recv(16)
+            tls.sendall(b"ok")
+
+    threading.Thread(target=serve, daemon=True).start()
+    return listener
+
+
+@pytest.mark.parametrize(
+    ("version", "name"),
+    [(ssl.TLSVersion.TLSv1_2, "TLSv1.2"), (ssl.TLSVersion.TLSv1_3, "TLSv1.3")],
+    ids=["tls1.2", "tls1.3"],
+)
+def test_counting_proxy_counts_handshakes_and_reads_the_version(
+    testbed: Testbed, version: ssl.TLSVersion, name: str
+) -> None:
+    """One TLS connection and one plain one: 2 TCP, 1 TLS handshake, the version chosen."""
+    listener = _tls_echo(testbed, version)
+    client = ssl.create_default_context(cafile=str(testbed.ca.cert_path))
+    with listener, CountingProxy(listener.getsockname()[:2]) as proxy:
+        raw = socket.create_connection((LOOPBACK, proxy.port), timeout=5)
+        with raw, client.wrap_socket(raw, server_hostname=LOOPBACK) as tls:
+            tls.sendall(b"hello")
+            assert tls.recv(16) == b"ok"
+        with socket.create_connection((LOOPBACK, proxy.port), timeout=5) as plain:
+            plain.sendall(b"GET / HTTP/1.1\r\n\r\n")
+        assert wait_for(lambda: proxy.seen().tcp == 2, 5)
+        assert proxy.seen() == Handshakes(tcp=2, tls=1, versions=(name,))
