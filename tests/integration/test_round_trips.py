@@ -122,13 +122,16 @@ def test_doctor_with_a_repository_and_push(
 
     register_docker_connector(unique_name, bed)
     arguments = ["doctor", unique_name, "--repository", REPOSITORY, "--push"]
+    server = bed.token_server
+    token_mark = server.mark() if server is not None else 0
     with bed.counting() as counted:
         result = CliRunner().invoke(main, arguments)
     assert result.exit_code == 0, result.output
     found = counted[0]
-    if bed.kind == "token":
+    if server is not None:
         assert_cold_minimum(found, bed)
-        assert "token GET 200" in found.requests or "token POST 200" in found.requests
+        (token_request,) = server.requests_since(token_mark)
+        assert token_request.params.scopes == (f"repository:{REPOSITORY}:pull,push",)
     else:
         assert found.parts == (1, 1, 3) and found.total == bed.minimum + 1, found
         assert found.requests[-1].startswith(f"GET /v2/{REPOSITORY}/tags/list")
@@ -167,14 +170,17 @@ def test_credential_helper_get(
 ) -> None:
     """`docker-credential-zenml get`: cold, its child process asks ZenML for the connector's
     client, which verifies it (ZenML's `get_connector_client` ends with `_verify`): one
-    check. Warm, the helper's own cache answers: no round trip at all."""
+    check. Warm, the helper's own cache answers: no round trip at all. (`configure-docker`
+    before it checks the connector once too, in this process.)"""
     from zenml_docker_connector.cli import main
     from zenml_docker_connector.helper import mapping
 
     monkeypatch.setenv(mapping.MAPPING_ENV, str(tmp_path / "zenml-config" / "mapping.json"))
     register_docker_connector(unique_name, bed)
-    configured = CliRunner().invoke(main, ["configure-docker", unique_name])
+    with bed.counting() as configuring:
+        configured = CliRunner().invoke(main, ["configure-docker", unique_name])
     assert configured.exit_code == 0, configured.output
+    assert_cold_minimum(configuring[0], bed)  # configure-docker checks the connector once
     for entry in runtime_dir.rglob("*.json"):  # cold: nothing cached by configure-docker
         entry.unlink()
     with bed.counting() as cold:
