@@ -181,7 +181,7 @@ def test_credential_helper_get(
         configured = CliRunner().invoke(main, ["configure-docker", unique_name])
     assert configured.exit_code == 0, configured.output
     assert_cold_minimum(configuring[0], bed)  # configure-docker checks the connector once
-    for entry in runtime_dir.rglob("*.json"):  # cold: nothing cached by configure-docker
+    for entry in runtime_dir.rglob("*.json"):  # cold: drop whatever configure-docker cached
         entry.unlink()
     with bed.counting() as cold:
         first = _helper_get(bed.host)
