@@ -33,8 +33,9 @@ pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
 CLIENTS, USERS, WARM_UP, SECONDS, SAMPLE_EVERY = 4, 2, 20.0, 60.0, 10.0
 RSS_GROWTH_BOUND_MIB = 20
 FD_SLACK = 5
-THREAD_BOUND = 80
-"""anyio's worker pool for FastAPI's sync endpoints (40) + our listing workers (8) + slack."""
+THREAD_BOUND = 40 + 5 + 8 * CLIENTS + 8
+"""ZenML's request pool (40) and auth pool (5), our 8 listing workers for each client listing
+at the same time, and the server's own few: what a server could hold without leaking."""
 THREAD_SLACK = 8
 OPERATIONS = ("verify", "verify-type", "connect", "list-entry")
 
