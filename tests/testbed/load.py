@@ -228,6 +228,8 @@ def _client(env: dict[str, str], mode: str, spec: dict[str, Any]) -> subprocess.
 
 def register(server: ZenServer, home: Path, bed: LoadBed) -> dict[str, list[str]]:
     """The bed's connectors on `server`, unverified; their ids by kind."""
+    if not server.docker_type_is_ours():
+        raise RuntimeError(f"{server.url} serves type `docker` with ZenML's built-in class")
     env = _client_env(server, home)
     process = _client(env, "setup", {"connectors": bed.connectors})
     out, err = process.communicate(timeout=600)
