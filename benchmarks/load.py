@@ -69,7 +69,7 @@ def report(data: dict[str, Any]) -> list[str]:
         f"load average {data['load_average']['before'][0]:.2f} -> "
         f"{data['load_average']['after'][0]:.2f}",
         f"requests served: {data['requests_served']} ({data['by_operation']}); registry checks "
-        f"by the server: {data['checks']} ({data['explicit_verifications']} explicit verify)",
+        f"by the server: {data['checks']} ({data['fresh_verifications']} fresh verifications)",
         f"registry requests: {data['registry_requests']}",
         f"unexpected outcomes: {data['unexpected'] or 'none'}; secrets in the server log: "
         f"{data['secrets_in_server_log']}; client exit codes {data['exit_codes']}",
