@@ -131,9 +131,10 @@ def load_bed(testbed: Testbed, users: int) -> Iterator[LoadBed]:
         for kind, (registry, url) in hosts.items():
             for index in range(users):
                 user, password = _user(registry, kind, index)
+                made.append(password)  # the wrong-password users' real one too
                 if kind == "wrong-password":
                     password = register_secret(f"Wrong-{secrets.token_hex(10)}", "wrong pw")
-                made.append(password)
+                    made.append(password)
                 connectors[kind].append(_connector(kind, index, user, password, url))
         for index in range(users):
             password = register_secret(f"Hostile-{secrets.token_hex(10)}", "hostile pw")
