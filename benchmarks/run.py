@@ -3,7 +3,7 @@ built-in docker connector, on the real test bed (127.0.0.1 only; dockerd needs r
 
     bash benchmarks/run.sh [--quick] [--json] [--only SECTION,...]
 
-SECTION: requests, latency, startup, memory, roundtrips, listing, throughput.
+SECTION: requests, latency, startup, memory, roundtrips, listing, throughput, load.
 """
 
 from __future__ import annotations
@@ -26,11 +26,21 @@ from typing import Any
 
 import bed
 import listing
+import load
 import measure
 import roundtrips
 import throughput
 
-SECTIONS = ("requests", "latency", "startup", "memory", "roundtrips", "listing", "throughput")
+SECTIONS = (
+    "requests",
+    "latency",
+    "startup",
+    "memory",
+    "roundtrips",
+    "listing",
+    "throughput",
+    "load",
+)
 DEFAULTS = {"rounds": 15, "startup_rounds": 10, "python_rounds": 30, "memory_rounds": 3}
 DEFAULTS["rtt_rounds"] = 9
 QUICK = {"rounds": 5, "startup_rounds": 3, "python_rounds": 10, "memory_rounds": 1}
@@ -78,6 +88,7 @@ def _section(results: dict[str, Any], name: str, call: Callable[[], Any]) -> Non
 def _measure(args: argparse.Namespace, scratch: Path) -> dict[str, Any]:
     settings = {name: getattr(args, name) for name in DEFAULTS}
     settings["throughput_seconds"] = throughput.QUICK_SECONDS if args.quick else throughput.SECONDS
+    settings["load_minutes"] = load.QUICK_MINUTES if args.quick else load.MINUTES
     results: dict[str, Any] = {"facts": _facts(), "settings": settings}
     if args.sections & {"requests", "latency", "memory"}:
         with bed.started(scratch, with_dockerd="memory" in args.sections) as the_bed:
@@ -106,6 +117,9 @@ def _measure(args: argparse.Namespace, scratch: Path) -> dict[str, Any]:
         if args.quick:
             counts, seconds = throughput.QUICK_CLIENTS, throughput.QUICK_SECONDS
         _section(results, "throughput", lambda: throughput.measure(scratch, counts, seconds))
+    if "load" in args.sections:
+        minutes, every = settings["load_minutes"], 10.0 if args.quick else 60.0
+        _section(results, "load", lambda: load.measure(scratch, minutes * 60, every))
     return results
 
 
@@ -185,6 +199,8 @@ TITLES = {
     "throughput": "7. A ZenML server verifying distinct connectors (Basic over TLS, certs.d CA)\n"
     "   for M concurrent clients, each run ~{throughput_seconds:.0f} s; before = one SSLContext\n"
     "   per connection (ZENML_DOCKER_CONNECTOR_TLS_CONTEXT_CACHE=0), after = one per trust",
+    "load": "8. Sustained load: 4 clients for {load_minutes:g} min through one ZenML server\n"
+    "   against good, wrong-password, slow and hostile registries; its RSS, FDs and threads",
 }
 
 
@@ -192,7 +208,7 @@ def render(results: dict[str, Any]) -> str:
     lines = ["zenml-docker-connector benchmarks"]
     lines += [f"  {name}: {value}" for name, value in results["facts"].items()]
     shows = (_requests, _latency, _startup, _memory, roundtrips.render, listing.render,
-             throughput.render)  # fmt: skip
+             throughput.render, load.report)  # fmt: skip
     for section, show in zip(SECTIONS, shows, strict=True):
         if section in results:
             value = results[section]

@@ -2,7 +2,7 @@
 # Benchmarks: request counts, latency, start-up cost, memory, TLS round trips, listings of
 # many connectors and a ZenML server's verification throughput against the real test bed.
 #   bash benchmarks/run.sh [--quick] [--json] [--only SECTION,...]
-# SECTION: requests, latency, startup, memory, roundtrips, listing, throughput.
+# SECTION: requests, latency, startup, memory, roundtrips, listing, throughput, load.
 # Reuses the test venv of scripts/test.sh (VENV, default .venv-test) or makes one the same way;
 # the package is reinstalled from this checkout (wheel, not editable) so figures match the code
 # (BENCH_SKIP_INSTALL=1 skips that). Needs docker-registry, htpasswd, docker (CLI), skopeo, and

@@ -3,7 +3,8 @@
 `TimedRelay` forwards every connection to a real registry and records when it was opened;
 `SilentListener` accepts connections and never answers (a registry that hangs), recording
 when each was opened and when the client gave up. Their timestamps show whether checks ran
-side by side, without any timing threshold.
+side by side, without any timing threshold. `SlowRelay` is a `TimedRelay` that holds every
+answer back for a while: a slow registry that still answers within the client's deadline.
 """
 
 from __future__ import annotations
@@ -73,10 +74,30 @@ class TimedRelay(_Listener):
         _pump(conn, upstream)
 
 
-def _pump(source: socket.socket, sink: socket.socket) -> None:
-    """Copy until either side ends, then end both."""
+class SlowRelay(TimedRelay):
+    """Forwards like `TimedRelay`, but every chunk the registry sends waits `delay` seconds
+    before it goes on: each answer arrives late, requests still go out at once."""
+
+    def __init__(self, target: tuple[str, int], delay: float) -> None:
+        self.delay = delay
+        super().__init__(target)
+
+    def _serve(self, conn: socket.socket) -> None:
+        try:
+            upstream = socket.create_connection(self.target)
+        except OSError:
+            conn.close()
+            return
+        threading.Thread(target=_pump, args=(upstream, conn, self.delay), daemon=True).start()
+        _pump(conn, upstream)
+
+
+def _pump(source: socket.socket, sink: socket.socket, delay: float = 0.0) -> None:
+    """Copy (each chunk `delay` seconds late) until either side ends, then end both."""
     with contextlib.suppress(OSError):
         while data := source.recv(65536):
+            if delay:
+                time.sleep(delay)
             sink.sendall(data)
     for sock in (source, sink):
         with contextlib.suppress(OSError):
