@@ -2,10 +2,12 @@
 # Mutation testing (mutmut 3) of the modules that decide what is secret, what is sent where and
 # what a name means; not part of CI (docs/mutation.md has the scores and the survivors).
 #   bash scripts/mutation.sh [module...]     # default: all five, one after another
+#   bash scripts/mutation.sh --table [module...]   # the table of the last run only
 # Modules: printable redaction references policy client_files.
 # Environment: VENV (default .venv-test, made by scripts/test.sh) supplies the test
 # dependencies; WORK (default /tmp/zdc-mutation) holds the copies and mutmut's own venv;
-# MAX_CHILDREN (default 2) bounds mutmut's parallel test processes.
+# MAX_CHILDREN (default 2) bounds mutmut's parallel test processes; REV (default: the working
+# tree) a commit to measure instead, e.g. REV=ab87789 for the scores before the new tests.
 #
 # Why a copy and a venv of its own: mutmut writes mutants into `mutants/` next to the sources
 # and puts `mutants/src` first on sys.path, but the package's start-up `.pth` line
@@ -46,26 +48,33 @@ declare -A tests=(
   [redaction]=tests/unit/test_redaction.py
   [references]=tests/unit/test_references.py
   [policy]=tests/unit/registry/test_policy.py
-  [client_files]=tests/unit/local/test_client_files.py
+  [client_files]="tests/unit/local/test_client_files.py tests/unit/local/test_discovery.py"
 )
 key_rules="keys_for entries helper_settings helper_for creds_store_helper entry_for key_rank"
 key_rules+=" match_namespaced is_oauth_key registry_of_key"
 
+table_only=0
+if [[ "${1:-}" == --table ]]; then table_only=1; shift; fi
 modules=("$@")
 ((${#modules[@]})) || modules=(printable redaction references policy client_files)
 for module in "${modules[@]}"; do
   [[ -n "${source[$module]:-}" ]] || { echo "unknown module $module" >&2; exit 1; }
+  ((table_only)) && continue
   copy="$work/mut-$module"
   rm -rf "$copy"
   mkdir -p "$copy"
-  cp -r "$root/src" "$root/tests" "$root/pyproject.toml" "$copy/"
+  if [[ -n "${REV:-}" ]]; then
+    git -C "$root" archive "$REV" src tests pyproject.toml | tar -x -C "$copy"
+  else
+    cp -r "$root/src" "$root/tests" "$root/pyproject.toml" "$copy/"
+  fi
   find "$copy" -name __pycache__ -prune -exec rm -rf {} +
   cat >>"$copy/pyproject.toml" <<EOF
 
 [tool.mutmut]
 source_paths = ["src"]
 only_mutate = ["${source[$module]}"]
-pytest_add_cli_args_test_selection = ["${tests[$module]}"]
+pytest_add_cli_args_test_selection = [$(printf '"%s", ' ${tests[$module]})]
 pytest_add_cli_args = ["-p", "no:cacheprovider", "-q"]
 use_git_change_detection = false
 EOF
