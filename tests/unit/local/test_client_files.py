@@ -625,3 +625,15 @@ def test_a_missing_runtime_dir_says_how_to_go_on(
         "use its auth file there either. Create that directory, unset XDG_RUNTIME_DIR, or set "
         "REGISTRY_AUTH_FILE to the auth.json to use."
     )
+
+
+def test_a_docker_config_file_or_dockercfg_that_cannot_be_read_is_named_as_such(env: Path) -> None:
+    config = env / ".docker" / "config.json"
+    config.parent.mkdir()
+    config.write_text("{")
+    with pytest.raises(LocalConfigError, match=f"^The docker config file {config} is not valid"):
+        list(files_to_read())
+    config.unlink()
+    (env / ".dockercfg").mkdir()
+    with pytest.raises(LocalConfigError, match=f"^The legacy docker config file {env}/.dockercfg "):
+        list(files_to_read())
