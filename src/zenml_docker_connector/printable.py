@@ -27,19 +27,10 @@ def printable(text: str) -> str:
 
 
 def escape(ch: str) -> str:
-    """How one non-printable character is shown: as `repr` writes it, without quotes."""
-    code = ord(ch)
-    if ch == "\t":
-        return "\\t"
-    if ch == "\n":
-        return "\\n"
-    if ch == "\r":
-        return "\\r"
-    if code < 0x100:
-        return f"\\x{code:02x}"
-    if code < 0x10000:
-        return f"\\u{code:04x}"
-    return f"\\U{code:08x}"
+    """How one non-printable character is shown: as `repr` writes it, without quotes (for a
+    non-printable character that is always `\\t`, `\\n`, `\\r`, `\\xNN`, `\\uNNNN` or
+    `\\UNNNNNNNN`, since `repr` escapes exactly what `str.isprintable` rejects)."""
+    return repr(ch)[1:-1]
 
 
 def one_line(text: str) -> str:

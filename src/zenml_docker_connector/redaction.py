@@ -73,12 +73,11 @@ def _base64_forms(data: bytes) -> set[str]:
 
 
 def _char_pattern(ch: str) -> str:
+    """One character that is not whitespace (`_WHITESPACE_RUN` covers those, `+` included)."""
     forms = {re.escape(ch)}
     if not ch.isprintable():
         forms.add(re.escape(escape(ch)))
     forms.add("".join(f"%[{b >> 4:X}{b >> 4:x}][{b & 15:X}{b & 15:x}]" for b in ch.encode()))
-    if ch == " ":
-        forms.add(r"\+")
     return "(?:" + "|".join(sorted(forms)) + ")"
 
 
@@ -160,7 +159,8 @@ class Redactor:
     def shown(self, text: str, limit: int = SHOWN_LIMIT) -> str:
         """One piece of network text, safe for a message: redacted after every step, on one
         line, printable, at most `limit` characters; withheld if a short secret or a run of
-        a secret is left in it."""
+        a secret is left in it. Only the first `max(4 * limit, 1024)` characters are read (a
+        longer text is cut there, marked `…`), so a huge answer costs no more than that."""
         if not self._secrets:
             return clip(printable(one_line(text)), limit)
         text = self._bounded(text, max(4 * limit, 1024))
@@ -181,8 +181,7 @@ class Redactor:
         window = text[: end + longest]
         if short is not None and short.search(window) is not None:
             return WITHHELD
-        if inline is None:
-            return text[:end] + ELLIPSIS
+        assert inline is not None  # every secret has base64 forms of 4+ characters
         pieces: list[str] = []
         last = 0
         for match in inline.finditer(window):

@@ -109,3 +109,92 @@ def test_variants_are_clear_text_and_the_base64_forms() -> None:
 def test_nothing_to_redact_still_makes_text_printable_and_bounded() -> None:
     assert redact("plain text", []) == "plain text"
     assert shown("a\x1b[31mb" + "c" * 300, limit=10) == "a\\x1b[31m…"
+
+
+def test_variants_are_exactly_the_clear_text_and_four_base64_spellings() -> None:
+    # `~~~~` has a `+` (URL-safe: `-`) and padding; `pwW` neither, its base64 ends in `X`.
+    assert sorted(secret_variants(["~~~~"])) == sorted(
+        ["~~~~", "fn5+fg==", "fn5-fg==", "fn5+fg", "fn5-fg"]
+    )
+    assert secret_variants(["pwW"]) == ["cHdX", "pwW"]
+    assert set(secret_variants(["~~~~"], ["bob"])) - set(secret_variants(["~~~~"])) == {
+        "Ym9iOn5+fn4=",
+        "Ym9iOn5-fn4=",
+        "Ym9iOn5+fn4",
+        "Ym9iOn5-fn4",
+    }
+
+
+@pytest.mark.parametrize("form", ["fn5+fg==", "fn5-fg==", "fn5+fg", "fn5-fg"])
+def test_each_base64_spelling_is_redacted_whole(form: str) -> None:
+    assert Redactor(["~~~~"]).shown(f"echo {form} end") == f"echo {REDACTED} end"
+
+
+def test_percent_encoding_matches_the_secrets_bytes_only() -> None:
+    redactor = Redactor(["abcd"])
+    assert redactor.shown("got %61%62%63%64") == f"got {REDACTED}"
+    for other in ("%11%62%63%64", "%60%62%63%64", "%01%62%63%64", "%6A%72%63%64"):
+        assert redactor.shown(f"got {other}") == f"got {other}"  # other bytes: shown
+
+
+def test_whitespace_in_a_secret_matches_any_run_of_whitespace() -> None:
+    for secret in ("pass  word", "pass \t word"):  # a server collapses runs to one space
+        assert Redactor([secret]).redact("got pass word!") == f"got {REDACTED}!"
+    # A secret beginning with whitespace: the run is part of what is replaced.
+    assert Redactor(["  passw"]).redact("got\tpassw") == f"got{REDACTED}"
+
+
+def test_every_short_secret_withholds_the_text() -> None:
+    redactor = Redactor(["ab", "cd"])
+    assert redactor.shown("value: ab") == WITHHELD
+    assert redactor.shown("value: cd") == WITHHELD
+    assert redactor.shown("value: ef") == "value: ef"
+
+
+def test_a_run_of_the_secret_at_the_very_end_of_the_text_withholds_it() -> None:
+    flat = " ".join(SECRET.split())
+    assert Redactor([SECRET]).shown(f"the password was {flat[:7]}") == WITHHELD
+    assert Redactor([SECRET]).shown(flat[-6:]) == WITHHELD
+
+
+def test_the_one_off_shown_redacts_the_secret_and_the_users_basic_value_but_not_the_user() -> None:
+    secret = "s3cret-pass"
+    text = f"user {USER}: {_b64(f'{USER}:{secret}')} / {secret}"
+    assert shown(text, [secret], [USER]) == f"user {USER}: {REDACTED} / {REDACTED}"
+
+
+# `shown` reads at most max(4 x limit, 1024) characters of network text; the rest is cut.
+@pytest.mark.parametrize(("limit", "end"), [(200, 1024), (10, 1024), (300, 1200)])
+def test_network_text_is_read_up_to_its_bound_and_cut_after_it(limit: int, end: int) -> None:
+    redactor = Redactor(["secret-x"])
+    assert redactor.shown(" " * (end - 1) + "x", limit) == "x"
+    assert redactor.shown(" " * end + "x", limit) == "…"
+    assert redactor.shown("ab" + " " * (end - 2) + "xyz", limit) == "ab …"
+
+
+def _percent(text: str, whitespace: str = "%09" * 16) -> str:
+    """`text` percent-encoded, each run of whitespace as `whitespace`."""
+    return whitespace.join("".join(f"%{b:02X}" for b in w.encode()) for w in text.split())
+
+
+@pytest.mark.parametrize(
+    "secret",
+    ["Secret-at-the-edge", "a a a a a a", "ab😀cd😀"],  # long forms: 16 x `%09`, 4 UTF-8 bytes
+)
+def test_a_secret_starting_just_before_the_cut_is_found_in_full(secret: str) -> None:
+    redactor = Redactor([secret])
+    for before in (1023, 1020, 1000):  # the secret starts 1, 4 and 24 characters before it
+        text = " " * before + _percent(secret) + " tail" * 400
+        assert redactor.shown(text) == f"{REDACTED}…"
+
+
+def test_a_secret_starting_at_the_cut_is_cut_away() -> None:
+    redactor = Redactor(["Secret-at-the-edge"])
+    text = " " * 1023 + "x" + "Secret-at-the-edge" + " tail" * 10
+    assert redactor.shown(text) == "x…"
+
+
+def test_a_long_text_with_a_short_secret_configured() -> None:
+    redactor = Redactor(["pw"])
+    assert redactor.shown("ok " * 600) == ("ok " * 67)[:199] + "…"
+    assert redactor.shown("ok " * 300 + "pw " + "ok " * 300) == WITHHELD

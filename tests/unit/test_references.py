@@ -7,6 +7,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from zenml_docker_connector.references import (
+    ACCEPTED_FORMATS,
     RegistryReference,
     is_loopback_host,
     parse_registry_reference,
@@ -336,3 +337,123 @@ def test_the_canonical_form_is_idempotent(text: str) -> None:
     assert _canonical(again) == canonical
     assert parse_registry_reference(reference.resource_id).resource_id == reference.resource_id
     assert parse_registry_reference(reference.config_key).same_registry(reference)
+
+
+_NOT_A_REPOSITORY = (
+    "is not a valid repository name (lower-case letters, digits and . _ - separators; no tag "
+    "or digest)"
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "why"),
+    [
+        ("/app", "it names no host"),
+        (":5000/app", "it names no host"),
+        ("  ", "it is empty"),
+        ("docker.io:443", "Docker Hub is not addressed with a port"),
+        ("http://docker.io", "Docker Hub is only served over https://"),
+        ("reg\x7fistry.example", "it contains whitespace or control characters"),
+        ("FTP://r.example", "the scheme 'ftp://' is not http:// or https://"),
+        (
+            "r.example/app@sha256:" + "a" * 64,
+            "it names a digest (@sha256:…), which a registry address cannot have",
+        ),
+        ("u:p@r.example", "it contains user information (user@host); pass credentials separately"),
+        ("r.example/app#frag", "it contains '#', which a registry address cannot have"),
+        ("r.example/app?x", "it contains '?', which a registry address cannot have"),
+        (
+            "r\u00e9gistry.example",
+            "it contains non-ASCII characters; registry names are ASCII (write an "
+            "internationalised domain name in its xn-- form)",
+        ),
+        ("[::1", "an IPv6 address is missing its closing ']'"),
+        ("[::1]]", "unexpected text after the IPv6 address"),
+        ("[::1]x", "unexpected text after the IPv6 address"),
+        ("fe80::1:5000", "IPv6 addresses must be written in brackets, e.g. [::1]:5000"),
+        ("[fe80::1%eth0]", "IPv6 zone ids (the %eth0 part) are not allowed in a registry name"),
+        (
+            "[::ffff:10.0.0.1]",
+            "IPv4-embedded IPv6 addresses (such as ::ffff:10.0.0.1) are not allowed in a "
+            "registry name; write the IPv4 address itself, or the IPv6 address in hex",
+        ),
+        ("[zz::1]", "'zz::1' is not an IPv6 address"),
+        ("[1234]/app", "'1234' is not an IPv6 address"),  # brackets: a host, whatever is inside
+        ("1.2.3.256", "'1.2.3.256' is not a valid IPv4 address"),
+        ("r.example:0", "port '0' is not a number from 1 to 65535"),
+        ("r.example:65536", "port '65536' is not a number from 1 to 65535"),
+        ("r.example:000080", "port '000080' is not a number from 1 to 65535"),  # five digits
+        ("r.example//app", "it has an empty path component ('//'), which docker rejects"),
+        ("r.example/App", f"the repository part 'App' {_NOT_A_REPOSITORY}"),
+    ],
+)
+def test_each_refusal_gives_its_reason(text: str, why: str) -> None:
+    with pytest.raises(ValueError) as caught:
+        parse_registry_reference(text)
+    assert f": {why}. Accepted formats: {ACCEPTED_FORMATS}." in str(caught.value)
+
+
+def test_a_value_that_is_not_a_string_is_named_by_its_repr() -> None:
+    with pytest.raises(ValueError) as caught:
+        parse_registry_reference(5)  # type: ignore[arg-type]
+    assert str(caught.value).startswith(
+        "Invalid Docker registry reference '5': it is not a string."
+    )
+
+
+@pytest.mark.parametrize("registry", ["localhost:5000", "example.com"])
+def test_too_long_a_path_is_named_with_its_registry_and_first_characters(registry: str) -> None:
+    with pytest.raises(ValueError) as caught:
+        parse_registry_reference(f"{registry}/" + "a" * 256)
+    assert f"the repository path of {registry}/{'a' * 20}… is 256 characters long; " in str(
+        caught.value
+    )
+
+
+@pytest.mark.parametrize("port", ["1", "80", "10000", "65535", "00001"])
+def test_ports_from_1_to_65535_in_up_to_five_digits_are_accepted(port: str) -> None:
+    assert parse_registry_reference(f"r.example:{port}").port == int(port)
+
+
+def test_a_host_name_may_be_253_characters_long() -> None:
+    host = ".".join(["a" * 63] * 3 + ["a" * 61])  # 253 characters
+    assert parse_registry_reference(host).host == host
+    with pytest.raises(ValueError, match="is not a valid host name"):
+        parse_registry_reference(host + "a")
+
+
+@pytest.mark.parametrize("text", ["localhost/team/app", "LocalHost/team/app"])
+def test_localhost_is_a_registry_even_without_a_port(text: str) -> None:
+    reference = parse_registry_reference(text)
+    assert (reference.host, reference.repository) == ("localhost", "team/app")
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("user:pw@r.example", "'<hidden>@r.example'"),
+        ("@r.example", "'<hidden>@r.example'"),  # whatever precedes the `@`, even nothing
+        ("https://user:pw@r.example", "'https://<hidden>@r.example'"),
+        (" https://user:pw@r.example", "' https://<hidden>@r.example'"),
+        ("https://user:a://b@r.example", "'https://<hidden>@r.example'"),  # `://` in a password
+        ("http://u:p@r.example/app@sha256:" + "b" * 64, "'http://<hidden>@r.example/app@sha256:"),
+    ],
+)
+def test_messages_hide_user_information_and_keep_the_rest(text: str, shown: str) -> None:
+    with pytest.raises(ValueError) as caught:
+        parse_registry_reference(text)
+    assert f"Invalid Docker registry reference {shown}" in str(caught.value)
+
+
+def test_a_digest_is_repeated_as_written() -> None:
+    text = "r.example/app@sha256:" + "c" * 64
+    with pytest.raises(ValueError) as caught:
+        parse_registry_reference(text)
+    assert str(caught.value).startswith(f"Invalid Docker registry reference {text!r}: ")
+
+
+def test_input_of_100_characters_is_repeated_whole_and_longer_input_cut() -> None:
+    for length, shown in ((100, repr("/" * 100)), (101, f"{'/' * 100!r}… (101 characters)")):
+        with pytest.raises(ValueError) as caught:
+            parse_registry_reference("/" * length)
+        assert str(caught.value).startswith(f"Invalid Docker registry reference {shown}: ")

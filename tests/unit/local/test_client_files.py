@@ -4,6 +4,7 @@ formats differ (keys, helpers, wording), and strict parsing of the credentials t
 from __future__ import annotations
 
 import base64
+import json
 import os
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,8 @@ from zenml_docker_connector.local.client_files import (
     AuthEntry,
     ClientFile,
     docker_config_file,
+    env_client_file,
+    files_to_read,
     is_oauth_key,
     legacy_dockercfg_file,
     match_namespaced,
@@ -27,6 +30,7 @@ from zenml_docker_connector.local.client_files import (
     same_file,
     searched_places,
 )
+from zenml_docker_connector.local.helpers import TIMEOUT_ENV_VAR
 from zenml_docker_connector.references import parse_registry_reference
 
 PATH = Path("/home/u/.docker/config.json")
@@ -390,3 +394,246 @@ def test_same_file_follows_symlinks(tmp_path: Path) -> None:
     assert same_file(link, real)
     assert same_file(tmp_path / "a" / ".." / "real.json", real)
     assert not same_file(tmp_path / "other.json", real)
+
+
+# --- which key wins: the canonical name, then the docker CLI's Docker Hub key, then file order --
+
+HUB = parse_registry_reference("docker.io")
+
+
+def _users(data: dict[str, str]) -> dict[str, Any]:
+    """`auths` from key -> username."""
+    return {key: {"auth": _auth(user, "pw")} for key, user in data.items()}
+
+
+@pytest.mark.parametrize(
+    ("auths", "reference", "user"),
+    [
+        # Upper-case spellings sort first and come first in the file: only the rank decides.
+        (
+            {"GHCR.IO": "upper", "https://ghcr.io/v2/": "url", "ghcr.io": "canonical"},
+            GHCR,
+            "canonical",
+        ),
+        ({"REGISTRY-1.DOCKER.IO": "upper", "https://index.docker.io/v1/": "cli"}, HUB, "cli"),
+        ({"https://index.docker.io/v1/": "cli", "docker.io": "canonical"}, HUB, "canonical"),
+        ({"INDEX.DOCKER.IO": "first", "registry-1.docker.io": "second"}, HUB, "first"),
+        ({"quay.io": "other", "GHCR.IO": "upper"}, GHCR, "upper"),
+    ],
+)
+def test_the_best_ranked_key_serves_a_registry(
+    auths: dict[str, str], reference: Any, user: str
+) -> None:
+    for file_format in (DOCKER, PODMAN):
+        found = _file(file_format, {"auths": _users(auths)}).entry_for(reference)
+        assert found is not None and found.credentials is not None, file_format.tool
+        assert found.credentials.username == user, file_format.tool
+
+
+def test_an_entry_without_credentials_or_of_another_registry_serves_nothing() -> None:
+    auths = {"ghcr.io": {}, "https://ghcr.io": {"auth": _auth("url", "pw")}, "quay.io": {}}
+    for file_format in (DOCKER, PODMAN):
+        client_file = _file(file_format, {"auths": auths})
+        found = client_file.entry_for(GHCR)
+        assert found is not None and found.key == "https://ghcr.io", file_format.tool
+        assert client_file.entry_for(QUAY) is None, file_format.tool
+        assert client_file.entry_for(parse_registry_reference("gcr.io")) is None
+
+
+def test_several_namespaces_in_a_podman_file_name_the_file() -> None:
+    auths = _users({"r.example/one": "a", "r.example/two": "b"})
+    client_file = ClientFile.parse(PODMAN, {"auths": auths}, "/run/auth.json")
+    with pytest.raises(LocalConfigError) as caught:
+        client_file.entry_for(parse_registry_reference("r.example"))
+    assert str(caught.value).startswith(
+        "The containers auth file /run/auth.json holds credentials for several namespaces of "
+        "r.example (r.example/one, r.example/two) and none for the whole registry. Name the one "
+        "you want, e.g. registry=r.example/one, or log in"
+    )
+
+
+def test_a_namespaced_lookup_ranks_whole_registry_keys_and_finds_nothing_elsewhere() -> None:
+    entries = [_entry("REGISTRY-1.DOCKER.IO", "upper"), _entry("docker.io", "canonical")]
+    label = "The containers auth file auth.json"
+    for wanted in ("docker.io", "docker.io/team/app"):
+        found = match_namespaced(entries, parse_registry_reference(wanted), label=label)
+        assert found is not None and found.credentials is not None
+        assert found.credentials.username == "canonical"
+    other = [_entry("other.example", "other"), _entry("other.example/team", "team")]
+    for wanted in ("r.example", "r.example/team/app"):
+        assert match_namespaced(other, parse_registry_reference(wanted), label=label) is None
+
+
+def test_podman_namespaces_ignore_empty_and_trailing_slashes() -> None:
+    for key in ("r.example/team/", "r.example//team", "r.example/team//app/"):
+        found = registry_of_key(key, namespaced=True)
+        assert found is not None
+        assert found[1] == "/".join(p for p in key.split("/")[1:] if p)
+
+
+def test_reading_picks_the_best_ranked_cred_helpers_entry() -> None:
+    for helpers, suffix in (
+        ({"GHCR.IO": "upper", "https://ghcr.io": "url", "ghcr.io": "canonical"}, "canonical"),
+        ({"GHCR.IO": "upper", "https://ghcr.io": "url"}, "upper"),  # a tie: file order
+    ):
+        helper = _file(DOCKER, {"credHelpers": helpers}).helper_for(GHCR, reading=True)
+        assert helper is not None and helper.suffix == suffix
+    hub = {"INDEX.DOCKER.IO": "upper", "https://index.docker.io/v1/": "cli"}
+    helper = _file(DOCKER, {"credHelpers": hub}).helper_for(HUB, reading=True)
+    assert helper is not None and helper.suffix == "cli"
+
+
+def test_reading_without_a_cred_helpers_entry_falls_back_to_creds_store() -> None:
+    client_file = _file(DOCKER, {"credHelpers": {"quay.io": "q"}, "credsStore": "desktop"})
+    store = client_file.helper_for(GHCR, reading=True, timeout=7)
+    assert store is not None and store.is_creds_store and store.timeout == 7
+    assert _file(DOCKER, {}).helper_for(GHCR, reading=True) is None
+
+
+def test_the_creds_store_gets_the_timeout_asked_for_else_the_default(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv(TIMEOUT_ENV_VAR, "12")
+    client_file = _file(DOCKER, {"credsStore": "desktop"})
+    for helper, timeout in (
+        (client_file.helper_for(GHCR, timeout=3), 3),
+        (client_file.creds_store_helper(4), 4),
+        (client_file.helper_for(GHCR), 12),
+        (client_file.creds_store_helper(), 12),
+    ):
+        assert helper is not None and helper.timeout == timeout
+
+
+def test_keys_for_lists_only_keys_naming_that_registry() -> None:
+    auths = {"ghcr.io": {}, "not a registry": {}, "quay.io": {}, "ghcr.io/team": {}, 7: {}}
+    for file_format in (DOCKER, PODMAN):
+        keys = _file(file_format, {"auths": auths}).keys_for(GHCR)
+        assert keys == ["ghcr.io", "ghcr.io/team"], file_format.tool
+
+
+# --- what each entry field must be, and the exact problem named ----------------------------------
+
+_LEFT = "; it was left unchanged. Fix that value (or remove it and log in again)."
+
+
+@pytest.mark.parametrize("name", ["auth", "username", "password", "identitytoken"])
+def test_each_entry_field_must_be_a_string(name: str) -> None:
+    with pytest.raises(LocalConfigError) as caught:
+        _parse({"auths": {"r.example": {name: 5}}})
+    assert str(caught.value) == (
+        f"The docker config file /x/config.json has the auths entry 'r.example' whose "
+        f"'{name}' is not a string{_LEFT}"
+    )
+
+
+def test_a_bad_auth_value_names_its_entry_and_not_a_json_object_its_file() -> None:
+    with pytest.raises(LocalConfigError) as caught:
+        _parse({"auths": {"r.example": {"auth": "%%%"}}})
+    assert str(caught.value) == (
+        "The docker config file /x/config.json has the auths entry 'r.example' whose 'auth' is "
+        f"not base64 of username:password (value not shown){_LEFT}"
+    )
+    with pytest.raises(LocalConfigError) as caught:
+        _parse([])
+    assert str(caught.value) == f"The docker config file /x/config.json is not a JSON object{_LEFT}"
+
+
+def test_a_password_keeps_its_own_characters_and_a_missing_username_is_empty() -> None:
+    parsed = _parse(
+        {
+            "auths": {
+                "r.example": {"auth": _auth("alice", "XpwX\x00")},
+                "q.example": {"password": "pw"},
+            }
+        }
+    )
+    assert [e.credentials for e in parsed.entries] == [
+        Credentials("alice", "XpwX"),
+        Credentials("", "pw"),
+    ]
+
+
+def test_docker_auth_config_is_a_docker_file_named_by_the_variable(
+    env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert env_client_file() is None
+    monkeypatch.setenv("DOCKER_AUTH_CONFIG", "  ")
+    assert env_client_file() is None
+    monkeypatch.setenv(
+        "DOCKER_AUTH_CONFIG", json.dumps({"auths": {"ghcr.io": {"auth": _auth("a", "b")}}})
+    )
+    from_env = env_client_file()
+    assert from_env is not None
+    assert (from_env.format, from_env.origin) == (DOCKER, "DOCKER_AUTH_CONFIG")
+    assert from_env.label == "The environment variable DOCKER_AUTH_CONFIG"
+    assert [e.credentials for e in from_env.entries] == [Credentials("a", "b")]
+    first = next(files_to_read())
+    assert first.origin == "DOCKER_AUTH_CONFIG" and first.entries == from_env.entries
+    for raw, problem in (("[]", "is not a JSON object"), ("{", "is not valid JSON")):
+        monkeypatch.setenv("DOCKER_AUTH_CONFIG", raw)
+        with pytest.raises(LocalConfigError) as caught:
+            env_client_file()
+        assert str(caught.value).startswith(
+            f"The environment variable DOCKER_AUTH_CONFIG {problem}"
+        )
+
+
+def test_podman_files_are_read_as_containers_auth_files(
+    env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    auth_file = tmp_path / "auth.json"
+    auth_file.write_text(json.dumps({"auths": {"r.example/team": {"auth": _auth("a", "b")}}}))
+    monkeypatch.setenv("REGISTRY_AUTH_FILE", str(auth_file))
+    (podman,) = files_to_read()
+    assert (podman.format, podman.origin) == (PODMAN, str(auth_file))
+    assert podman.label == f"The containers auth file {auth_file}"
+    auth_file.write_text("[")
+    with pytest.raises(LocalConfigError, match=f"^The containers auth file {auth_file} "):
+        list(files_to_read())
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"auth = abc", b"authority = abc\nemail = a@b", b"auth abc\nemail = a@b"],
+)
+def test_a_broken_two_line_dockercfg_is_refused(env: Path, content: bytes) -> None:
+    (env / ".dockercfg").write_bytes(content)
+    with pytest.raises(LocalConfigError) as caught:
+        list(files_to_read())
+    assert str(caught.value) == (
+        f"The legacy docker config file {env / '.dockercfg'} is neither JSON nor the old two-line "
+        "'auth = …' / 'email = …' format; it was left unchanged. Remove it and log in again with "
+        "`docker login`."
+    )
+
+
+def test_a_two_line_dockercfg_may_hold_bytes_that_are_not_utf8(env: Path) -> None:
+    (env / ".dockercfg").write_bytes(b"  auth = " + _auth("a", "b").encode() + b"\nemail = \xff\n")
+    (legacy,) = files_to_read()
+    assert legacy.label == f"The legacy docker config file {env / '.dockercfg'}"
+    assert [e.credentials for e in legacy.entries] == [Credentials("a", "b")]
+
+
+def test_a_missing_runtime_dir_says_how_to_go_on(
+    env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path / "gone"))
+    with pytest.raises(LocalConfigError) as caught:
+        podman_login_file()
+    assert str(caught.value) == (
+        f"XDG_RUNTIME_DIR is set to {tmp_path / 'gone'}, which does not exist, so podman cannot "
+        "use its auth file there either. Create that directory, unset XDG_RUNTIME_DIR, or set "
+        "REGISTRY_AUTH_FILE to the auth.json to use."
+    )
+
+
+def test_a_docker_config_file_or_dockercfg_that_cannot_be_read_is_named_as_such(env: Path) -> None:
+    config = env / ".docker" / "config.json"
+    config.parent.mkdir()
+    config.write_text("{")
+    with pytest.raises(LocalConfigError, match=f"^The docker config file {config} is not valid"):
+        list(files_to_read())
+    config.unlink()
+    (env / ".dockercfg").mkdir()
+    with pytest.raises(LocalConfigError, match=f"^The legacy docker config file {env}/.dockercfg "):
+        list(files_to_read())

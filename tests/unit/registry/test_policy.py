@@ -31,6 +31,7 @@ from zenml_docker_connector.registry.policy import (
     private_networks_allowed,
     request_policy,
     resolve_addresses,
+    role_error,
     role_text,
     same_site,
     scheme_of,
@@ -458,3 +459,126 @@ def test_private_networks_are_allowed_only_by_an_explicit_setting(
 ) -> None:
     assert private_networks_allowed({ALLOW_PRIVATE_NETWORKS_ENV: value}) is allowed
     assert private_networks_allowed({}) is False
+
+
+# --- what each refusal says, and about which registry ------------------------------------------
+
+_REG = "registry.example.com"
+_PRIVATE = (
+    f"Refusing to contact https://10.0.0.1/t for registry {_REG}: inside a ZenML server the "
+    "connector contacts hosts other than the registry's own only when all their addresses are "
+    "public, and this one has a loopback, link-local or private address, does not resolve, or is "
+    "an IP address in an unusual spelling (a registry could otherwise make the server probe its "
+    "internal network). If this service really is on the server's private network, set "
+    f"{ALLOW_PRIVATE_NETWORKS_ENV}=true in the server's environment."
+)
+
+
+@pytest.mark.parametrize(
+    ("registry", "request_", "redirect", "kind", "message"),
+    [
+        (
+            _REG,
+            Outgoing("GET", f"https://{_REG}/v2/"),
+            Redirect(302, f"https://{_REG}/v2/", "gopher://x/"),
+            RegistryError,
+            f"The registry of registry {_REG} redirected to an unsupported location gopher://x/.",
+        ),
+        (
+            _REG,
+            Outgoing("GET", "https://auth.example.com/t", role="token"),
+            Redirect(302, "https://auth.example.com/t", "ftp://x/"),
+            TokenServiceError,
+            f"The token service of registry {_REG} redirected to an unsupported location ftp://x/.",
+        ),
+        (
+            _REG,
+            Outgoing("GET", f"https://{_REG}/v2/"),
+            Redirect(302, f"https://{_REG}/v2/", "https://cdn.example.com/v2/"),
+            NotARegistryError,
+            f"Registry {_REG} redirected GET https://{_REG}/v2/ to another origin, "
+            "https://cdn.example.com/v2/. The connector only takes the registry's own answers; "
+            "if the registry has moved, name it by its new address.",
+        ),
+        (
+            _REG,
+            _token_post("https://auth.example.com/t"),
+            Redirect(307, "https://auth.example.com/t", "https://other.example.com/t"),
+            InsecureTransportError,
+            f"The token service of registry {_REG} redirected a request carrying credentials to "
+            "another origin, https://other.example.com/t; refusing to send them there. Fix the "
+            "registry's token realm to name the token service directly.",
+        ),
+        (
+            _REG,
+            _token_post("http://auth.example.com/t"),
+            None,
+            InsecureTransportError,
+            f"Registry {_REG} names a plain-HTTP token realm http://auth.example.com/t; "
+            "credentials go to a token service over https only (plain HTTP is accepted only when "
+            "the registry itself is a plain-HTTP loopback registry and its token service is on "
+            "loopback too). Fix the registry's token realm.",
+        ),
+        (
+            _REG,
+            _basic(f"http://{_REG}/v2/"),
+            None,
+            InsecureTransportError,
+            f"Refusing to send credentials for registry {_REG} over plain HTTP to "
+            f"http://{_REG}/v2/: use https, or name the registry with http:// if it really is a "
+            "plain-HTTP registry on a network you trust.",
+        ),
+    ],
+)
+def test_each_refusal_names_its_registry_and_says_what_to_do(
+    registry: str,
+    request_: Outgoing,
+    redirect: Redirect | None,
+    kind: type[RegistryError],
+    message: str,
+) -> None:
+    with pytest.raises(RegistryError) as caught:
+        request_policy(request_, _rules(registry), redirect)
+    assert type(caught.value) is kind
+    assert (caught.value.registry, str(caught.value)) == (registry, message)
+
+
+def test_a_private_destination_is_refused_with_one_text_naming_the_registry() -> None:
+    with pytest.raises(DestinationRefusedError) as caught:
+        request_policy(_token_post("https://10.0.0.1/t"), _rules(_REG, private=True))
+    assert (caught.value.registry, str(caught.value)) == (_REG, _PRIVATE)
+
+
+def test_inside_a_server_public_ip_literals_are_contacted() -> None:
+    rules = _rules(_REG, private=True)
+    for url in ("https://8.8.8.8/t", "https://[2001:4860:4860::8888]/t"):
+        assert request_policy(_token_post(url), rules).peer == "public"
+
+
+def test_inside_a_server_a_loopback_name_is_refused_whatever_it_resolves_to() -> None:
+    """A plain-HTTP loopback realm must reach loopback; inside a server it is refused even
+    when a resolver (DNS) says the name is public."""
+    rules = _rules("localhost:5000", private=True, resolve=lambda host, port: ("93.184.216.34",))
+    with pytest.raises(DestinationRefusedError):
+        request_policy(_token_post("http://evil.localhost:5001/token"), rules)
+
+
+def test_inside_a_server_an_ip_address_in_another_spelling_is_refused_even_if_public() -> None:
+    """`134744072` is 8.8.8.8 to `inet_aton` (and so to getaddrinfo): refused as a disguise."""
+    rules = _rules(_REG, private=True, resolve=lambda host, port: ("8.8.8.8",))
+    for host in ("134744072", "0x08080808", "8.8.2056"):
+        with pytest.raises(DestinationRefusedError):
+            request_policy(_token_post(f"https://{host}/t"), rules)
+
+
+def test_the_base_url_drops_user_information_even_with_an_at_sign_in_the_password() -> None:
+    url = "https://user:p@ss@registry.example.com:5000/v2/?q=1"
+    assert base_of(url) == "https://registry.example.com:5000"
+    assert shown_url(url) == "https://registry.example.com:5000/v2/"
+
+
+def test_role_error_is_the_token_service_error_only_for_token_requests() -> None:
+    token = role_error(_REG, "token", "m")
+    registry = role_error(_REG, "registry", "m")
+    assert type(token) is TokenServiceError and type(registry) is NotARegistryError
+    assert token.registry == registry.registry == _REG
