@@ -11,8 +11,18 @@ the default workers; both must list the same resources.
 The same rows again with a 40 ms round trip to every registry (`delayed`: the run moves into
 a private network namespace whose loopback holds each packet 20 ms, see netns.py; root only).
 
+Behind a real ZenML server (`served`): two servers with the plugin, started as
+tests/testbed/zenml_server_fixture.py starts one, "before" with `LISTING_WORKERS_ENV=1` and
+"after" with the default; for each row a client process per server registers the connectors
+there (unverified) and times `zen_store.list_service_connector_resources`, the REST call that
+`Client().list_service_connector_resources` makes (with a page size of 1000: ZenML's default
+page of 20 would list only 20 of 50), so the server runs the checks. In the delayed namespace
+the servers' own ports are exempt from the delay: only the server's link to the registries
+is 40 ms long, the client's link to the server is plain loopback.
+
     python benchmarks/listing.py --child SPEC   (run by `measure`; SPEC is JSON)
-    python benchmarks/listing.py --delayed BINARY SCRATCH SIZES   (run by `delayed`)
+    python benchmarks/listing.py --served-child SPEC   (run by `served`, against one server)
+    python benchmarks/listing.py --delayed MODE BINARY SCRATCH SIZES   (run by `delayed`)
 """
 
 from __future__ import annotations
@@ -33,12 +43,21 @@ import bed
 import netns
 
 from testbed.factory import Testbed
+from testbed.isolation import filtered_path
 from testbed.net import LOOPBACK
+from testbed.zenml_server_fixture import ZenServer, ZenServerStartError, _Launch
+from zenml_docker_connector.glue.resource_listing import LISTING_WORKERS_ENV
 
 ONE_WAY_MS = 20
 SIZES = ((1, False), (10, False), (10, True), (50, False), (50, True))
 """(N, whether one of the N is the silent registry)."""
 QUICK_SIZES = SIZES[:3]
+SERVED_VARIANTS: dict[str, dict[str, str]] = {
+    "sequential_s": {LISTING_WORKERS_ENV: "1"},
+    "side_by_side_s": {},
+}
+"""Per timed column, the server's extra environment (none: the default 8 workers)."""
+HERE = Path(__file__).resolve().parent
 
 
 @contextlib.contextmanager
@@ -60,13 +79,16 @@ def syn_dropper() -> Iterator[str]:
         yield f"{LOOPBACK}:{server.getsockname()[1]}"
 
 
-def measure(scratch: Path, sizes: Sequence[tuple[int, bool]]) -> list[dict[str, Any]]:
-    """One row per (N, silent): wall time of the sequential and the side-by-side listing."""
+@contextlib.contextmanager
+def _registries(
+    scratch: Path, sizes: Sequence[tuple[int, bool]]
+) -> Iterator[list[tuple[int, bool, dict[str, Any]]]]:
+    """The htpasswd registry with a user per connector and the silent registry; per row
+    (N, silent) the spec of its connectors: registry, users and the silent host or None."""
     registry_binary, htpasswd = (shutil.which(n) or n for n in ("docker-registry", "htpasswd"))
     testbed = Testbed(
         scratch / "listing", registry_binary=registry_binary, htpasswd_binary=htpasswd
     )
-    rows = []
     try:
         registry = testbed.registry("htpasswd")
         most = max(size for size, _ in sizes)
@@ -74,27 +96,89 @@ def measure(scratch: Path, sizes: Sequence[tuple[int, bool]]) -> list[dict[str, 
         for user, password in users:
             registry.add_user(user, password)
         with syn_dropper() as silent:
+            rows = []
             for size, with_silent in sizes:
                 spec = {"registry": registry.host, "users": users[:size], "silent": None}
                 if with_silent:
                     spec["users"], spec["silent"] = users[: size - 1], silent
-                home = scratch / f"home-{size}-{with_silent}"
-                rows.append(_child(home, spec) | {"n": size, "silent": with_silent})
+                rows.append((size, with_silent, spec))
+            yield rows
     finally:
         testbed.stop()
+
+
+def measure(
+    scratch: Path, sizes: Sequence[tuple[int, bool]], delay: netns.Delay | None = None
+) -> list[dict[str, Any]]:
+    """One row per (N, silent): wall time of the sequential and the side-by-side listing
+    (`delay`, if any, holds every link on this loopback: nothing to exempt)."""
+    with _registries(scratch, sizes) as specs:
+        return [
+            _child(scratch / f"home-{size}-{silent}", spec) | {"n": size, "silent": silent}
+            for size, silent, spec in specs
+        ]
+
+
+@contextlib.contextmanager
+def _servers(scratch: Path) -> Iterator[dict[str, ZenServer]]:
+    """The two servers ("sequential_s": one worker, "side_by_side_s": the default), started
+    side by side, stopped at the end."""
+    path = filtered_path(os.environ.get("PATH", os.defpath), scratch / "path")
+    launches = {
+        label: _Launch("ours", scratch / f"server-{n}", path, extra_env=extra)
+        for n, (label, extra) in enumerate(SERVED_VARIANTS.items())
+    }
+    try:
+        yield {label: launch.wait() for label, launch in launches.items()}
+    except ZenServerStartError as error:
+        raise bed.Failed(str(error).splitlines()[0]) from error
+    finally:
+        for launch in launches.values():
+            with contextlib.suppress(OSError, subprocess.TimeoutExpired):
+                launch.process.terminate()
+                launch.process.wait(timeout=10)
+
+
+def served(
+    scratch: Path, sizes: Sequence[tuple[int, bool]], delay: netns.Delay | None = None
+) -> list[dict[str, Any]]:
+    """`measure`'s rows behind the two servers (they take turns per row); with `delay`, the
+    servers' ports are exempt from it."""
+    directory = scratch / "listing-served"
+    with _registries(directory, sizes) as specs, _servers(directory) as running:
+        if delay is not None:
+            for server in running.values():
+                netns.undelayed_port(int(server.url.rsplit(":", 1)[1]))
+        rows = []
+        for size, silent, spec in specs:
+            row: dict[str, Any] = {"n": size, "silent": silent}
+            spec["prefix"] = f"bench-{size}-{int(silent)}-"
+            outcomes = []
+            for label, server in running.items():
+                env = server.client(directory / f"client-{label}-{size}-{silent}").env
+                env.update(ZENML_LOGGING_VERBOSITY="ERROR", PYTHONPATH=str(HERE))
+                result = _spawn("--served-child", env, spec)
+                row[label], row["listed"] = result["listing_s"], result["listed"]
+                outcomes.append(result["outcome"])
+            if outcomes[0] != outcomes[1]:
+                raise bed.Failed(f"N={size}: the two servers listed different outcomes")
+            rows.append(row)
     return rows
 
 
-def delayed(scratch: Path, sizes: Sequence[tuple[int, bool]]) -> list[dict[str, Any]]:
-    """`measure` inside a new namespace with a 40 ms round trip on its loopback."""
+def delayed(
+    scratch: Path, sizes: Sequence[tuple[int, bool]], mode: str = "local"
+) -> list[dict[str, Any]]:
+    """`measure` (or `served`: `mode`) inside a new namespace with a 40 ms round trip on its
+    loopback."""
     if os.geteuid() != 0:
         raise bed.Failed("needs root (a network namespace and iptables rules)")
-    directory = scratch / "listing-delayed"
+    directory = scratch / f"listing-delayed-{mode}"
     directory.mkdir(parents=True, exist_ok=True)
     try:
         binary = netns.build_delay(directory)
         with netns.namespace() as name:
-            command = ["ip", "netns", "exec", name, sys.executable, __file__, "--delayed"]
+            command = ["ip", "netns", "exec", name, sys.executable, __file__, "--delayed", mode]
             command += [str(binary), str(directory), json.dumps(sizes)]
             done = subprocess.run(command, stdout=subprocess.PIPE, text=True, timeout=1800)
     except netns.NamespaceError as error:
@@ -105,16 +189,23 @@ def delayed(scratch: Path, sizes: Sequence[tuple[int, bool]]) -> list[dict[str, 
     return rows
 
 
-def _inside(binary: Path, scratch: Path, sizes: Sequence[tuple[int, bool]]) -> list[dict[str, Any]]:
+def _inside(
+    mode: str, binary: Path, scratch: Path, sizes: Sequence[tuple[int, bool]]
+) -> list[dict[str, Any]]:
     with netns.Delay(binary) as delay:
         delay.set(ONE_WAY_MS)
-        return measure(scratch, sizes)
+        return MODES[mode](scratch, sizes, delay)
 
 
 def _child(home: Path, spec: dict[str, Any]) -> dict[str, Any]:
     env = bed.base_env(home)
-    env["PYTHONPATH"] = str(Path(__file__).resolve().parent)
-    command = [sys.executable, __file__, "--child", json.dumps(spec)]
+    env["PYTHONPATH"] = str(HERE)
+    return _spawn("--child", env, spec)
+
+
+def _spawn(mode: str, env: dict[str, str], spec: dict[str, Any]) -> dict[str, Any]:
+    """Run this file as a child in `mode`; the JSON it printed last."""
+    command = [sys.executable, __file__, mode, json.dumps(spec)]
     process = subprocess.run(command, env=env, capture_output=True, text=True, timeout=900)
     if process.returncode != 0:
         last = (process.stderr or process.stdout).strip().splitlines()[-1:]
@@ -159,14 +250,43 @@ def _run_child(spec: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
+def _run_served_child(spec: dict[str, Any]) -> dict[str, Any]:
+    """In a client of one server: register unverified, list once untimed, then once timed."""
+    from zenml.client import Client
+    from zenml.models import ServiceConnectorFilter
+
+    client = Client()
+    targets = [(user, password, spec["registry"]) for user, password in spec["users"]]
+    if spec["silent"]:
+        targets.insert(0, ("silent", "x", spec["silent"]))
+    for index, (user, password, host) in enumerate(targets):
+        client.create_service_connector(
+            name=f"{spec['prefix']}{index:03d}",
+            connector_type="docker",
+            auth_method="password",
+            configuration={"username": user, "password": password, "registry": host},
+            verify=False,
+        )
+    query = ServiceConnectorFilter(
+        name=f"startswith:{spec['prefix']}", resource_type="docker-registry", size=1000
+    )
+    client.zen_store.list_service_connector_resources(query)  # warm-up
+    started = time.perf_counter()
+    listed = client.zen_store.list_service_connector_resources(query)
+    elapsed = time.perf_counter() - started
+    outcome = sorted((r.name, repr(r.resources)) for r in listed)
+    return {"listing_s": elapsed, "listed": len(outcome), "outcome": outcome}
+
+
 def render(result: dict[str, Any]) -> list[str]:
-    table = [["RTT", "N", "silent", "sequential", "side by side", "ratio", "listed"]]
+    table = [["store", "RTT", "N", "silent", "sequential", "side by side", "ratio", "listed"]]
     lines = []
-    for rtt, rows in result.items():
+    for key, rows in result.items():
         if isinstance(rows, str):
-            lines.append(f"  {rtt}: {rows}")
+            lines.append(f"  {key}: {rows}")
             continue
-        table += [[rtt, *cells] for cells in _cells(rows)]
+        store, rtt = key.split(", ")
+        table += [[store, rtt, *cells] for cells in _cells(rows)]
     widths = [max(len(r[i]) for r in table) for i in range(len(table[0]))]
     return [
         "  " + "  ".join(c.rjust(w) for c, w in zip(r, widths, strict=True)) for r in table
@@ -184,17 +304,27 @@ def _cells(rows: list[dict[str, Any]]) -> list[list[str]]:
 
 
 def both(scratch: Path, sizes: Sequence[tuple[int, bool]]) -> dict[str, Any]:
-    """The rows on plain loopback, then at a 40 ms round trip (or why not)."""
-    result: dict[str, Any] = {"0 ms": measure(scratch, sizes)}
-    try:
-        result[f"{2 * ONE_WAY_MS} ms"] = delayed(scratch, sizes)
-    except bed.Failed as error:
-        result[f"{2 * ONE_WAY_MS} ms"] = f"not measured: {error}"
+    """The rows on plain loopback, then at a 40 ms round trip (or why not), for the local
+    store and behind a ZenML server."""
+    result: dict[str, Any] = {}
+    for mode, run in MODES.items():
+        for rtt, how in (("0 ms", run), (f"{2 * ONE_WAY_MS} ms", None)):
+            try:
+                result[f"{mode}, {rtt}"] = (
+                    how(scratch, sizes) if how else delayed(scratch, sizes, mode)
+                )
+            except bed.Failed as error:
+                result[f"{mode}, {rtt}"] = f"not measured: {error}"
     return result
+
+
+MODES = {"local": measure, "server": served}
 
 
 if __name__ == "__main__" and sys.argv[1:2] == ["--child"]:
     print(json.dumps(_run_child(json.loads(sys.argv[2]))))
+elif __name__ == "__main__" and sys.argv[1:2] == ["--served-child"]:
+    print(json.dumps(_run_served_child(json.loads(sys.argv[2]))))
 elif __name__ == "__main__" and sys.argv[1:2] == ["--delayed"]:
-    chosen = [(int(n), bool(silent)) for n, silent in json.loads(sys.argv[4])]
-    print(json.dumps(_inside(Path(sys.argv[2]), Path(sys.argv[3]), chosen)))
+    chosen = [(int(n), bool(silent)) for n, silent in json.loads(sys.argv[5])]
+    print(json.dumps(_inside(sys.argv[2], Path(sys.argv[3]), Path(sys.argv[4]), chosen)))

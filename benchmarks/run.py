@@ -193,9 +193,10 @@ TITLES = {
     "memory": "4. Peak RSS verifying one connector (htpasswd; median of {memory_rounds} runs)",
     "roundtrips": "5. Cold checks over TLS, 0 ms and 40 ms round trip (private namespace, NFQUEUE\n"
     "   delay), median of {rtt_rounds} paired rounds (ratio = contender / ours, per round)",
-    "listing": "6. Local-store listing of N docker connectors, with or without one silent\n"
-    "   registry (drops the SYN): ZenML's one-by-one loop vs side by side (8 workers), one run\n"
-    "   each, on loopback and at a 40 ms round trip (private namespace, NFQUEUE delay)",
+    "listing": "6. Listing of N docker connectors, with or without one silent registry (drops\n"
+    "   the SYN): ZenML's one-by-one loop vs side by side (8 workers), one run each, in the local\n"
+    "   store and behind a ZenML server with the plugin (the server checks), on loopback and\n"
+    "   with a 40 ms round trip to the registries (private namespace, NFQUEUE delay)",
     "throughput": "7. A ZenML server verifying distinct connectors (Basic over TLS, certs.d CA)\n"
     "   for M concurrent clients, each run ~{throughput_seconds:.0f} s; before = one SSLContext\n"
     "   per connection (ZENML_DOCKER_CONNECTOR_TLS_CONTEXT_CACHE=0), after = one per trust",

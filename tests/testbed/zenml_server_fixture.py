@@ -369,10 +369,14 @@ class ZenServerPool:
         self._servers[variant] = server
         return server
 
-    def private(self, directory: Path, port: int | None = None) -> ZenServer:
+    def private(
+        self, directory: Path, port: int | None = None, extra_env: dict[str, str] | None = None
+    ) -> ZenServer:
         """A server running our connector for one caller alone, who stops it (a test that
-        restarts a server must not take the shared ones down); `port` to start it again."""
-        return _Launch("ours", directory, self._server_path(), port=port).wait()
+        restarts a server must not take the shared ones down); `port` to start it again,
+        `extra_env` for a setting of the server's own."""
+        launch = _Launch("ours", directory, self._server_path(), port=port, extra_env=extra_env)
+        return launch.wait()
 
     def stop(self) -> None:
         for launch in self._launches.values():

@@ -9,28 +9,45 @@ REST store retries `/api/v1/info`, then the CLI ends in a traceback of ZenML's o
 (`RuntimeError: Error connecting to URL '...'`). The plugin cannot word that message; the
 test holds what it can: the failure names the server, shows no secret and has no frame of
 ours, and once the server is back the same `login` succeeds.
+
+The server can also die in the middle of a login: with the plugin on the server, the server
+builds the login's connector client and checks the registry (here through `FaultyProxy`,
+whose `on_authorized` hook SIGKILLs the server while that check is on its way). Then the
+client's REST store retries for about a minute; a server back by then answers a retry and the
+login succeeds, otherwise it ends in ZenML's own `ConnectionError` traceback. In both cases
+the docker config is either as before or holds the new credential (mode 0600, no leftovers).
 """
 
 from __future__ import annotations
 
+import base64
 import dataclasses
+import json
 import secrets
+import signal
+import stat
 import subprocess
+import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from testbed.faulty_proxy import FaultyProxy
 from testbed.hostile import raw_controls
 from testbed.leaks import assert_no_secret
 from testbed.secret_scan import observe
-from testbed.zenml_server_fixture import ZenClientProcesses, ZenServerPool
+from testbed.zenml_server_fixture import ZenClientProcesses, ZenServer, ZenServerPool
 
 pytestmark = pytest.mark.timeout(600)
 
 
-def _run(client: ZenClientProcesses, *args: str) -> subprocess.CompletedProcess[str]:
-    done = client.cli(*args)
+def _run(
+    client: ZenClientProcesses, *args: str, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    done = client.cli(*args, timeout=timeout)
     observe(done.stdout + done.stderr, f"output of `zenml {' '.join(args)}`")
     return done
 
@@ -76,3 +93,174 @@ def test_login_while_the_server_restarts(
         assert_no_secret([again.stdout + again.stderr], htpasswd_registry.password)
     finally:
         server.stop()
+
+
+def _killer(server: ZenServer) -> Callable[[], None]:
+    """SIGKILL the server and wait until it is gone, before the proxy forwards the request:
+    the answer to the server's check has nowhere to go."""
+
+    def kill() -> None:
+        server.process.kill()
+        server.process.wait(timeout=30)
+
+    return kill
+
+
+def _client_files(client: ZenClientProcesses) -> tuple[Path, Path]:
+    """The docker CLI's config.json and the containers auth.json a login may write."""
+    return Path(client.env["DOCKER_CONFIG"]) / "config.json", Path(client.env["REGISTRY_AUTH_FILE"])
+
+
+def _seed(path: Path) -> bytes:
+    """A config.json holding another registry's entry, mode 0600: what must survive."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    other = base64.b64encode(b"someone:elses").decode()
+    path.write_text(json.dumps({"auths": {"other.example": {"auth": other}}}, indent=1))
+    path.chmod(0o600)
+    return path.read_bytes()
+
+
+def _register_unverified(client: ZenClientProcesses, name: str, registry: Any, host: str) -> None:
+    """Unverified, so no verdict is cached on the server: the login's check is its first."""
+    registered = _run(
+        client,
+        "service-connector",
+        "register",
+        name,
+        "--type",
+        "docker",
+        "--auth-method",
+        "password",
+        f"--username={registry.username}",
+        f"--password={registry.password}",
+        f"--registry=http://{host}",
+        "--no-verify",
+    )
+    assert registered.returncode == 0, registered.stdout + registered.stderr
+
+
+def _assert_zenml_connection_error(out: str, server: ZenServer, *secrets_: str) -> None:
+    """ZenML's REST store gave up on the server: its traceback, with no frame of ours."""
+    host, port = server.url.removeprefix("http://").rsplit(":", 1)
+    assert not raw_controls(out), out
+    assert f"HTTPConnectionPool(host='{host}', port={port})" in out, out
+    assert "requests.exceptions.ConnectionError" in out, out  # raised in ZenML's REST store
+    assert "zenml_docker_connector" not in out, out
+    assert_no_secret([out], *secrets_)
+
+
+def _assert_untouched(config: Path, before: bytes, auth_json: Path) -> None:
+    """config.json as seeded (mode 0600, no temporary or lock file beside it); no auth.json."""
+    assert config.read_bytes() == before
+    assert stat.S_IMODE(config.stat().st_mode) == 0o600
+    assert sorted(p.name for p in config.parent.iterdir()) == ["config.json"]
+    assert not auth_json.exists() and not list(auth_json.parent.glob(f".{auth_json.name}*"))
+
+
+def _assert_logged_in(config: Path, auth_json: Path, registry: Any, netloc: str) -> None:
+    """The docker CLI's file holds the credential for `netloc` and the other entry, 0600."""
+    auths = json.loads(config.read_text())["auths"]
+    assert sorted(auths) == [netloc, "other.example"], sorted(auths)
+    expected = f"{registry.username}:{registry.password}".encode()
+    assert base64.b64decode(auths[netloc]["auth"]) == expected
+    assert stat.S_IMODE(config.stat().st_mode) == 0o600
+    assert sorted(p.name for p in config.parent.iterdir()) == ["config.json"]
+    if auth_json.exists():  # podman's file too, when a login writes it
+        assert netloc in json.loads(auth_json.read_text())["auths"]
+        assert stat.S_IMODE(auth_json.stat().st_mode) == 0o600
+
+
+def _restart(pool: ZenServerPool, server: ZenServer) -> ZenServer:
+    """The same port and database (the admin password is the database's, not the new one).
+    From the test's main thread: the server dies with the thread that started it."""
+    restarted = pool.private(server.directory, int(server.url.rsplit(":", 1)[1]))
+    return dataclasses.replace(restarted, password=server.password)
+
+
+def test_server_killed_while_it_verifies_a_login(
+    htpasswd_registry: Any, zenml_server_pool: ZenServerPool, tmp_path: Path
+) -> None:
+    """The server builds the login's connector client and so checks the registry; it is
+    killed (SIGKILL) when that check's authenticated ping passes the proxy, and stays down.
+    ZenML's REST store retries the request (0 + 2 + 4 + 8 + 16 + 32 s of back-off), then the
+    CLI ends in ZenML's own traceback (`requests.exceptions.ConnectionError`, which `login`
+    does not catch); the docker config is untouched. Restarted on the same port and
+    database, the next login writes the credential."""
+    registry = htpasswd_registry
+    server = zenml_server_pool.private(tmp_path / "server")
+    ip, port = registry.host.rsplit(":", 1)
+    with FaultyProxy((ip, int(port))) as proxy:
+        try:
+            client = server.client(tmp_path / "client")
+            name = f"killed-{secrets.token_hex(4)}"
+            _register_unverified(client, name, registry, proxy.netloc)
+            config, auth_json = _client_files(client)
+            before = _seed(config)
+
+            proxy.on_authorized = _killer(server)
+            started = time.monotonic()
+            down = _run(client, "service-connector", "login", name, timeout=300)
+            out = down.stdout + down.stderr
+            print(f"FAULT zenml server killed mid-login ({time.monotonic() - started:.1f} s):", out)
+            assert proxy.on_authorized is None and server.process.returncode == -signal.SIGKILL
+            assert down.returncode != 0, out
+            _assert_zenml_connection_error(out, server, registry.password, server.password)
+            _assert_untouched(config, before, auth_json)
+
+            server = _restart(zenml_server_pool, server)
+            again = _run(client, "service-connector", "login", name)
+            assert again.returncode == 0, again.stdout + again.stderr
+            _assert_logged_in(config, auth_json, registry, proxy.netloc)
+        finally:
+            server.stop()
+
+
+def test_server_killed_mid_login_and_restarted_while_the_client_retries(
+    htpasswd_registry: Any, zenml_server_pool: ZenServerPool, tmp_path: Path
+) -> None:
+    """As above, but the server is started again as soon as it is dead, while ZenML's client
+    still retries (about 62 s of retries, a start takes ~8 s here): a retry reaches the new
+    server, which checks again, and the same login succeeds. A start slower than the
+    retries ends in the failure of the test above instead; either way the file is whole and
+    the next login succeeds."""
+    registry = htpasswd_registry
+    server = zenml_server_pool.private(tmp_path / "server")
+    ip, port = registry.host.rsplit(":", 1)
+    with FaultyProxy((ip, int(port))) as proxy:
+        try:
+            client = server.client(tmp_path / "client")
+            name = f"restarted-{secrets.token_hex(4)}"
+            _register_unverified(client, name, registry, proxy.netloc)
+            config, auth_json = _client_files(client)
+            before = _seed(config)
+            killed = threading.Event()
+            kill = _killer(server)
+            proxy.on_authorized = lambda: (kill(), killed.set())
+            started = time.monotonic()
+            outcome: list[subprocess.CompletedProcess[str]] = []
+            login = threading.Thread(
+                target=lambda: outcome.append(
+                    _run(client, "service-connector", "login", name, timeout=300)
+                )
+            )
+            login.start()
+            assert killed.wait(timeout=120), "the server never checked the registry"
+            dead = server
+            server = _restart(zenml_server_pool, server)
+            login.join(timeout=330)
+            (done,) = outcome
+            out = done.stdout + done.stderr
+            took = time.monotonic() - started
+            print(f"FAULT zenml server restarted mid-login ({took:.1f} s, exit {done.returncode}):")
+            print(out)
+            if done.returncode == 0:
+                _assert_logged_in(config, auth_json, registry, proxy.netloc)
+            else:
+                _assert_zenml_connection_error(out, dead, registry.password, server.password)
+                _assert_untouched(config, before, auth_json)
+            assert_no_secret([out], registry.password, server.password)
+            again = _run(client, "service-connector", "login", name)
+            assert again.returncode == 0, again.stdout + again.stderr
+            _assert_logged_in(config, auth_json, registry, proxy.netloc)
+        finally:
+            server.stop()

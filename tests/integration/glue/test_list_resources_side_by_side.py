@@ -8,6 +8,10 @@ registered first, so ZenML's loop reaches it first. The sequential listing
 is an entry with its error) and log the same errors; only in the default one do the other
 checks begin while the silent one still waits.
 Checks here get a 3 s deadline (2 s reads) instead of 30 s, to keep the test short.
+
+Behind real ZenML servers (the server runs the checks, with its own 30 s deadline): the
+session's server overlaps the checks, and a server started with `LISTING_WORKERS_ENV=1` lists
+the same connectors one by one with the same entries, errors included.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ import pytest
 
 from testbed.leaks import assert_no_secret
 from testbed.timed_sockets import SilentListener, TimedRelay
-from testbed.zenml_server_fixture import ZenServer
+from testbed.zenml_server_fixture import ZenServer, ZenServerPool
 from zenml_docker_connector.glue import resource_listing
 from zenml_docker_connector.glue.connector import DockerServiceConnector
 from zenml_docker_connector.registry.transport import Timeouts
@@ -180,3 +184,72 @@ def test_a_server_lists_side_by_side(
     assert "did not answer in time" in str(found[f"{prefix}0"])
     assert silent.closed and all(relay.opened[0] < silent.closed[-1] for relay in relays)
     assert_no_secret([json.dumps(api), zenml_server.log()], registry.password)
+
+
+def _register_on(
+    server: ZenServer, home: Path, prefix: str, username: str, targets: list[tuple[str, str]]
+) -> None:
+    """Unverified connectors `prefix + n` on `server` for (registry host, password) pairs."""
+    server.client(home, plugin=False).results(
+        "from zenml.client import Client\n"
+        f"for n, (host, password) in enumerate({targets!r}):\n"
+        f"    Client().create_service_connector(name={prefix!r} + str(n), connector_type='docker',"
+        " auth_method='password', verify=False, configuration={"
+        f"'username': {username!r}, 'password': password, 'registry': host}})\n"
+        "emit('registered')\n"
+    )
+
+
+def _served_entries(server: ZenServer, prefix: str) -> dict[str, Any]:
+    """What the server's listing endpoint answers, by connector name, ids left out."""
+    query = f"resource_type=docker-registry&name=startswith:{prefix}"
+    api = server.api_get(f"/service_connectors/resources?{query}")
+    return {
+        entry["name"]: (
+            entry["error"],
+            [(r["resource_type"], r["resource_ids"], r["error"]) for r in entry["resources"]],
+        )
+        for entry in api
+    }
+
+
+@pytest.mark.e2e
+def test_a_server_lists_one_by_one_with_the_same_outcome(
+    htpasswd_registry: Any,
+    zenml_server: ZenServer,
+    zenml_server_pool: ZenServerPool,
+    tmp_path: Path,
+) -> None:
+    """The same connectors (silent first, a wrong password, good ones) on the session's server
+    (8 workers) and on one started with `LISTING_WORKERS_ENV=1` (ZenML's loop alone): both
+    servers list the same entries, errors included."""
+    registry = htpasswd_registry
+    prefix = f"both-{secrets.token_hex(4)}-"
+    silent = SilentListener()
+    relays = [TimedRelay(("127.0.0.1", registry.port)) for _ in range(3)]
+    targets = [(silent.host, registry.password), (relays[0].host, "nope")]
+    targets += [(relay.host, registry.password) for relay in relays[1:]]
+    sequential = zenml_server_pool.private(
+        tmp_path / "sequential", extra_env={resource_listing.LISTING_WORKERS_ENV: "1"}
+    )
+    try:
+        _register_on(zenml_server, tmp_path / "shared", prefix, registry.username, targets)
+        _register_on(sequential, tmp_path / "private", prefix, registry.username, targets)
+        side_by_side = _served_entries(zenml_server, prefix)
+        for listener in [silent, *relays]:
+            listener.opened.clear()
+        silent.closed.clear()
+        one_by_one = _served_entries(sequential, prefix)
+        # ZenML's loop alone: every other check began after the silent one gave up.
+        assert silent.closed and all(relay.opened[0] > silent.closed[-1] for relay in relays)
+    finally:
+        sequential.stop()
+        for listener in [silent, *relays]:
+            listener.close()
+    assert one_by_one == side_by_side
+    assert sorted(side_by_side) == [f"{prefix}{n}" for n in range(len(targets))]
+    assert "did not answer in time" in str(side_by_side[f"{prefix}0"])
+    assert "rejected the credentials" in str(side_by_side[f"{prefix}1"])
+    for n, relay in enumerate(relays[1:], start=2):
+        assert side_by_side[f"{prefix}{n}"] == (None, [("docker-registry", [relay.host], None)])
+    assert_no_secret([repr(side_by_side), sequential.log()], registry.password)
