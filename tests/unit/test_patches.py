@@ -55,7 +55,11 @@ def _fresh_failures(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def _registry_without_the_hook(monkeypatch: pytest.MonkeyPatch) -> None:
     """ZenML renamed `register_builtin_service_connectors`: the built-ins still register."""
-    members = {k: v for k, v in vars(ServiceConnectorRegistry).items() if k not in ("__dict__", "__weakref__")}
+    members = {
+        k: v
+        for k, v in vars(ServiceConnectorRegistry).items()
+        if k not in ("__dict__", "__weakref__")
+    }
     del members["register_builtin_service_connectors"]  # (here: already wrapped by us)
     members["register_builtins"] = lambda self: None  # ZenML's modules register at import
     module = types.ModuleType(activation.REGISTRY_MODULE)

@@ -59,7 +59,10 @@ def test_a_client_without_auth_configs_keeps_docker_pys_lookup_and_says_so(
     assert not hasattr(api, "_auth_configs")
     (report,) = patches.failure_report()
     assert "'docker-py-auth-configs'" in report and "has no attribute '_auth_configs'" in report
-    assert f"verified on {DOCKER_PY_AUTH_CONFIGS.verified}" in report and DOCKER_PY_AUTH_CONFIGS.when_missing in report
+    assert (
+        f"verified on {DOCKER_PY_AUTH_CONFIGS.verified}" in report
+        and DOCKER_PY_AUTH_CONFIGS.when_missing in report
+    )
     assert report in caplog.text
 
 

@@ -64,6 +64,7 @@ def first_check_afresh() -> Iterator[list[bool]]:
     finally:
         _afresh_once.reset(token)
 
+
 logger = logging.getLogger(__name__)
 
 
