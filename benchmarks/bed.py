@@ -14,7 +14,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,7 +22,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 from testbed.dockerd import Dockerd, DockerdStartError, start_dockerd
 from testbed.factory import Testbed
+from testbed.isolation import filtered_path
 from testbed.registry import Kind, Registry
+from testbed.zenml_server_fixture import ZenServer, ZenServerStartError, _Launch
 from zenml_docker_connector.credentials import Credentials
 from zenml_docker_connector.glue.activation import DISABLE_ENV
 from zenml_docker_connector.references import parse_registry_reference
@@ -132,3 +134,25 @@ def login_command(
         return lambda: run(command, env, registry.password)
 
     return prepare
+
+
+@contextlib.contextmanager
+def zenml_servers(
+    scratch: Path, environments: Mapping[str, Mapping[str, str]]
+) -> Iterator[dict[str, ZenServer]]:
+    """A ZenML server with the plugin per name, each with its extra environment, started
+    side by side (a start takes seconds) and stopped at the end."""
+    path = filtered_path(os.environ.get("PATH", os.defpath), scratch / "path")
+    launches = {
+        name: _Launch("ours", scratch / f"server-{name}", path, extra_env=dict(extra))
+        for name, extra in environments.items()
+    }
+    try:
+        yield {name: launch.wait() for name, launch in launches.items()}
+    except ZenServerStartError as error:
+        raise Failed(str(error).splitlines()[0]) from error
+    finally:
+        for launch in launches.values():
+            with contextlib.suppress(OSError, subprocess.TimeoutExpired):
+                launch.process.terminate()
+                launch.process.wait(timeout=10)

@@ -43,9 +43,7 @@ import bed
 import netns
 
 from testbed.factory import Testbed
-from testbed.isolation import filtered_path
 from testbed.net import LOOPBACK
-from testbed.zenml_server_fixture import ZenServer, ZenServerStartError, _Launch
 from zenml_docker_connector.glue.resource_listing import LISTING_WORKERS_ENV
 
 ONE_WAY_MS = 20
@@ -119,33 +117,16 @@ def measure(
         ]
 
 
-@contextlib.contextmanager
-def _servers(scratch: Path) -> Iterator[dict[str, ZenServer]]:
-    """The two servers ("sequential_s": one worker, "side_by_side_s": the default), started
-    side by side, stopped at the end."""
-    path = filtered_path(os.environ.get("PATH", os.defpath), scratch / "path")
-    launches = {
-        label: _Launch("ours", scratch / f"server-{n}", path, extra_env=extra)
-        for n, (label, extra) in enumerate(SERVED_VARIANTS.items())
-    }
-    try:
-        yield {label: launch.wait() for label, launch in launches.items()}
-    except ZenServerStartError as error:
-        raise bed.Failed(str(error).splitlines()[0]) from error
-    finally:
-        for launch in launches.values():
-            with contextlib.suppress(OSError, subprocess.TimeoutExpired):
-                launch.process.terminate()
-                launch.process.wait(timeout=10)
-
-
 def served(
     scratch: Path, sizes: Sequence[tuple[int, bool]], delay: netns.Delay | None = None
 ) -> list[dict[str, Any]]:
     """`measure`'s rows behind the two servers (they take turns per row); with `delay`, the
     servers' ports are exempt from it."""
     directory = scratch / "listing-served"
-    with _registries(directory, sizes) as specs, _servers(directory) as running:
+    with (
+        _registries(directory, sizes) as specs,
+        bed.zenml_servers(directory, SERVED_VARIANTS) as running,
+    ):
         if delay is not None:
             for server in running.values():
                 netns.undelayed_port(int(server.url.rsplit(":", 1)[1]))
@@ -214,12 +195,10 @@ def _spawn(mode: str, env: dict[str, str], spec: dict[str, Any]) -> dict[str, An
     return result
 
 
-def _run_child(spec: dict[str, Any]) -> dict[str, Any]:
-    """In the child: register, then time both listings; the outcomes must be equal."""
+def _register(spec: dict[str, Any], prefix: str) -> Any:
+    """In a child: a docker connector per user (the silent registry's first), unverified;
+    the ZenML client they were registered with."""
     from zenml.client import Client
-    from zenml.models import ServiceConnectorFilter
-
-    from zenml_docker_connector.glue.resource_listing import LISTING_WORKERS_ENV
 
     client = Client()
     targets = [(user, password, spec["registry"]) for user, password in spec["users"]]
@@ -227,12 +206,22 @@ def _run_child(spec: dict[str, Any]) -> dict[str, Any]:
         targets.insert(0, ("silent", "x", spec["silent"]))
     for index, (user, password, host) in enumerate(targets):
         client.create_service_connector(
-            name=f"bench-{index:03d}",
+            name=f"{prefix}{index:03d}",
             connector_type="docker",
             auth_method="password",
             configuration={"username": user, "password": password, "registry": host},
             verify=False,
         )
+    return client
+
+
+def _run_child(spec: dict[str, Any]) -> dict[str, Any]:
+    """In the child: register, then time both listings; the outcomes must be equal."""
+    from zenml.models import ServiceConnectorFilter
+
+    from zenml_docker_connector.glue.resource_listing import LISTING_WORKERS_ENV
+
+    client = _register(spec, "bench-")
     result: dict[str, Any] = {}
     outcomes = []
     runs = (("warm-up", "1"), ("sequential_s", "1"), ("side_by_side_s", ""))
@@ -252,21 +241,9 @@ def _run_child(spec: dict[str, Any]) -> dict[str, Any]:
 
 def _run_served_child(spec: dict[str, Any]) -> dict[str, Any]:
     """In a client of one server: register unverified, list once untimed, then once timed."""
-    from zenml.client import Client
     from zenml.models import ServiceConnectorFilter
 
-    client = Client()
-    targets = [(user, password, spec["registry"]) for user, password in spec["users"]]
-    if spec["silent"]:
-        targets.insert(0, ("silent", "x", spec["silent"]))
-    for index, (user, password, host) in enumerate(targets):
-        client.create_service_connector(
-            name=f"{spec['prefix']}{index:03d}",
-            connector_type="docker",
-            auth_method="password",
-            configuration={"username": user, "password": password, "registry": host},
-            verify=False,
-        )
+    client = _register(spec, spec["prefix"])
     query = ServiceConnectorFilter(
         name=f"startswith:{spec['prefix']}", resource_type="docker-registry", size=1000
     )

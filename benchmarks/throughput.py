@@ -22,16 +22,15 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import bed
 import tls_bed
 
-from testbed.isolation import filtered_path
 from testbed.process import die_with_parent
-from testbed.zenml_server_fixture import ZenServer, ZenServerStartError, _Launch
+from testbed.zenml_server_fixture import ZenServer
 from zenml_docker_connector.registry.tls import CONTEXT_CACHE_ENV
 
 CLIENTS, SECONDS = (1, 4, 8), 20.0
@@ -49,28 +48,15 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / TICKS
 
 
-@contextlib.contextmanager
-def servers(scratch: Path, config_home: Path) -> Iterator[dict[str, ZenServer]]:
-    """Both servers, started side by side, stopped at the end."""
-    path = filtered_path(os.environ.get("PATH", os.defpath), scratch / "path")
-    launches = {
-        name: _Launch(
-            "ours",
-            scratch / f"server-{name}",
-            path,
-            extra_env={"XDG_CONFIG_HOME": str(config_home), CONTEXT_CACHE_ENV: value},
-        )
+def servers(
+    scratch: Path, config_home: Path
+) -> contextlib.AbstractContextManager[dict[str, ZenServer]]:
+    """Both servers ("before", "after"), started side by side, stopped at the end."""
+    environments = {
+        name: {"XDG_CONFIG_HOME": str(config_home), CONTEXT_CACHE_ENV: value}
         for name, value in VARIANTS.items()
     }
-    try:
-        yield {name: launch.wait() for name, launch in launches.items()}
-    except ZenServerStartError as error:
-        raise bed.Failed(str(error).splitlines()[0]) from error
-    finally:
-        for launch in launches.values():
-            with contextlib.suppress(OSError, subprocess.TimeoutExpired):
-                launch.process.terminate()
-                launch.process.wait(timeout=10)
+    return bed.zenml_servers(scratch, environments)
 
 
 def _child(mode: str, env: dict[str, str], spec: dict[str, Any]) -> subprocess.Popen[str]:

@@ -18,9 +18,7 @@ client sees it (`RoundTripBeds.trust_in` writes them into a test's own XDG_CONFI
 from __future__ import annotations
 
 import contextlib
-import select
 import shutil
-import socket
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -31,6 +29,7 @@ import pytest
 from testbed.factory import Testbed
 from testbed.net import LOOPBACK
 from testbed.registry import Registry, RegistryStartError, start_registry
+from testbed.relay import Flow, Relay
 from testbed.requirements import require_service
 from testbed.token_server import TokenServer
 
@@ -79,83 +78,49 @@ class Handshakes:
         )
 
 
-class CountingProxy:
+class _CountingFlow(Flow):
+    """Reads a connection's first bytes each way: a ClientHello, then the chosen version."""
+
+    def __init__(self, proxy: CountingProxy) -> None:
+        self.proxy = proxy
+        self.first_in, self.first_out, self.hello = True, True, False
+
+    def from_client(self, chunk: bytes) -> tuple[bytes, bool]:
+        if self.first_in:
+            self.first_in, self.hello = False, _client_hello(chunk)
+            self.proxy.add(tls=1 if self.hello else 0)
+        return chunk, True
+
+    def from_upstream(self, chunk: bytes) -> tuple[bytes, bool]:
+        if self.first_out and self.hello:
+            self.proxy.add(version=_server_version(chunk))
+        self.first_out = False
+        return chunk, True
+
+
+class CountingProxy(Relay):
     """Forwards every connection on `host` to `upstream` (host, port) and counts handshakes."""
 
     def __init__(self, upstream: tuple[str, int], host: str = LOOPBACK) -> None:
-        self.upstream = upstream
-        self.host = host
+        super().__init__(upstream, host)
         self._seen = Handshakes()
         self._lock = threading.Lock()
-        self._socket = socket.create_server((host, 0), backlog=64)
-        self._socket.settimeout(0.05)
-        self.port = int(self._socket.getsockname()[1])
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._serve, daemon=True, name="counting-proxy")
-
-    @property
-    def netloc(self) -> str:
-        return f"{self.host}:{self.port}"
 
     def seen(self) -> Handshakes:
         with self._lock:
             return self._seen
 
-    def _add(self, tcp: int = 0, tls: int = 0, version: str | None = None) -> None:
+    def add(self, tcp: int = 0, tls: int = 0, version: str | None = None) -> None:
         with self._lock:
             seen = self._seen
             versions = seen.versions + ((version,) if version else ())
             self._seen = Handshakes(seen.tcp + tcp, seen.tls + tls, versions)
 
-    def _serve(self) -> None:
-        while not self._stop.is_set():
-            try:
-                client, _ = self._socket.accept()
-            except OSError:
-                continue
-            self._add(tcp=1)  # counted before a byte is relayed, so before any answer
-            threading.Thread(target=self._relay, args=(client,), daemon=True).start()
+    def accepted(self) -> None:
+        self.add(tcp=1)  # counted before a byte is relayed, so before any answer
 
-    def _relay(self, client: socket.socket) -> None:
-        try:
-            upstream = socket.create_connection(self.upstream, timeout=5)
-        except OSError:
-            client.close()
-            return
-        with contextlib.suppress(OSError), client, upstream:
-            self._pump(client, upstream)
-
-    def _pump(self, client: socket.socket, upstream: socket.socket) -> None:
-        first_in, first_out, hello = True, True, False
-        while True:
-            ready, _, _ = select.select([client, upstream], [], [], 30)
-            if not ready:
-                return
-            if client in ready:
-                chunk = client.recv(65536)
-                if not chunk:
-                    return
-                if first_in:
-                    first_in, hello = False, _client_hello(chunk)
-                    self._add(tls=1 if hello else 0)
-                upstream.sendall(chunk)
-            if upstream in ready:
-                chunk = upstream.recv(65536)
-                if not chunk:
-                    return
-                if first_out and hello:
-                    self._add(version=_server_version(chunk))
-                first_out = False
-                client.sendall(chunk)
-
-    def __enter__(self) -> CountingProxy:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
-        self._socket.close()
+    def flow(self) -> Flow:
+        return _CountingFlow(self)
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ the docker config is either as before or holds the new credential (mode 0600, no
 from __future__ import annotations
 
 import base64
+import contextlib
 import dataclasses
 import json
 import secrets
@@ -29,7 +30,7 @@ import stat
 import subprocess
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -177,90 +178,80 @@ def _restart(pool: ZenServerPool, server: ZenServer) -> ZenServer:
     return dataclasses.replace(restarted, password=server.password)
 
 
-def test_server_killed_while_it_verifies_a_login(
-    htpasswd_registry: Any, zenml_server_pool: ZenServerPool, tmp_path: Path
-) -> None:
-    """The server builds the login's connector client and so checks the registry; it is
-    killed (SIGKILL) when that check's authenticated ping passes the proxy, and stays down.
-    ZenML's REST store retries the request (0 + 2 + 4 + 8 + 16 + 32 s of back-off), then the
-    CLI ends in ZenML's own traceback (`requests.exceptions.ConnectionError`, which `login`
-    does not catch); the docker config is untouched. Restarted on the same port and
-    database, the next login writes the credential."""
-    registry = htpasswd_registry
-    server = zenml_server_pool.private(tmp_path / "server")
+@dataclasses.dataclass
+class _MidLogin:
+    """A private server, its client and an unverified connector whose registry is behind
+    `proxy`; `config` seeded with another entry (`before`). `server` is the one running."""
+
+    server: ZenServer
+    client: ZenClientProcesses
+    name: str
+    proxy: FaultyProxy
+    config: Path
+    auth_json: Path
+    before: bytes
+
+
+@contextlib.contextmanager
+def _mid_login(
+    registry: Any, pool: ZenServerPool, tmp_path: Path, prefix: str
+) -> Iterator[_MidLogin]:
+    """The bed of a server killed during a login; whichever server runs at the end stops."""
+    server = pool.private(tmp_path / "server")
     ip, port = registry.host.rsplit(":", 1)
     with FaultyProxy((ip, int(port))) as proxy:
+        bed: _MidLogin | None = None
         try:
             client = server.client(tmp_path / "client")
-            name = f"killed-{secrets.token_hex(4)}"
+            name = f"{prefix}-{secrets.token_hex(4)}"
             _register_unverified(client, name, registry, proxy.netloc)
             config, auth_json = _client_files(client)
-            before = _seed(config)
-
-            proxy.on_authorized = _killer(server)
-            started = time.monotonic()
-            down = _run(client, "service-connector", "login", name, timeout=300)
-            out = down.stdout + down.stderr
-            print(f"FAULT zenml server killed mid-login ({time.monotonic() - started:.1f} s):", out)
-            assert proxy.on_authorized is None and server.process.returncode == -signal.SIGKILL
-            assert down.returncode != 0, out
-            _assert_zenml_connection_error(out, server, registry.password, server.password)
-            _assert_untouched(config, before, auth_json)
-
-            server = _restart(zenml_server_pool, server)
-            again = _run(client, "service-connector", "login", name)
-            assert again.returncode == 0, again.stdout + again.stderr
-            _assert_logged_in(config, auth_json, registry, proxy.netloc)
+            bed = _MidLogin(server, client, name, proxy, config, auth_json, _seed(config))
+            yield bed
         finally:
-            server.stop()
+            (bed.server if bed is not None else server).stop()
 
 
 def test_server_killed_mid_login_and_restarted_while_the_client_retries(
     htpasswd_registry: Any, zenml_server_pool: ZenServerPool, tmp_path: Path
 ) -> None:
-    """As above, but the server is started again as soon as it is dead, while ZenML's client
-    still retries (about 62 s of retries, a start takes ~8 s here): a retry reaches the new
-    server, which checks again, and the same login succeeds. A start slower than the
-    retries ends in the failure of the test above instead; either way the file is whole and
-    the next login succeeds."""
+    """The server builds the login's connector client and so checks the registry; it is
+    killed (SIGKILL) when that check's authenticated ping passes the proxy. While it is down
+    the docker config is as before (ZenML's client retries: 0 + 2 + 4 + 8 + 16 + 32 s of
+    back-off); it is then started again on the same port and database (a start takes ~8 s
+    here), a retry reaches it, it checks again, and the same login succeeds. A start slower
+    than the retries ends in ZenML's own traceback (`requests.exceptions.ConnectionError`,
+    which `login` does not catch) with the file untouched; either way the next login
+    succeeds."""
     registry = htpasswd_registry
-    server = zenml_server_pool.private(tmp_path / "server")
-    ip, port = registry.host.rsplit(":", 1)
-    with FaultyProxy((ip, int(port))) as proxy:
-        try:
-            client = server.client(tmp_path / "client")
-            name = f"restarted-{secrets.token_hex(4)}"
-            _register_unverified(client, name, registry, proxy.netloc)
-            config, auth_json = _client_files(client)
-            before = _seed(config)
-            killed = threading.Event()
-            kill = _killer(server)
-            proxy.on_authorized = lambda: (kill(), killed.set())
-            started = time.monotonic()
-            outcome: list[subprocess.CompletedProcess[str]] = []
-            login = threading.Thread(
-                target=lambda: outcome.append(
-                    _run(client, "service-connector", "login", name, timeout=300)
-                )
+    with _mid_login(registry, zenml_server_pool, tmp_path, "restarted") as bed:
+        killed = threading.Event()
+        kill = _killer(bed.server)
+        bed.proxy.on_authorized = lambda: (kill(), killed.set())
+        started = time.monotonic()
+        outcome: list[subprocess.CompletedProcess[str]] = []
+        login = threading.Thread(
+            target=lambda: outcome.append(
+                _run(bed.client, "service-connector", "login", bed.name, timeout=300)
             )
-            login.start()
-            assert killed.wait(timeout=120), "the server never checked the registry"
-            dead = server
-            server = _restart(zenml_server_pool, server)
-            login.join(timeout=330)
-            (done,) = outcome
-            out = done.stdout + done.stderr
-            took = time.monotonic() - started
-            print(f"FAULT zenml server restarted mid-login ({took:.1f} s, exit {done.returncode}):")
-            print(out)
-            if done.returncode == 0:
-                _assert_logged_in(config, auth_json, registry, proxy.netloc)
-            else:
-                _assert_zenml_connection_error(out, dead, registry.password, server.password)
-                _assert_untouched(config, before, auth_json)
-            assert_no_secret([out], registry.password, server.password)
-            again = _run(client, "service-connector", "login", name)
-            assert again.returncode == 0, again.stdout + again.stderr
-            _assert_logged_in(config, auth_json, registry, proxy.netloc)
-        finally:
-            server.stop()
+        )
+        login.start()
+        assert killed.wait(timeout=120), "the server never checked the registry"
+        assert bed.server.process.returncode == -signal.SIGKILL and login.is_alive()
+        _assert_untouched(bed.config, bed.before, bed.auth_json)  # what the kill left
+        dead, bed.server = bed.server, _restart(zenml_server_pool, bed.server)
+        login.join(timeout=330)
+        (done,) = outcome
+        out = done.stdout + done.stderr
+        took = time.monotonic() - started
+        print(f"FAULT zenml server restarted mid-login ({took:.1f} s, exit {done.returncode}):")
+        print(out)
+        if done.returncode == 0:
+            _assert_logged_in(bed.config, bed.auth_json, registry, bed.proxy.netloc)
+        else:
+            _assert_zenml_connection_error(out, dead, registry.password, bed.server.password)
+            _assert_untouched(bed.config, bed.before, bed.auth_json)
+        assert_no_secret([out], registry.password, bed.server.password)
+        again = _run(bed.client, "service-connector", "login", bed.name)
+        assert again.returncode == 0, again.stdout + again.stderr
+        _assert_logged_in(bed.config, bed.auth_json, registry, bed.proxy.netloc)
