@@ -21,6 +21,7 @@ import json
 import logging
 import secrets
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -229,11 +230,15 @@ def test_a_server_lists_one_by_one_with_the_same_outcome(
     relays = [TimedRelay(("127.0.0.1", registry.port)) for _ in range(3)]
     targets = [(silent.host, registry.password), (relays[0].host, "nope")]
     targets += [(relay.host, registry.password) for relay in relays[1:]]
-    sequential = zenml_server_pool.private(
-        tmp_path / "sequential", extra_env={resource_listing.LISTING_WORKERS_ENV: "1"}
-    )
+    with ThreadPoolExecutor(1) as registering:  # the shared server's, while ours starts
+        shared = registering.submit(
+            _register_on, zenml_server, tmp_path / "shared", prefix, registry.username, targets
+        )
+        sequential = zenml_server_pool.private(  # from this thread: it lives as long
+            tmp_path / "sequential", extra_env={resource_listing.LISTING_WORKERS_ENV: "1"}
+        )
     try:
-        _register_on(zenml_server, tmp_path / "shared", prefix, registry.username, targets)
+        shared.result()
         _register_on(sequential, tmp_path / "private", prefix, registry.username, targets)
         side_by_side = _served_entries(zenml_server, prefix)
         for listener in [silent, *relays]:

@@ -1,4 +1,4 @@
-"""The short load profile: 4 clients for a minute through a real ZenML server with the plugin.
+"""The short load profile: 4 clients for 40 s through a real ZenML server with the plugin.
 
 The driver is `testbed.load` (the long profile, `benchmarks/load.py --minutes 10`, runs the
 same code; docs/benchmarks.md has both results). The server is this test's own, so its
@@ -30,7 +30,7 @@ from testbed.zenml_server_fixture import ZenServer, ZenServerPool, _healthy
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
 
-CLIENTS, USERS, WARM_UP, SECONDS, SAMPLE_EVERY = 4, 2, 20.0, 60.0, 10.0
+CLIENTS, USERS, WARM_UP, SECONDS, SAMPLE_EVERY = 4, 2, 20.0, 40.0, 10.0
 RSS_GROWTH_BOUND_MIB = 20
 FD_SLACK = 5
 THREAD_BOUND = 40 + 5 + 8 * CLIENTS + 8
