@@ -27,8 +27,7 @@ from bed import Action, Prepare, base_env, login_command, ours
 from netns import Delay
 
 from testbed.factory import Testbed
-from testbed.registry import Registry, start_registry
-from testbed.token_server import TokenServer
+from testbed.registry import Registry
 
 TOKEN_HOST = "127.0.0.2"
 KINDS = {"basic": "Basic over TLS", "token": f"Token over TLS (token host {TOKEN_HOST})"}
@@ -48,23 +47,6 @@ class TLSBed:
     env: dict[str, str]
 
 
-def _token_registry(testbed: Testbed) -> Registry:
-    """A token registry over HTTPS whose token service is HTTPS on `TOKEN_HOST`."""
-    cert = testbed.issue_cert("token-host", [TOKEN_HOST])
-    server = TokenServer(testbed.signer, host=TOKEN_HOST, tls=cert).start()
-    testbed.token_servers.append(server)
-    registry = start_registry(
-        "token",
-        testbed.root / "token-tls",
-        registry_binary=testbed.registry_binary,
-        server_cert=testbed.server_cert,
-        ca_cert_path=testbed.ca.cert_path,
-        token_server=server,
-    )
-    testbed.registries.append(registry)
-    return registry
-
-
 def _trust(testbed: Testbed, registries: dict[str, Registry], scratch: Path) -> tuple[Path, Path]:
     """certs.d entries for every registry and token host, and skopeo's cert dir."""
     config_home, cert_dir = scratch / "config", scratch / "cert-dir"
@@ -82,7 +64,10 @@ def started(scratch: Path) -> Iterator[TLSBed]:
     registry, htpasswd = (shutil.which(name) or name for name in ("docker-registry", "htpasswd"))
     testbed = Testbed(scratch / "testbed", registry_binary=registry, htpasswd_binary=htpasswd)
     try:
-        registries = {"basic": testbed.registry("tls"), "token": _token_registry(testbed)}
+        registries = {
+            "basic": testbed.registry("tls"),
+            "token": testbed.tls_token_registry("token-tls", TOKEN_HOST),
+        }
         config_home, cert_dir = _trust(testbed, registries, scratch)
         yield TLSBed(registries, scratch, config_home, cert_dir, base_env(scratch))
     finally:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -77,6 +77,31 @@ class Testbed:
             token_server=token_server,
             username=username,
             password=password,
+        )
+        self.registries.append(registry)
+        return registry
+
+    def tls_token_registry(
+        self,
+        name: str,
+        token_host: str,
+        on_token_server: Callable[[TokenServer], None] | None = None,
+    ) -> Registry:
+        """A token registry over HTTPS whose token service is HTTPS on `token_host`, its own
+        loopback address, as a real token host is a host of its own. `on_token_server` runs
+        before the registry starts, which reads the realm (e.g. to advertise a proxy)."""
+        cert = self.issue_cert(f"{name}-token-host", [token_host])
+        server = TokenServer(self.signer, host=token_host, tls=cert).start()
+        self.token_servers.append(server)
+        if on_token_server is not None:
+            on_token_server(server)
+        registry = start_registry(
+            "token",
+            self.root / name,
+            registry_binary=self.registry_binary,
+            server_cert=self.server_cert,
+            ca_cert_path=self.ca.cert_path,
+            token_server=server,
         )
         self.registries.append(registry)
         return registry

@@ -28,7 +28,7 @@ import pytest
 
 from testbed.factory import Testbed
 from testbed.net import LOOPBACK
-from testbed.registry import Registry, RegistryStartError, start_registry
+from testbed.registry import Registry, RegistryStartError
 from testbed.relay import Flow, Relay
 from testbed.requirements import require_service
 from testbed.token_server import TokenServer
@@ -216,22 +216,15 @@ class RoundTripBeds:
 def _token_registry(testbed: Testbed, stack: contextlib.ExitStack) -> CountedRegistry:
     """A token registry over HTTPS whose realm is an HTTPS token host on `TOKEN_HOST`,
     both behind counting proxies."""
-    cert = testbed.issue_cert("round-trip-token-host", [TOKEN_HOST])
-    server = TokenServer(testbed.signer, host=TOKEN_HOST, tls=cert).start()
-    testbed.token_servers.append(server)
-    token_proxy = stack.enter_context(CountingProxy((TOKEN_HOST, server.port), host=TOKEN_HOST))
-    server.advertised_url = f"https://{token_proxy.netloc}"
-    registry = start_registry(
-        "token",
-        testbed.root / "round-trip-token-tls",
-        registry_binary=testbed.registry_binary,
-        server_cert=testbed.server_cert,
-        ca_cert_path=testbed.ca.cert_path,
-        token_server=server,
-    )
-    testbed.registries.append(registry)
+    proxies: list[CountingProxy] = []
+
+    def advertise_a_proxy(server: TokenServer) -> None:
+        proxies.append(stack.enter_context(CountingProxy((TOKEN_HOST, server.port), TOKEN_HOST)))
+        server.advertised_url = f"https://{proxies[0].netloc}"
+
+    registry = testbed.tls_token_registry("round-trip-token-tls", TOKEN_HOST, advertise_a_proxy)
     proxy = stack.enter_context(CountingProxy((LOOPBACK, registry.port)))
-    return CountedRegistry("token", registry, proxy, token_proxy)
+    return CountedRegistry("token", registry, proxy, proxies[0])
 
 
 @pytest.fixture(scope="session")

@@ -53,6 +53,16 @@ def _run(
     return done
 
 
+def _register(client: ZenClientProcesses, name: str, registry: Any, url: str, *extra: str) -> None:
+    """`zenml service-connector register NAME --type docker` for `registry`'s user at `url`."""
+    credentials = [f"--username={registry.username}", f"--password={registry.password}"]
+    arguments = ["--type", "docker", "--auth-method", "password", *credentials]
+    registered = _run(
+        client, "service-connector", "register", name, *arguments, f"--registry={url}", *extra
+    )
+    assert registered.returncode == 0, registered.stdout + registered.stderr
+
+
 def test_login_while_the_server_restarts(
     htpasswd_registry: Any, zenml_server_pool: ZenServerPool, tmp_path: Path
 ) -> None:
@@ -60,20 +70,7 @@ def test_login_while_the_server_restarts(
     try:
         client = server.client(tmp_path / "client")
         name = f"restart-{secrets.token_hex(4)}"
-        registered = _run(
-            client,
-            "service-connector",
-            "register",
-            name,
-            "--type",
-            "docker",
-            "--auth-method",
-            "password",
-            f"--username={htpasswd_registry.username}",
-            f"--password={htpasswd_registry.password}",
-            f"--registry={htpasswd_registry.url}",
-        )
-        assert registered.returncode == 0, registered.stdout + registered.stderr
+        _register(client, name, htpasswd_registry, htpasswd_registry.url)
         first = _run(client, "service-connector", "login", name)
         assert first.returncode == 0, first.stdout + first.stderr
 
@@ -123,21 +120,7 @@ def _seed(path: Path) -> bytes:
 
 def _register_unverified(client: ZenClientProcesses, name: str, registry: Any, host: str) -> None:
     """Unverified, so no verdict is cached on the server: the login's check is its first."""
-    registered = _run(
-        client,
-        "service-connector",
-        "register",
-        name,
-        "--type",
-        "docker",
-        "--auth-method",
-        "password",
-        f"--username={registry.username}",
-        f"--password={registry.password}",
-        f"--registry=http://{host}",
-        "--no-verify",
-    )
-    assert registered.returncode == 0, registered.stdout + registered.stderr
+    _register(client, name, registry, f"http://{host}", "--no-verify")
 
 
 def _assert_zenml_connection_error(out: str, server: ZenServer, *secrets_: str) -> None:
