@@ -60,6 +60,9 @@ class SilentListener(_Listener):
 class TimedRelay(_Listener):
     """Forwards each connection to `target` (host, port), byte for byte."""
 
+    delay = 0.0
+    """Seconds each chunk from `target` waits before it is passed on (none here)."""
+
     def __init__(self, target: tuple[str, int]) -> None:
         self.target = target
         super().__init__()
@@ -70,7 +73,7 @@ class TimedRelay(_Listener):
         except OSError:
             conn.close()
             return
-        threading.Thread(target=_pump, args=(upstream, conn), daemon=True).start()
+        threading.Thread(target=_pump, args=(upstream, conn, self.delay), daemon=True).start()
         _pump(conn, upstream)
 
 
@@ -81,15 +84,6 @@ class SlowRelay(TimedRelay):
     def __init__(self, target: tuple[str, int], delay: float) -> None:
         self.delay = delay
         super().__init__(target)
-
-    def _serve(self, conn: socket.socket) -> None:
-        try:
-            upstream = socket.create_connection(self.target)
-        except OSError:
-            conn.close()
-            return
-        threading.Thread(target=_pump, args=(upstream, conn, self.delay), daemon=True).start()
-        _pump(conn, upstream)
 
 
 def _pump(source: socket.socket, sink: socket.socket, delay: float = 0.0) -> None:
